@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Applies the project's CRDs to a cluster and waits until the API server serves them.
+#   hack/apply-crds.sh [KUBECONFIG]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=hack/lib.sh
+source "$here/lib.sh"
+kubectl=$(tools_bin_dir)/kubectl
+config=${1:-${KUBECONFIG:-$STATE_DIR/cluster/kubeconfig}}
+step "applying CRDs from crds/"
+"$kubectl" --kubeconfig="$config" apply --server-side --force-conflicts -f "$REPO_ROOT/crds/" >/dev/null
+"$kubectl" --kubeconfig="$config" wait --for=condition=Established --timeout=60s \
+  crd/clusters.simplismart.io crd/deployments.simplismart.io crd/clusterkopfpeerings.kopf.dev >/dev/null
+"$kubectl" --kubeconfig="$config" apply -f "$here/manifests/kopf-peering.yaml" >/dev/null
+done_step
+echo "$config"

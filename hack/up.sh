@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# `make up`: the whole system on this machine with embedded defaults. Expects hack/setup.sh done.
+#   - the local control plane (or the cluster in $KUBECONFIG when set), CRDs applied
+#   - redis-server on 127.0.0.1:${SIMPLISMART_REDIS_PORT:-6379} with keyspace notifications
+#   - the operator, and the API on http://localhost:${SIMPLISMART_API_PORT:-5002} (SQLite, dev mode)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=hack/lib.sh
+source "$here/lib.sh"
+
+mkdir -p "$STATE_DIR"
+export PATH="$(tools_bin_dir):$PATH"
+export PYTHONSAFEPATH=1
+python=$REPO_ROOT/.venv/bin/python
+api_port=${SIMPLISMART_API_PORT:-5002}
+
+if [[ -n "${KUBECONFIG:-}" ]]; then
+  echo "==> using the cluster in KUBECONFIG=$KUBECONFIG" >&2
+else
+  KUBECONFIG=$("$here/cluster-up.sh" "$STATE_DIR/cluster")
+  export KUBECONFIG
+fi
+"$here/apply-crds.sh" "$KUBECONFIG" >/dev/null
+SIMPLISMART_REDIS_URL=$("$here/redis-up.sh" "$STATE_DIR/redis" "${SIMPLISMART_REDIS_PORT:-6379}")
+export SIMPLISMART_REDIS_URL SIMPLISMART_STATE_DIR=$STATE_DIR
+
+apps=$STATE_DIR/apps
+mkdir -p "$apps"
+if [[ -f "$apps/pids" ]] && all_alive "$apps/pids"; then
+  echo "==> operator and API already running" >&2
+else
+  stop_all "$apps/pids"
+  : >"$apps/pids"
+  if [[ -f "$REPO_ROOT/operator/__main__.py" ]]; then
+    step "starting the operator (log: $apps/logs/operator.log)"
+    start "$apps" operator "$python" -m simplismart.operator
+    done_step
+  fi
+  if [[ -f "$REPO_ROOT/api/__main__.py" ]]; then
+    step "starting the API on http://localhost:$api_port (log: $apps/logs/api.log)"
+    SIMPLISMART_DEV_MODE=1 SIMPLISMART_API_PORT=$api_port start "$apps" api "$python" -m simplismart.api
+    wait_for "$apps" api 60 curl -fsS "http://127.0.0.1:$api_port/healthz"
+    done_step
+  fi
+fi
+
+cat >&2 <<SUMMARY
+
+Simplismart is up.
+  API         http://localhost:$api_port   (OpenAPI: http://localhost:$api_port/docs)
+  kubectl     export KUBECONFIG=$KUBECONFIG PATH=$(tools_bin_dir):\$PATH
+  Redis       $SIMPLISMART_REDIS_URL
+  logs        $STATE_DIR/*/logs/
+Stop it all with: make down
+SUMMARY

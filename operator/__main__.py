@@ -1,0 +1,36 @@
+"""``python -m simplismart.operator``: run the operator until interrupted."""
+
+import logging
+import sys
+
+import kopf
+from prometheus_client import start_http_server
+
+import simplismart.operator.handlers  # noqa: F401  (importing registers the handlers with kopf)
+from simplismart.operator.config import ConfigError, OperatorConfig
+
+
+def main() -> int:
+    try:
+        config = OperatorConfig.from_env()
+    except ConfigError as error:
+        print(f"simplismart-operator: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if config.metrics_port:
+        start_http_server(config.metrics_port)
+    kopf.run(
+        clusterwide=not config.namespaces,
+        namespaces=list(config.namespaces),
+        standalone=config.standalone,
+        peering_name=config.peering_name,
+        priority=config.priority,
+        liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz"
+        if config.health_port
+        else None,
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

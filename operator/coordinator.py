@@ -1,0 +1,94 @@
+"""Runs scheduling passes one at a time per cluster, coalescing requests that arrive meanwhile.
+
+A burst of a thousand new deployments must not become a thousand passes: a request made while a
+pass runs only marks the cluster dirty, and one more pass runs after the current one. A failed
+pass is retried with back-off, so a request is never dropped.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from simplismart.operator.objects import ClusterRef
+
+logger = logging.getLogger(__name__)
+
+#: A pass returns the delay after which it wants to run again, or None when it is done.
+PassFunction = Callable[[ClusterRef], Awaitable[float | None]]
+
+MAX_BACKOFF = 10.0
+
+
+@dataclass
+class _Slot:
+    dirty: bool = False
+    worker: asyncio.Task[None] | None = None
+    failures: int = 0
+    timer: asyncio.TimerHandle | None = None
+    """The earliest delayed request; later ones are covered by it."""
+
+
+class PassCoordinator:
+    def __init__(self, run_pass: PassFunction) -> None:
+        self._run_pass = run_pass
+        self._slots: dict[ClusterRef, _Slot] = {}
+        self._closed = False
+
+    def request(self, ref: ClusterRef, delay: float = 0.0) -> None:
+        """Ask for a pass over ``ref``, now or after ``delay`` seconds."""
+        if self._closed:
+            return
+        slot = self._slots.setdefault(ref, _Slot())
+        if delay > 0:
+            loop = asyncio.get_running_loop()
+            if slot.timer is None or slot.timer.when() > loop.time() + delay:
+                if slot.timer:
+                    slot.timer.cancel()
+                slot.timer = loop.call_later(delay, self._fire, ref, slot)
+            return
+        slot.dirty = True
+        if slot.worker is None or slot.worker.done():
+            slot.worker = asyncio.create_task(self._drain(ref, slot), name=f"pass {ref}")
+
+    def _fire(self, ref: ClusterRef, slot: _Slot) -> None:
+        slot.timer = None
+        self.request(ref)
+
+    async def _drain(self, ref: ClusterRef, slot: _Slot) -> None:
+        while slot.dirty and not self._closed:
+            slot.dirty = False
+            try:
+                follow_up = await self._run_pass(ref)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                slot.failures += 1
+                follow_up = min(0.5 * 2**slot.failures, MAX_BACKOFF)
+                logger.exception("scheduling pass of %s failed; retrying in %.1fs", ref, follow_up)
+            else:
+                slot.failures = 0
+            if follow_up is not None:
+                self.request(ref, follow_up)
+
+    def known(self) -> list[ClusterRef]:
+        """Every cluster a pass was ever requested for."""
+        return list(self._slots)
+
+    async def idle(self) -> None:
+        """Wait until no pass is running (tests and shutdown)."""
+        while workers := [
+            s.worker for s in self._slots.values() if s.worker and not s.worker.done()
+        ]:
+            await asyncio.wait(workers)
+
+    async def close(self) -> None:
+        self._closed = True
+        for slot in self._slots.values():
+            if slot.timer:
+                slot.timer.cancel()
+            if slot.worker:
+                slot.worker.cancel()
+        await asyncio.gather(
+            *(s.worker for s in self._slots.values() if s.worker), return_exceptions=True
+        )

@@ -1,0 +1,106 @@
+"""The operator's reads and writes of its custom resources through the Kubernetes API.
+
+kopf watches and posts events with its own client; the scheduling pass needs consistent reads
+and conditional writes (a resourceVersion precondition), which the official client gives. Its
+calls block, so each runs in a worker thread.
+"""
+
+import asyncio
+import os
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from simplismart.crds import CLUSTER, DEPLOYMENT
+from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
+
+#: Concurrent requests per operator: admissions of one pass are patched in parallel.
+POOL_SIZE = 16
+
+
+def load_api_client() -> client.ApiClient:
+    """In-cluster credentials inside a Pod, the kubeconfig ($KUBECONFIG) anywhere else."""
+    configuration = client.Configuration()
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    else:
+        config.load_kube_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
+    configuration.connection_pool_maxsize = POOL_SIZE
+    return client.ApiClient(configuration)
+
+
+class KubeApi:
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._custom = client.CustomObjectsApi(api_client)
+
+    async def get_cluster(self, ref: ClusterRef) -> ClusterObject | None:
+        try:
+            body = await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object,
+                CLUSTER.group, CLUSTER.version, ref.namespace, CLUSTER.plural, ref.name,
+            )  # fmt: skip
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return ClusterObject.from_body(_json(body))
+
+    async def list_deployments(self, ref: ClusterRef) -> list[DeploymentObject]:
+        """A consistent (quorum) read of the cluster's deployments, our own writes included."""
+        body = await asyncio.to_thread(
+            self._custom.list_namespaced_custom_object,
+            DEPLOYMENT.group, DEPLOYMENT.version, ref.namespace, DEPLOYMENT.plural,
+            field_selector=f"spec.cluster={ref.name}",
+        )  # fmt: skip
+        return [DeploymentObject.from_body(item) for item in _json(body)["items"]]
+
+    async def get_deployment(self, namespace: str, name: str) -> DeploymentObject | None:
+        try:
+            body = await asyncio.to_thread(
+                self._custom.get_namespaced_custom_object,
+                DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, name,
+            )  # fmt: skip
+        except ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return DeploymentObject.from_body(_json(body))
+
+    async def patch_deployment_status(
+        self, deployment: DeploymentObject, status: dict[str, Any]
+    ) -> bool:
+        """Write status only if the object is still the version we decided on.
+
+        False when it changed or vanished meanwhile: the caller decides again from a fresh read.
+        This precondition is what makes a start or an end happen at most once.
+        """
+        body = {"metadata": {"resourceVersion": deployment.resource_version}, "status": status}
+        try:
+            await asyncio.to_thread(
+                self._custom.patch_namespaced_custom_object_status,
+                DEPLOYMENT.group, DEPLOYMENT.version, deployment.namespace, DEPLOYMENT.plural,
+                deployment.name, body,
+            )  # fmt: skip
+        except ApiException as error:
+            if error.status in (404, 409):
+                return False
+            raise
+        return True
+
+    async def patch_cluster_status(self, ref: ClusterRef, status: dict[str, Any]) -> None:
+        try:
+            await asyncio.to_thread(
+                self._custom.patch_namespaced_custom_object_status,
+                CLUSTER.group, CLUSTER.version, ref.namespace, CLUSTER.plural, ref.name,
+                {"status": status},
+            )  # fmt: skip
+        except ApiException as error:
+            if error.status != 404:  # deleted meanwhile: nothing to report on
+                raise
+
+
+def _json(body: object) -> dict[str, Any]:
+    """The client returns decoded JSON typed as object; every custom object is a mapping."""
+    assert isinstance(body, dict)
+    return body

@@ -1,0 +1,118 @@
+"""What a scheduling pass should do, decided from one consistent snapshot, without side effects.
+
+Kept pure so that the rules (who is Pending and why, who waits, in which order, how much is free)
+are unit-tested without a cluster, and so the pass itself is only I/O around this.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from simplismart.crds import Phase, Priority, Resources
+from simplismart.operator.objects import ClusterObject, DeploymentObject
+from simplismart.scheduler import Candidate, Problem
+
+#: Reasons a deployment is Pending; the message says the details.
+CLUSTER_NOT_FOUND = "ClusterNotFound"
+EXCEEDS_CAPACITY = "ExceedsClusterCapacity"
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A deployment that must be Pending, and why."""
+
+    deployment: DeploymentObject
+    reason: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    holds: list[Hold]
+    """Deployments that must be (or stay) Pending."""
+    queue: list[DeploymentObject]
+    """Deployments that wait for capacity, in queue order (position 1 first)."""
+    running: list[DeploymentObject]
+    allocated: Resources
+    """Sum of what the running deployments hold."""
+
+    def free(self, cluster: ClusterObject) -> Resources:
+        """Capacity minus allocation, never below zero (a shrunk cluster may be over-full)."""
+        return cluster.spec.resources.minus(self.allocated)
+
+
+def _queued_since(deployment: DeploymentObject, now: datetime) -> datetime:
+    """When it joined the queue; one about to join it joins now."""
+    return deployment.status.queued_at or now
+
+
+def waited_seconds(deployment: DeploymentObject, now: datetime) -> float:
+    return max((now - _queued_since(deployment, now)).total_seconds(), 0.0)
+
+
+def effective_priority(deployment: DeploymentObject, now: datetime, aging_seconds: int) -> int:
+    """LOW counts as HIGH once it has waited longer than the cluster's aging period."""
+    if deployment.spec.priority == Priority.HIGH:
+        return Priority.HIGH
+    return Priority.HIGH if waited_seconds(deployment, now) > aging_seconds else Priority.LOW
+
+
+def plan(cluster: ClusterObject | None, deployments: list[DeploymentObject], now: datetime) -> Plan:
+    holds: list[Hold] = []
+    waiting: list[DeploymentObject] = []
+    running: list[DeploymentObject] = []
+    for deployment in deployments:
+        if deployment.phase == Phase.SUCCEEDED:
+            continue
+        if cluster is None:
+            holds.append(
+                Hold(
+                    deployment,
+                    CLUSTER_NOT_FOUND,
+                    f"cluster {deployment.spec.cluster!r} does not exist in namespace "
+                    f"{deployment.namespace!r}; it will be queued when the cluster is created",
+                )
+            )
+        elif deployment.phase == Phase.RUNNING:
+            running.append(deployment)
+        elif not deployment.spec.resources.fits_in(cluster.spec.resources):
+            holds.append(Hold(deployment, EXCEEDS_CAPACITY, _too_large(deployment, cluster)))
+        else:
+            waiting.append(deployment)
+    aging = cluster.spec.scheduling.aging_seconds if cluster else 0
+    waiting.sort(key=lambda d: (-effective_priority(d, now, aging), _queued_since(d, now), d.name))
+    return Plan(
+        holds=holds,
+        queue=waiting,
+        running=running,
+        allocated=Resources.total(d.held for d in running),
+    )
+
+
+def _too_large(deployment: DeploymentObject, cluster: ClusterObject) -> str:
+    asked, total = deployment.spec.resources.as_dict(), cluster.spec.resources.as_dict()
+    over = ", ".join(
+        f"{name} {asked[name]} > {total[name]}"
+        for name in deployment.spec.resources.exceeding(cluster.spec.resources)
+    )
+    return (
+        f"asks more than cluster {cluster.name!r} has in total ({over}); it will be queued "
+        "if the cluster grows or the request shrinks"
+    )
+
+
+def problem(cluster: ClusterObject, current: Plan, now: datetime) -> Problem:
+    """The selection problem for the scheduler: the queue against what is free now."""
+    return Problem(
+        free=current.free(cluster).as_dict(),
+        total=cluster.spec.resources.as_dict(),
+        aging_seconds=cluster.spec.scheduling.aging_seconds,
+        candidates=[
+            Candidate(
+                id=d.name,
+                requests=d.spec.resources.as_dict(),
+                priority=int(d.spec.priority),
+                waited_seconds=waited_seconds(d, now),
+            )
+            for d in current.queue
+        ],
+    )

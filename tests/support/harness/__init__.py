@@ -1,0 +1,1 @@
+"""Helpers shared by the test tiers: Kubernetes access, processes under test, invariant checks."""

@@ -1,0 +1,119 @@
+"""Small conveniences over the Kubernetes client for tests: namespaces, CRs, waiting."""
+
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from simplismart.crds import CLUSTER, DEPLOYMENT, ResourceKind
+
+T = TypeVar("T")
+
+
+def api_client(kubeconfig: str) -> client.ApiClient:
+    return config.new_client_from_config(config_file=kubeconfig)
+
+
+def wait_for(
+    probe: Callable[[], T | None], timeout: float = 30.0, interval: float = 0.1, what: str = ""
+) -> T:
+    """Poll ``probe`` until it returns something truthy; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
+        time.sleep(interval)
+
+
+class Namespace:
+    """A fresh namespace for one test, so tests never see each other's objects."""
+
+    def __init__(self, api: client.ApiClient, prefix: str = "t") -> None:
+        self.api = api
+        self.name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+        self.custom = client.CustomObjectsApi(api)
+        client.CoreV1Api(api).create_namespace(
+            client.V1Namespace(metadata=client.V1ObjectMeta(name=self.name))
+        )
+
+    def delete(self) -> None:
+        try:
+            client.CoreV1Api(self.api).delete_namespace(self.name)
+        except ApiException as error:
+            if error.status != 404:
+                raise
+
+    def create(self, kind: ResourceKind, name: str, spec: dict[str, Any]) -> dict[str, Any]:
+        body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
+        result: dict[str, Any] = self.custom.create_namespaced_custom_object(
+            kind.group, kind.version, self.name, kind.plural, {**body, "spec": spec}
+        )
+        return result
+
+    def cluster(self, name: str, cpu: int, ram: int, gpu: int, **scheduling: Any) -> None:
+        spec: dict[str, Any] = {"resources": {"cpu": cpu, "ram": ram, "gpu": gpu}}
+        if scheduling:
+            spec["scheduling"] = scheduling
+        self.create(CLUSTER, name, spec)
+
+    def deployment(
+        self,
+        name: str,
+        cluster: str,
+        cpu: int,
+        ram: int = 0,
+        gpu: int = 0,
+        priority: int = 0,
+        duration: int | None = None,
+    ) -> None:
+        spec: dict[str, Any] = {
+            "cluster": cluster,
+            "resources": {"cpu": cpu, "ram": ram, "gpu": gpu},
+            "priority": priority,
+            "image": f"example.com/{name}:1",
+        }
+        if duration is not None:
+            spec["durationSeconds"] = duration
+        self.create(DEPLOYMENT, name, spec)
+
+    def get(self, kind: ResourceKind, name: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.custom.get_namespaced_custom_object(
+            kind.group, kind.version, self.name, kind.plural, name
+        )
+        return result
+
+    def list(self, kind: ResourceKind) -> list[dict[str, Any]]:
+        result = self.custom.list_namespaced_custom_object(
+            kind.group, kind.version, self.name, kind.plural
+        )
+        items: list[dict[str, Any]] = result["items"]
+        return items
+
+    def patch_spec(self, kind: ResourceKind, name: str, spec: dict[str, Any]) -> None:
+        self.custom.patch_namespaced_custom_object(
+            kind.group, kind.version, self.name, kind.plural, name, {"spec": spec}
+        )
+
+    def delete_object(self, kind: ResourceKind, name: str) -> None:
+        self.custom.delete_namespaced_custom_object(
+            kind.group, kind.version, self.name, kind.plural, name
+        )
+
+    def phases(self) -> dict[str, str | None]:
+        return {
+            d["metadata"]["name"]: (d.get("status") or {}).get("phase")
+            for d in self.list(DEPLOYMENT)
+        }
+
+    def wait_phase(self, name: str, phase: str, timeout: float = 30.0) -> dict[str, Any]:
+        def probe() -> dict[str, Any] | None:
+            body = self.get(DEPLOYMENT, name)
+            return body if (body.get("status") or {}).get("phase") == phase else None
+
+        return wait_for(probe, timeout, what=f"deployment {name} to be {phase}")
