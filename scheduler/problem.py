@@ -1,0 +1,135 @@
+"""The scheduling problem as the operator states it: free capacity and the candidates.
+
+A `Problem` validates itself on construction, so every strategy can trust its input and
+the error names the offending field the way the caller wrote it
+(``candidates[3].requests.cpu``), not the way a solver happens to read it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final, TypeGuard
+
+HIGH: Final = 1
+LOW: Final = 0
+
+
+class ProblemError(ValueError):
+    """A problem that cannot be scheduled; `field` is the path of the culprit."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One queued deployment: what it requests, how urgent it is, how long it has waited.
+
+    A resource missing from `requests` is requested at 0. Setting `value` on every
+    candidate of a problem replaces the priority policy by a plain knapsack on `value`.
+    """
+
+    id: str
+    requests: Mapping[str, int]
+    priority: int = LOW
+    waited_seconds: float = 0.0
+    value: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Free capacity now, the candidates, and what the demand shares are measured against.
+
+    `total` is the cluster's total capacity per resource (demand = request / total); it
+    defaults to `free` and, when given, must name every resource `free` names. A resource
+    missing from `free` has nothing free, so a candidate requesting it never starts.
+    `aging_seconds` promotes a LOW candidate that has waited longer than it to HIGH; None
+    disables aging.
+    """
+
+    free: Mapping[str, int]
+    candidates: Sequence[Candidate]
+    total: Mapping[str, int] | None = None
+    aging_seconds: float | None = None
+
+    def __post_init__(self) -> None:
+        _check_amounts("free", self.free)
+        if self.total is not None:
+            _check_amounts("total", self.total)
+            for name, amount in self.total.items():
+                if amount < self.free.get(name, 0):
+                    raise ProblemError(f"total.{name}", f"must be at least free.{name}")
+            for name in self.free:
+                # A fallback to the free amount would hide a typo in the resource name.
+                if name not in self.total:
+                    raise ProblemError(f"total.{name}", "missing while free has it")
+        if self.aging_seconds is not None:
+            _check_seconds("aging_seconds", self.aging_seconds)
+        candidates: object = self.candidates  # typed, but callers may pass anything
+        if isinstance(candidates, str | bytes) or not isinstance(candidates, Sequence):
+            raise ProblemError("candidates", "must be a sequence of Candidate")
+        seen: set[str] = set()
+        for index, candidate in enumerate(self.candidates):
+            _check_candidate(f"candidates[{index}]", candidate, seen)
+        with_value = [c.value is not None for c in self.candidates]
+        if any(with_value) and not all(with_value):
+            index = with_value.index(False)
+            raise ProblemError(
+                f"candidates[{index}].value", "must be set on every candidate or on none"
+            )
+
+    @property
+    def explicit_values(self) -> bool:
+        """True when every candidate carries `value`, which bypasses the priority policy."""
+        return bool(self.candidates) and all(c.value is not None for c in self.candidates)
+
+    def effective_priority(self, candidate: Candidate) -> int:
+        """HIGH for HIGH candidates and for LOW ones that waited past `aging_seconds`."""
+        if candidate.priority == HIGH:
+            return HIGH
+        aged = self.aging_seconds is not None and candidate.waited_seconds > self.aging_seconds
+        return HIGH if aged else LOW
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    # bool is an int subclass, but `"gpu": true` is a mistake, not one GPU.
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _check_amounts(field: str, amounts: object) -> None:
+    if not isinstance(amounts, Mapping):
+        raise ProblemError(field, "must be a mapping of resource name to integer")
+    for name, amount in amounts.items():
+        if not isinstance(name, str) or not name:
+            raise ProblemError(f"{field}.{name}", "resource name must be a non-empty string")
+        if not _is_int(amount) or amount < 0:
+            raise ProblemError(f"{field}.{name}", "must be a non-negative integer")
+
+
+def _check_seconds(field: str, seconds: object) -> None:
+    if not _is_number(seconds) or seconds < 0:
+        raise ProblemError(field, "must be a non-negative finite number")
+
+
+def _check_candidate(field: str, candidate: object, seen: set[str]) -> None:
+    if not isinstance(candidate, Candidate):
+        raise ProblemError(field, "must be a Candidate")
+    if not isinstance(candidate.id, str) or not candidate.id:
+        raise ProblemError(f"{field}.id", "must be a non-empty string")
+    if candidate.id in seen:
+        raise ProblemError(f"{field}.id", f"duplicate id {candidate.id!r}")
+    seen.add(candidate.id)
+    _check_amounts(f"{field}.requests", candidate.requests)
+    if candidate.priority not in (LOW, HIGH) or not _is_int(candidate.priority):
+        raise ProblemError(f"{field}.priority", "must be 0 (LOW) or 1 (HIGH)")
+    _check_seconds(f"{field}.waited_seconds", candidate.waited_seconds)
+    if candidate.value is not None and (not _is_number(candidate.value) or candidate.value < 0):
+        raise ProblemError(f"{field}.value", "must be a non-negative finite number")

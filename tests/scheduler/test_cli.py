@@ -1,0 +1,122 @@
+"""The command line, run as a user would: a separate process reading a file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.unit
+
+INSTANCE: dict[str, Any] = {
+    "capacity": {"cpu": 16, "ram": 64, "gpu": 4},
+    "aging_seconds": 600,
+    "candidates": [
+        {
+            "id": "d1",
+            "requests": {"cpu": 2, "ram": 8, "gpu": 1},
+            "priority": 1,
+            "waited_seconds": 12.5,
+        },
+        {"id": "d2", "requests": {"cpu": 16}, "waited_seconds": 700},
+        {"id": "d3", "requests": {"cpu": 4, "ram": 8}},
+    ],
+}
+
+
+def _run(tmp_path: Path, document: Any, *options: str) -> subprocess.CompletedProcess[str]:
+    path = tmp_path / "instance.json"
+    path.write_text(document if isinstance(document, str) else json.dumps(document))
+    # From tmp_path: the repository root holds folders named like standard modules.
+    return subprocess.run(
+        [sys.executable, "-m", "simplismart.scheduler", "solve", str(path), *options],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("strategy", ["auto", "combinations", "genetic", "optimal"])
+def test_solves_an_instance(tmp_path: Path, strategy: str) -> None:
+    result = _run(tmp_path, INSTANCE, "--strategy", strategy, "--seed", "1", "--time-limit", "5")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    # d2 waited past aging_seconds, so it is HIGH, and its whole-CPU demand beats d1's.
+    assert answer["selected"] == ["d2"]
+    assert answer["strategy"] == ("combinations" if strategy == "auto" else strategy)
+    assert answer["objective"] == {"high": 1.0, "low": 0.0, "waited_seconds": 700.0}
+    assert answer["proven_optimal"] is (strategy != "genetic")
+    assert {"duration_ms", "gap"} <= answer.keys()
+
+
+def test_explicit_values_make_a_plain_knapsack(tmp_path: Path) -> None:
+    document = {
+        "capacity": {"cpu": 10},
+        "candidates": [
+            {"id": "a", "requests": {"cpu": 6}, "value": 10, "priority": 1},
+            {"id": "b", "requests": {"cpu": 5}, "value": 7},
+            {"id": "c", "requests": {"cpu": 5}, "value": 7},
+        ],
+    }
+    answer = json.loads(_run(tmp_path, document).stdout)
+    assert answer["selected"] == ["b", "c"]
+    assert answer["objective"] == {"value": 14.0}
+
+
+@pytest.mark.parametrize(
+    ("document", "named"),
+    [
+        ("{not json", "not JSON"),
+        ([], "instance: must be a JSON object"),
+        ({"candidates": []}, "capacity: missing"),
+        ({"capacity": {"cpu": -1}, "candidates": []}, "capacity.cpu: must be a non-negative"),
+        ({"capacity": {}, "candidates": {}}, "candidates: must be a list"),
+        ({"capacity": {}, "candidates": [], "extra": 1}, "extra: unknown field"),
+        ({"capacity": {}, "candidates": [{"id": "a"}]}, "candidates[0].requests: missing"),
+        (
+            {"capacity": {}, "candidates": [{"id": "a", "requests": {}, "priority": "high"}]},
+            "candidates[0].priority",
+        ),
+        (
+            {"capacity": {}, "candidates": [{"id": "a", "requests": {"cpu": 2.5}}]},
+            "candidates[0].requests.cpu",
+        ),
+    ],
+)
+def test_a_bad_instance_exits_2_naming_the_field(tmp_path: Path, document: Any, named: str) -> None:
+    result = _run(tmp_path, document)
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert result.stdout == ""
+
+
+def test_an_unreadable_file_exits_2(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "simplismart.scheduler", "solve", str(tmp_path / "absent.json")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert "absent.json: cannot read" in result.stderr
+
+
+def test_help_documents_the_format(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "simplismart.scheduler", "solve", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=True,
+        timeout=120,
+    )
+    assert "--strategy" in result.stdout
+    assert '"capacity"' in result.stdout

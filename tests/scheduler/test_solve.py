@@ -1,0 +1,180 @@
+"""The strategies against brute force, each other, and the policy's rules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from simplismart.scheduler import Candidate, Problem, ProblemError, Strategy, solve
+from simplismart.scheduler.greedy import greedy, ranking
+from simplismart.scheduler.knapsack import Knapsack
+from simplismart.scheduler.objective import compare
+from tests.scheduler.instances import brute_force, feasible, problems, score
+
+pytestmark = pytest.mark.unit
+
+EXACT = (Strategy.COMBINATIONS, Strategy.OPTIMAL)
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return compare(a, b) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=problems())
+def test_every_strategy_answers_within_the_free_capacity(problem: Problem) -> None:
+    for strategy in Strategy:
+        selection = solve(problem, strategy, seed=1, time_limit=2.0)
+        assert feasible(problem, selection.selected), strategy
+        assert selection.strategy is not Strategy.AUTO
+        order = [c.id for c in problem.candidates if c.id in selection.selected]
+        assert list(selection.selected) == order
+        assert _same(selection.objective.key, score(problem, selection.selected))
+
+
+@settings(max_examples=100, deadline=None)
+@given(problem=problems())
+def test_combinations_equals_brute_force(problem: Problem) -> None:
+    selection = solve(problem, Strategy.COMBINATIONS)
+    assert selection.proven_optimal
+    assert selection.gap == 0.0
+    assert _same(selection.objective.key, brute_force(problem))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problem=problems())
+def test_optimal_equals_combinations(problem: Problem) -> None:
+    exact = solve(problem, Strategy.COMBINATIONS)
+    milp = solve(problem, Strategy.OPTIMAL, time_limit=10.0)
+    assert milp.proven_optimal
+    assert milp.gap == 0.0
+    assert _same(milp.objective.key, exact.objective.key)
+
+
+@settings(max_examples=40, deadline=None)
+@given(problem=problems(max_candidates=14))
+def test_genetic_lies_between_its_greedy_seed_and_the_optimum(problem: Problem) -> None:
+    knapsack = Knapsack.from_problem(problem)
+    seeded = knapsack.scores(greedy(knapsack, ranking(knapsack)))
+    optimum = solve(problem, Strategy.OPTIMAL, time_limit=10.0)
+    found = solve(problem, Strategy.GENETIC, seed=3, time_limit=0.5)
+    assert compare(found.objective.key, seeded) >= 0
+    assert compare(found.objective.key, optimum.objective.key) <= 0
+
+
+def _queue_of_low(count: int, cpu: int) -> list[Candidate]:
+    return [Candidate(id=f"low{i}", requests={"cpu": cpu}) for i in range(count)]
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_a_high_candidate_beats_any_amount_of_low_demand(strategy: Strategy) -> None:
+    # Five LOW candidates exactly fill the CPU; the HIGH one displaces one of them even
+    # though that loses LOW demand and leaves the total demand lower than all five LOW.
+    tiny_high = Candidate(id="high", requests={"cpu": 1}, priority=1)
+    problem = Problem(free={"cpu": 10}, candidates=[*_queue_of_low(5, 2), tiny_high])
+    selection = solve(problem, strategy, seed=0)
+    assert "high" in selection.selected
+    assert selection.objective.high == pytest.approx(0.1)
+    assert selection.objective.low == pytest.approx(0.8)
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+@pytest.mark.parametrize(
+    ("aging_seconds", "started"), [(600.0, True), (700.0, False), (None, False)]
+)
+def test_a_low_candidate_waiting_past_aging_counts_as_high(
+    strategy: Strategy, aging_seconds: float | None, *, started: bool
+) -> None:
+    patient = Candidate(id="patient", requests={"cpu": 1}, waited_seconds=700.0)
+    problem = Problem(
+        free={"cpu": 10}, candidates=[*_queue_of_low(5, 2), patient], aging_seconds=aging_seconds
+    )
+    selection = solve(problem, strategy, seed=0)
+    assert ("patient" in selection.selected) is started
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_ties_go_to_the_candidate_that_waited_longest(strategy: Strategy) -> None:
+    twins = [
+        Candidate(id=f"twin{i}", requests={"cpu": 4, "gpu": 1}, waited_seconds=float(w))
+        for i, w in enumerate([30, 90, 60])
+    ]
+    problem = Problem(free={"cpu": 8, "gpu": 2}, candidates=twins)
+    assert solve(problem, strategy, seed=0).selected == ("twin1", "twin2")
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_explicit_values_maximise_their_sum(strategy: Strategy) -> None:
+    problem = Problem(
+        free={"cpu": 10},
+        candidates=[
+            Candidate(id="a", requests={"cpu": 6}, value=10.0, priority=1),
+            Candidate(id="b", requests={"cpu": 5}, value=7.0),
+            Candidate(id="c", requests={"cpu": 5}, value=7.0),
+        ],
+    )
+    selection = solve(problem, strategy, seed=0)
+    assert selection.selected == ("b", "c")
+    assert selection.objective.to_dict() == {"value": 14.0}
+
+
+@pytest.mark.parametrize("strategy", list(Strategy))
+def test_edge_cases(strategy: Strategy) -> None:
+    empty = solve(Problem(free={"cpu": 4}, candidates=[]), strategy)
+    assert empty.selected == ()
+    assert empty.proven_optimal
+    queue = [
+        Candidate(id="nothing", requests={}),
+        Candidate(id="big", requests={"cpu": 5}, priority=1),
+        Candidate(id="fpga", requests={"cpu": 1, "fpga": 1}, priority=1),
+        Candidate(id="zero-fpga", requests={"cpu": 1, "fpga": 0}),
+        Candidate(id="fits", requests={"cpu": 3}),
+    ]
+    assert solve(Problem(free={"cpu": 4}, candidates=queue), strategy).selected == (
+        "nothing",
+        "zero-fpga",
+        "fits",
+    )
+    assert solve(Problem(free={"cpu": 0}, candidates=queue), strategy).selected == ("nothing",)
+
+
+def _random_problem(count: int, seed: int) -> Problem:
+    rng = np.random.default_rng(seed)
+    return Problem(
+        free={"cpu": 40 * count, "ram": 40 * count},
+        candidates=[
+            Candidate(
+                id=f"d{i}",
+                requests={"cpu": int(rng.integers(1, 160)), "ram": int(rng.integers(1, 160))},
+                priority=int(rng.integers(0, 2)),
+            )
+            for i in range(count)
+        ],
+    )
+
+
+def test_a_fixed_seed_gives_the_same_answer() -> None:
+    problem = _random_problem(60, seed=5)
+    first, second = (solve(problem, Strategy.GENETIC, seed=7, time_limit=30.0) for _ in range(2))
+    assert first.selected == second.selected
+
+
+def test_auto_enumerates_short_queues_and_evolves_long_ones() -> None:
+    assert solve(_random_problem(9, seed=1)).strategy is Strategy.COMBINATIONS
+    assert solve(_random_problem(10, seed=1), seed=1).strategy is Strategy.GENETIC
+
+
+def test_a_time_limit_stops_the_exact_strategies_with_a_feasible_answer() -> None:
+    problem = _random_problem(1000, seed=2)
+    for strategy in EXACT:
+        selection = solve(problem, strategy, time_limit=0.05)
+        assert feasible(problem, selection.selected)
+        assert not selection.proven_optimal
+        assert selection.gap is None or selection.gap > 0
+        assert selection.duration_ms < 2000
+
+
+def test_the_time_limit_must_be_positive() -> None:
+    with pytest.raises(ProblemError, match="time_limit"):
+        solve(_random_problem(3, seed=0), time_limit=0.0)
