@@ -21,9 +21,10 @@ def main() -> int:
         start_http_server(config.metrics_port)
     kopf.run(
         clusterwide=not config.namespaces,
-        namespaces=list(config.namespaces),
+        namespaces=config.namespaces,
         standalone=config.standalone,
-        peering_name=config.peering_name,
+        # kopf makes a named peering mandatory, and pauses a standalone operator waiting for it.
+        peering_name=None if config.standalone else config.peering_name,
         priority=config.priority,
         liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz"
         if config.health_port

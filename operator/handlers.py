@@ -6,7 +6,7 @@ operator's own status writes would otherwise wake it up again for nothing.
 """
 
 import logging
-from typing import Any, cast
+from typing import Any
 
 import kopf
 
@@ -19,11 +19,6 @@ from simplismart.operator.runtime import Runtime
 logger = logging.getLogger(__name__)
 
 
-def _announce(reference: dict[str, Any], reason: str, message: str) -> None:
-    # kopf reads only apiVersion, kind and metadata of the body it posts an Event about.
-    kopf.info(cast(kopf.Body, reference), reason=reason, message=message)
-
-
 @kopf.on.startup()
 async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     config = OperatorConfig.from_env()
@@ -33,7 +28,7 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     settings.posting.level = logging.INFO
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 30
-    memo.runtime = Runtime.build(config, _announce)
+    memo.runtime = Runtime.build(config)
     memo.seen = {}
     memo.runtime.start()
     logger.info("operator started: redis %s, poll %.1fs", config.redis_url, config.poll_interval)

@@ -134,7 +134,9 @@ class Leases:
         deadline = asyncio.get_running_loop().time() + wait_s
         while not await self._redis.set(key, token, px=ttl_ms, nx=True):
             if asyncio.get_running_loop().time() > deadline:
-                raise PassLockTimeoutError(f"pass lock of cluster {cluster} still held after {wait_s}s")
+                raise PassLockTimeoutError(
+                    f"pass lock of cluster {cluster} still held after {wait_s}s"
+                )
             await asyncio.sleep(0.02)
         try:
             yield

@@ -113,7 +113,9 @@ def test_deployment_pod_becomes_ready_on_a_kwok_node(api_client: client.ApiClien
             ready_pods = [
                 pod
                 for pod in pods
-                if any(c.type == "Ready" and c.status == "True" for c in pod.status.conditions or [])
+                if any(
+                    c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
+                )
             ]
             time.sleep(0.5)
         assert ready_pods, "no Pod of the Deployment became Ready"

@@ -1,0 +1,68 @@
+"""Kubernetes Events about our objects, posted in the background.
+
+Events are for people (`kubectl describe`), so they must never slow a scheduling pass or fail
+it: they go through a bounded queue and a worker, and are dropped with a log line if the API
+server cannot keep up.
+"""
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from simplismart.crds import format_time, now
+
+logger = logging.getLogger(__name__)
+
+COMPONENT = "simplismart-operator"
+QUEUE_SIZE = 10_000
+
+
+class EventRecorder:
+    def __init__(self, api_client: client.ApiClient) -> None:
+        self._core = client.CoreV1Api(api_client)
+        self._queue: asyncio.Queue[tuple[str, client.CoreV1Event]] = asyncio.Queue(QUEUE_SIZE)
+        self._instance = os.environ.get("HOSTNAME") or socket.gethostname()
+
+    def announce(self, reference: dict[str, Any], reason: str, message: str) -> None:
+        """Queue a Normal event about ``reference`` (apiVersion, kind, metadata)."""
+        meta = reference["metadata"]
+        stamp = format_time(now())
+        event = client.CoreV1Event(
+            metadata=client.V1ObjectMeta(
+                generate_name=f"{meta['name']}.", namespace=meta["namespace"]
+            ),
+            involved_object=client.V1ObjectReference(
+                api_version=reference["apiVersion"],
+                kind=reference["kind"],
+                name=meta["name"],
+                namespace=meta["namespace"],
+                uid=meta["uid"],
+            ),
+            reason=reason,
+            message=message,
+            type="Normal",
+            first_timestamp=stamp,
+            last_timestamp=stamp,
+            count=1,
+            source=client.V1EventSource(component=COMPONENT, host=self._instance),
+            reporting_component=COMPONENT,
+            reporting_instance=self._instance,
+        )
+        try:
+            self._queue.put_nowait((meta["namespace"], event))
+        except asyncio.QueueFull:
+            logger.warning("event queue full; dropped %s event on %s", reason, meta["name"])
+
+    async def run(self) -> None:
+        while True:
+            namespace, event = await self._queue.get()
+            try:
+                await asyncio.to_thread(self._core.create_namespaced_event, namespace, event)
+            except ApiException as error:
+                if error.status != 404:  # namespace gone: nobody to tell
+                    logger.warning("could not post event: %s", error.reason)

@@ -1,0 +1,153 @@
+"""Deployments go Queued → Running → Succeeded under a real operator, API server and Redis."""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+import redis
+from harness.kube import Namespace, wait_for
+from harness.monitor import InvariantMonitor
+from harness.processes import OperatorProcess
+
+from simplismart.crds import CLUSTER, DEPLOYMENT, parse_time
+
+pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("operator")]
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+
+def status(namespace: Namespace, name: str) -> dict[str, object]:
+    return dict(namespace.get(DEPLOYMENT, name).get("status") or {})
+
+
+def test_examples_run_high_priority_first(
+    kubeconfig: str, namespace: Namespace, monitor: InvariantMonitor
+) -> None:
+    subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", "-n", namespace.name, "apply", "-f", EXAMPLES],
+        check=True,
+        capture_output=True,
+    )
+    llama = namespace.wait_phase("llama-serve", "Running", timeout=15)
+    namespace.wait_phase("whisper-small", "Running", timeout=15)
+    queued = namespace.wait_phase("batch-embed", "Queued", timeout=15)
+    assert queued["status"]["queuePosition"] == 1
+    giant = namespace.wait_phase("giant", "Pending", timeout=15)
+    assert giant["status"]["reason"] == "ExceedsClusterCapacity"
+    assert "gpu 8 > 2" in giant["status"]["message"]
+
+    batch = namespace.wait_phase("batch-embed", "Running", timeout=20)
+    finished = namespace.wait_phase("llama-serve", "Succeeded", timeout=5)
+    # The LOW deployment started only once the HIGH one had freed its CPU.
+    assert parse_time(batch["status"]["startedAt"]) >= parse_time(finished["status"]["finishedAt"])
+    assert llama["status"]["allocated"] == {"cpu": 6, "ram": 8, "gpu": 1}
+    monitor.wait_all({"Succeeded"}, count=3, timeout=40)
+    cluster = wait_for(
+        lambda: (s := namespace.get(CLUSTER, "demo")["status"])["running"] == 0 and s,
+        what="the cluster status to show no run",
+    )
+    assert cluster["available"] == {"cpu": 10, "ram": 16, "gpu": 2}
+    assert cluster["pending"] == 1
+
+
+@pytest.mark.parametrize(("queued", "strategy"), [(5, "combinations"), (15, "genetic")])
+def test_auto_strategy_follows_the_queue_length(
+    namespace: Namespace, monitor: InvariantMonitor, queued: int, strategy: str
+) -> None:
+    namespace.cluster("pool", cpu=8, ram=8, gpu=0)
+    namespace.deployment("blocker", "pool", cpu=8, ram=8, duration=4)
+    namespace.wait_phase("blocker", "Running")
+    for index in range(queued):
+        namespace.deployment(f"job-{index}", "pool", cpu=1 + index % 3, ram=1, duration=1)
+    wait_for(
+        lambda: sum(p == "Queued" for p in namespace.phases().values()) == queued,
+        what=f"{queued} queued",
+    )
+    namespace.wait_phase("blocker", "Succeeded", timeout=15)
+
+    def decision() -> dict[str, object] | None:
+        last = (namespace.get(CLUSTER, "pool").get("status") or {}).get("lastDecision")
+        return last if last and last.get("candidates") == queued else None
+
+    last = wait_for(decision, timeout=10, what="the decision over the whole queue")
+    assert last["strategy"] == strategy
+    assert last["requestedStrategy"] == "auto"
+    monitor.wait_all({"Succeeded"}, count=queued + 1, timeout=60)
+
+
+def test_delete_cancels_and_frees_capacity_at_once(
+    namespace: Namespace, monitor: InvariantMonitor, redis_url: str
+) -> None:
+    namespace.cluster("small", cpu=4, ram=4, gpu=0)
+    namespace.deployment("first", "small", cpu=4, ram=4, duration=120)
+    running = namespace.wait_phase("first", "Running")
+    namespace.deployment("second", "small", cpu=4, ram=4, duration=1)
+    namespace.wait_phase("second", "Queued")
+    namespace.delete_object(DEPLOYMENT, "first")
+    namespace.wait_phase("second", "Running", timeout=5)
+    lease = f"simplismart:lease:{namespace.name}/first/{running['metadata']['uid']}"
+    assert redis.Redis.from_url(redis_url).exists(lease) == 0
+    monitor.wait_all({"Succeeded"}, count=1, timeout=15)
+
+
+def test_capacity_increase_starts_more(namespace: Namespace, monitor: InvariantMonitor) -> None:
+    namespace.cluster("grow", cpu=2, ram=2, gpu=0)
+    namespace.deployment("a", "grow", cpu=2, ram=2, duration=30)
+    namespace.deployment("b", "grow", cpu=2, ram=2, duration=30)
+    wait_for(
+        lambda: sorted(map(str, namespace.phases().values())) == ["Queued", "Running"],
+        what="1 of 2",
+    )
+    namespace.patch_spec(CLUSTER, "grow", {"resources": {"cpu": 4, "ram": 4, "gpu": 0}})
+    wait_for(lambda: set(namespace.phases().values()) == {"Running"}, timeout=10, what="both")
+    for name in ("a", "b"):
+        namespace.delete_object(DEPLOYMENT, name)
+
+
+def test_waits_for_a_missing_cluster_and_a_too_large_request_waits_for_growth(
+    namespace: Namespace, monitor: InvariantMonitor
+) -> None:
+    namespace.deployment("early", "later", cpu=1, duration=1)
+    namespace.deployment("big", "later", cpu=5, duration=1)
+    early = namespace.wait_phase("early", "Pending")
+    assert early["status"]["reason"] == "ClusterNotFound"
+    namespace.cluster("later", cpu=2, ram=2, gpu=0)
+    namespace.wait_phase("early", "Succeeded", timeout=15)
+    big = namespace.wait_phase("big", "Pending")
+    assert big["status"]["reason"] == "ExceedsClusterCapacity"
+    assert "cpu 5 > 2" in big["status"]["message"]
+    namespace.patch_spec(CLUSTER, "later", {"resources": {"cpu": 5, "ram": 2, "gpu": 0}})
+    namespace.wait_phase("big", "Succeeded", timeout=15)
+
+
+def test_deleting_a_cluster_returns_its_deployments_to_pending(
+    namespace: Namespace, redis_url: str
+) -> None:
+    namespace.cluster("doomed", cpu=2, ram=2, gpu=0)
+    namespace.deployment("resident", "doomed", cpu=2, ram=2, duration=120)
+    running = namespace.wait_phase("resident", "Running")
+    namespace.delete_object(CLUSTER, "doomed")
+    pending = namespace.wait_phase("resident", "Pending", timeout=10)
+    assert pending["status"]["reason"] == "ClusterNotFound"
+    assert "expiresAt" not in pending["status"]
+    lease = f"simplismart:lease:{namespace.name}/resident/{running['metadata']['uid']}"
+    assert redis.Redis.from_url(redis_url).exists(lease) == 0
+
+
+def test_operator_events_explain_what_happened(
+    kubeconfig: str, namespace: Namespace, operator: OperatorProcess
+) -> None:
+    namespace.cluster("talk", cpu=1, ram=1, gpu=0)
+    namespace.deployment("chatty", "talk", cpu=1, ram=1, duration=1)
+    namespace.wait_phase("chatty", "Succeeded", timeout=15)
+
+    def reasons() -> set[str] | None:
+        events = subprocess.run(
+            ["kubectl", f"--kubeconfig={kubeconfig}", "-n", namespace.name, "get", "events",
+             "--field-selector=involvedObject.name=chatty", "-o",
+             "jsonpath={.items[*].reason}"],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()  # fmt: skip
+        return set(events) if {"Started", "Succeeded"} <= set(events) else None
+
+    assert wait_for(reasons, timeout=10, what="Started and Succeeded events")
