@@ -1,0 +1,147 @@
+"""Nothing is lost, started twice or ended twice, whatever is killed or restarted in between."""
+
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from harness.kube import Namespace, wait_for
+from harness.monitor import InvariantMonitor
+from harness.processes import OperatorProcess
+
+pytestmark = pytest.mark.integration
+
+HACK = Path(__file__).parents[2] / "hack"
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    """A Redis of the test's own, which it may restart, empty, or configure."""
+    url = subprocess.run(
+        [HACK / "redis-up.sh", tmp_path / "redis"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    yield url, tmp_path / "redis"
+    subprocess.run([HACK / "redis-down.sh", tmp_path / "redis"], check=True)
+
+
+def operator_process(kubeconfig: str, url: str, tmp_path: Path, name: str) -> OperatorProcess:
+    return OperatorProcess(kubeconfig, url, tmp_path / f"{name}.log")
+
+
+def test_sigkill_mid_run_then_restart_finishes_everything_once(
+    kubeconfig: str,
+    private_redis: tuple[str, Path],
+    namespace: Namespace,
+    monitor: InvariantMonitor,
+    tmp_path: Path,
+) -> None:
+    url, _ = private_redis
+    # Runs expire during the 3 s without an operator, and a cold start takes a few seconds more.
+    monitor.overdue_grace = 12.0
+    namespace.cluster("pool", cpu=2, ram=2, gpu=0)
+    for index in range(6):
+        namespace.deployment(f"job-{index}", "pool", cpu=1, ram=1, duration=2)
+    first = operator_process(kubeconfig, url, tmp_path, "first").start()
+    try:
+        monitor.wait_all({"Running"}, count=2, timeout=20)
+        first.kill()
+        time.sleep(3)  # runs expire while no operator is there to see it
+    finally:
+        first.kill()
+    with operator_process(kubeconfig, url, tmp_path, "second"):
+        monitor.wait_all({"Succeeded"}, count=6, timeout=45)
+    assert set(monitor.ends.values()) == {1}
+
+
+def test_redis_restarted_empty_rebuilds_leases_from_status(
+    kubeconfig: str,
+    private_redis: tuple[str, Path],
+    namespace: Namespace,
+    monitor: InvariantMonitor,
+    tmp_path: Path,
+) -> None:
+    url, state = private_redis
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    namespace.cluster("pool", cpu=4, ram=4, gpu=0)
+    for index in range(4):
+        namespace.deployment(f"job-{index}", "pool", cpu=2, ram=2, duration=5)
+    with operator_process(kubeconfig, url, tmp_path, "operator"):
+        monitor.wait_all({"Running"}, count=2, timeout=20)
+        subprocess.run([HACK / "redis-down.sh", state], check=True)
+        subprocess.run(
+            [HACK / "redis-up.sh", state, port], check=True, capture_output=True, text=True
+        )
+        connection = redis.Redis.from_url(url)
+        wait_for(
+            lambda: connection.zcard("simplismart:deadlines") >= 1,
+            timeout=15,
+            what="deadlines rebuilt in the new Redis",
+        )
+        monitor.wait_all({"Succeeded"}, count=4, timeout=45)
+
+
+def test_runs_end_by_the_poller_when_keyspace_events_are_off(
+    kubeconfig: str, namespace: Namespace, monitor: InvariantMonitor, tmp_path: Path
+) -> None:
+    # A Redis that refuses CONFIG, as managed services do: the operator cannot turn events on.
+    port = subprocess.run(
+        ["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); "
+         "print(s.getsockname()[1])"],
+        check=True, capture_output=True, text=True,
+    ).stdout.strip()  # fmt: skip
+    server = subprocess.Popen(
+        ["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
+         "--notify-keyspace-events", "", "--rename-command", "CONFIG", ""],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        wait_for(lambda: _pings(url), timeout=10, what="redis")
+        namespace.cluster("pool", cpu=1, ram=1, gpu=0)
+        for index in range(3):
+            namespace.deployment(f"job-{index}", "pool", cpu=1, ram=1, duration=1)
+        with operator_process(kubeconfig, url, tmp_path, "operator") as process:
+            monitor.wait_all({"Succeeded"}, count=3, timeout=30)
+        assert "cannot enable keyspace notifications" in process.output()
+        assert "(event)" not in _event_messages(kubeconfig, namespace)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)
+
+
+def test_two_operators_at_once_never_start_anything_twice(
+    kubeconfig: str,
+    private_redis: tuple[str, Path],
+    namespace: Namespace,
+    monitor: InvariantMonitor,
+    tmp_path: Path,
+) -> None:
+    url, _ = private_redis
+    namespace.cluster("pool", cpu=3, ram=3, gpu=0)
+    with (
+        operator_process(kubeconfig, url, tmp_path, "one"),
+        operator_process(kubeconfig, url, tmp_path, "two"),
+    ):
+        for index in range(20):
+            namespace.deployment(f"job-{index}", "pool", cpu=1 + index % 2, ram=1, duration=1)
+        monitor.wait_all({"Succeeded"}, count=20, timeout=90)
+    assert set(monitor.starts.values()) == {1}
+    assert set(monitor.ends.values()) == {1}
+
+
+def _pings(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.ConnectionError:
+        return False
+
+
+def _event_messages(kubeconfig: str, namespace: Namespace) -> str:
+    return subprocess.run(
+        ["kubectl", f"--kubeconfig={kubeconfig}", "-n", namespace.name, "get", "events",
+         "-o", "jsonpath={.items[*].message}"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
