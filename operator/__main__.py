@@ -17,6 +17,8 @@ def main() -> int:
         print(f"simplismart-operator: {error}", file=sys.stderr)
         return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # One line per watch event and handler call: too much at a thousand deployments.
+    logging.getLogger("kopf.objects").setLevel(logging.WARNING)
     if config.metrics_port:
         start_http_server(config.metrics_port)
     kopf.run(

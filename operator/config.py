@@ -44,9 +44,11 @@ class OperatorConfig:
     """Seconds between scans of the deadline set: the bound on how late a run can end."""
     resync_interval: float = 10.0
     """Seconds between safety-net passes over every cluster."""
-    position_refresh: float = 2.0
+    position_refresh: float = 5.0
     """Minimum seconds between rewrites of every queued deployment's position on one cluster."""
-    solver_time_limit: float = 1.0
+    solver_time_limit: float = 0.25
+    """Budget of the genetic and optimal strategies per pass: an anytime answer, recorded with
+    its gap, beats a late one while capacity sits idle."""
     metrics_port: int = 9090
     health_port: int = 8080
     namespaces: tuple[str, ...] = field(default_factory=tuple)

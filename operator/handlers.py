@@ -25,7 +25,8 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     # Keep kopf's bookkeeping out of our objects: event handlers need no diff-base or progress.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="simplismart.io")
     settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix="simplismart.io")
-    settings.posting.level = logging.INFO
+    # kopf would post an Event for each of its own log lines: we post the meaningful ones.
+    settings.posting.enabled = False
     settings.watching.server_timeout = 300
     settings.networking.request_timeout = 30
     memo.runtime = Runtime.build(config)

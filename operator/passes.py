@@ -113,7 +113,10 @@ class SchedulingPass:
         free = current.free(cluster)
         if not any(d.spec.resources.fits_in(free) for d in current.queue):
             return None, []  # nothing can start: spare the solver
-        selection = solve(
+        # The solver is CPU-bound for up to its time limit: off the event loop, so that other
+        # clusters' passes, watch events and run ends go on meanwhile.
+        selection = await asyncio.to_thread(
+            solve,
             planning.problem(cluster, current, moment),
             Strategy(cluster.spec.scheduling.strategy.value),
             seed=self._random.randrange(2**32),
@@ -189,9 +192,6 @@ class SchedulingPass:
         if stale and due:
             self._positions_refreshed[ref] = clock
         await asyncio.gather(*(self._write(d, patch) for d, patch in writes))
-        for deployment, _ in writes:
-            if deployment.phase != Phase.QUEUED:
-                self._announce(deployment.reference(), "Queued", "waiting for capacity")
         await self._leases.set_queue(
             ref, {d.name: _ms(d.status.queued_at or moment) for d in waiting}
         )
@@ -232,11 +232,6 @@ class SchedulingPass:
                 "gap": selection.gap,
                 "objective": selection.objective.to_dict(),
             }
-            self._announce(
-                cluster.reference(),
-                "Scheduled",
-                f"{selection.strategy.value}: started {len(admitted)} of {len(current.queue)}",
-            )
         labels = {"namespace": cluster.namespace, "cluster": cluster.name}
         metrics.queue_depth.labels(**labels).set(len(waiting))
         metrics.running.labels(**labels).set(status["running"])
