@@ -39,7 +39,7 @@ lint: ## ruff, ruff format --check, mypy --strict, import-linter contracts
 	$(BIN)/ruff format --check .
 	# Our packages by import name (their folders are mapped), then tests and benchmarks by path.
 	$(BIN)/mypy $(addprefix -p simplismart.,scheduler crds operator api)
-	$(BIN)/mypy tests bench
+	$(BIN)/mypy tests bench --exclude tests/support
 	$(BIN)/lint-imports
 
 .PHONY: fmt

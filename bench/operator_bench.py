@@ -55,7 +55,7 @@ class RunningWatch:
             options: dict[str, Any] = {"timeout_seconds": 5}
             if version:
                 options["resource_version"] = version
-            for event in watch.Watch().stream(
+            for event in watch.Watch().stream(  # type: ignore[no-untyped-call]
                 self._custom.list_namespaced_custom_object,
                 DEPLOYMENT.group, DEPLOYMENT.version, self.namespace, DEPLOYMENT.plural,
                 **options,

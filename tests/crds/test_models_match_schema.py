@@ -51,7 +51,8 @@ def _compare(model: type[BaseModel], schema: dict[str, Any], path: str) -> None:
         if "default" in prop and not isinstance(prop["default"], dict):
             assert field.default == prop["default"], f"{path}.{alias}: default differs"
         if "enum" in prop:
-            assert isinstance(annotation, type) and issubclass(annotation, Enum), path
+            assert isinstance(annotation, type), path
+            assert issubclass(annotation, Enum), path
             values = {member.value for member in annotation}
             assert values == set(prop["enum"]), f"{path}.{alias}: enum differs"
 

@@ -6,7 +6,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from kubernetes import client, config
+from harness.kube import api_client as harness_client
+from harness.kube import as_json
+from kubernetes import client
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +47,7 @@ def kubectl_apply(kubeconfig: str, manifest: str) -> None:
 
 @pytest.fixture
 def api_client(kubeconfig: str) -> client.ApiClient:
-    return config.new_client_from_config(config_file=kubeconfig)
+    return harness_client(kubeconfig)
 
 
 def test_server_reports_its_pinned_version(api_client: client.ApiClient) -> None:
@@ -71,8 +73,10 @@ def test_applied_crd_and_custom_resource_read_back(
         f"apiVersion: harness.simplismart.io/v1\nkind: Widget\n"
         f"metadata: {{name: {name}, namespace: default}}\nspec: {{size: 3}}\n",
     )
-    widget = client.CustomObjectsApi(api_client).get_namespaced_custom_object(
-        "harness.simplismart.io", "v1", "default", "widgets", name
+    widget = as_json(
+        client.CustomObjectsApi(api_client).get_namespaced_custom_object(
+            "harness.simplismart.io", "v1", "default", "widgets", name
+        )
     )
     assert widget["spec"] == {"size": 3}
     # The schema is enforced by the server, not by the client.
@@ -110,15 +114,16 @@ def test_deployment_pod_becomes_ready_on_a_kwok_node(api_client: client.ApiClien
         ready_pods: list[client.V1Pod] = []
         while time.monotonic() < deadline and not ready_pods:
             pods = core.list_namespaced_pod("default", label_selector=f"app={name}").items
-            ready_pods = [
-                pod
-                for pod in pods
-                if any(
-                    c.type == "Ready" and c.status == "True" for c in pod.status.conditions or []
-                )
-            ]
+            ready_pods = [pod for pod in pods if _ready(pod)]
             time.sleep(0.5)
         assert ready_pods, "no Pod of the Deployment became Ready"
-        assert ready_pods[0].spec.node_name == "kwok-node-0"
+        (pod, *_) = ready_pods
+        assert pod.spec is not None
+        assert pod.spec.node_name == "kwok-node-0"
     finally:
         apps.delete_namespaced_deployment(name, "default")
+
+
+def _ready(pod: client.V1Pod) -> bool:
+    conditions = (pod.status and pod.status.conditions) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)

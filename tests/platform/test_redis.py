@@ -12,7 +12,7 @@ pytestmark = pytest.mark.integration
 def test_expired_keyspace_event_arrives(redis_url: str) -> None:
     connection = redis.Redis.from_url(redis_url, decode_responses=True)
     assert "x" in str(connection.config_get("notify-keyspace-events")["notify-keyspace-events"])
-    pubsub = connection.pubsub(ignore_subscribe_messages=True)
+    pubsub = connection.pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
     pubsub.psubscribe("__keyevent@*__:expired")
     key = f"harness:{uuid.uuid4().hex}"
     connection.set(key, "1", px=1000)

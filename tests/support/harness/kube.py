@@ -14,7 +14,17 @@ T = TypeVar("T")
 
 
 def api_client(kubeconfig: str) -> client.ApiClient:
-    return config.new_client_from_config(config_file=kubeconfig)
+    configuration = client.Configuration()
+    config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=kubeconfig, client_configuration=configuration
+    )
+    return client.ApiClient(configuration)
+
+
+def as_json(body: object) -> dict[str, Any]:
+    """The client types decoded JSON as object; every Kubernetes object is a mapping."""
+    assert isinstance(body, dict)
+    return body
 
 
 def wait_for(
@@ -51,10 +61,11 @@ class Namespace:
 
     def create(self, kind: ResourceKind, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
-        result: dict[str, Any] = self.custom.create_namespaced_custom_object(
-            kind.group, kind.version, self.name, kind.plural, {**body, "spec": spec}
+        return as_json(
+            self.custom.create_namespaced_custom_object(
+                kind.group, kind.version, self.name, kind.plural, {**body, "spec": spec}
+            )
         )
-        return result
 
     def cluster(self, name: str, cpu: int, ram: int, gpu: int, **scheduling: Any) -> None:
         spec: dict[str, Any] = {"resources": {"cpu": cpu, "ram": ram, "gpu": gpu}}
@@ -83,14 +94,17 @@ class Namespace:
         self.create(DEPLOYMENT, name, spec)
 
     def get(self, kind: ResourceKind, name: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.custom.get_namespaced_custom_object(
-            kind.group, kind.version, self.name, kind.plural, name
+        return as_json(
+            self.custom.get_namespaced_custom_object(
+                kind.group, kind.version, self.name, kind.plural, name
+            )
         )
-        return result
 
     def list(self, kind: ResourceKind) -> list[dict[str, Any]]:
-        result = self.custom.list_namespaced_custom_object(
-            kind.group, kind.version, self.name, kind.plural
+        result = as_json(
+            self.custom.list_namespaced_custom_object(
+                kind.group, kind.version, self.name, kind.plural
+            )
         )
         items: list[dict[str, Any]] = result["items"]
         return items

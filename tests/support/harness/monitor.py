@@ -56,7 +56,7 @@ class InvariantMonitor:
             options: dict[str, Any] = {"timeout_seconds": 2}
             if version:
                 options["resource_version"] = version
-            stream = watch.Watch().stream(
+            stream = watch.Watch().stream(  # type: ignore[no-untyped-call]
                 self._custom.list_namespaced_custom_object,
                 kind.group, kind.version, self.namespace, kind.plural, **options,
             )  # fmt: skip
