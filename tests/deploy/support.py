@@ -1,0 +1,121 @@
+"""Helpers of the deployment tests: the repository's paths, helm and kubectl, service accounts."""
+
+import base64
+import json
+import os
+import re
+import socket
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHART = REPO_ROOT / "charts" / "simplismart"
+HACK = REPO_ROOT / "hack"
+MANIFESTS = Path(__file__).resolve().parent / "manifests"
+
+
+def run(
+    *args: str | Path,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    stdin: str | None = None,
+    timeout: float = 180,
+) -> subprocess.CompletedProcess[str]:
+    """Run a command; on failure, the assertion shows its output."""
+    result = subprocess.run(
+        [str(a) for a in args],
+        env={**os.environ, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(map(str, args))} exited {result.returncode}\n"
+            f"stdout:\n{result.stdout[-4000:]}\nstderr:\n{result.stderr[-4000:]}"
+        )
+    return result
+
+
+def helm(*args: str | Path, kubeconfig: str | None = None, check: bool = True) -> str:
+    env = {"KUBECONFIG": kubeconfig} if kubeconfig else None
+    return run("helm", *args, env=env, check=check).stdout
+
+
+def kubectl(
+    kubeconfig: str, *args: str | Path, stdin: str | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    return run("kubectl", f"--kubeconfig={kubeconfig}", *args, stdin=stdin, check=check)
+
+
+def template(release: str, namespace: str, *values: str) -> list[dict[str, Any]]:
+    """The chart rendered with ``--set`` VALUES, as a list of objects."""
+    sets = [arg for value in values for arg in ("--set", value)]
+    rendered = helm("template", release, CHART, "--namespace", namespace, *sets)
+    return [doc for doc in yaml.safe_load_all(rendered) if doc]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def token_kubeconfig(admin_kubeconfig: str, namespace: str, account: str, path: Path) -> str:
+    """A kubeconfig that acts as a ServiceAccount, with a token from the TokenRequest API."""
+    token = kubectl(
+        admin_kubeconfig, "create", "token", account, "-n", namespace, "--duration=1h"
+    ).stdout.strip()
+    admin = yaml.safe_load(Path(admin_kubeconfig).read_text())
+    cluster = admin["clusters"][0]["cluster"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "local", "cluster": cluster}],
+        "users": [{"name": account, "user": {"token": token}}],
+        "contexts": [{"name": "local", "context": {"cluster": "local", "user": account}}],
+        "current-context": "local",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return str(path)
+
+
+def secret_value(kubeconfig: str, namespace: str, name: str, key: str) -> str:
+    raw = kubectl(kubeconfig, "get", "secret", name, "-n", namespace, "-o", "json").stdout
+    return base64.b64decode(json.loads(raw)["data"][key]).decode()
+
+
+def container_env(objects: Sequence[dict[str, Any]], kind: str, component: str) -> dict[str, Any]:
+    """Environment of the main container of the chart's ``component`` workload, by name."""
+    for obj in objects:
+        labels = obj["metadata"].get("labels", {})
+        if obj["kind"] == kind and labels.get("app.kubernetes.io/component") == component:
+            container = obj["spec"]["template"]["spec"]["containers"][0]
+            return {e["name"]: e.get("value", e.get("valueFrom")) for e in container["env"]}
+    raise AssertionError(f"no {kind} for {component} in the rendered chart")
+
+
+def variables_read_by(path: Path) -> set[str]:
+    """SIMPLISMART_* names that a settings module reads, from its source.
+
+    The API's settings read ``env.text("NAME", ...)`` (prefix added), the operator's read the full
+    names; both read KUBECONFIG through the Kubernetes client.
+    """
+    source = path.read_text()
+    names = set(re.findall(r'"(SIMPLISMART_[A-Z0-9_]+)"', source))
+    names |= {
+        f"SIMPLISMART_{name}"
+        for name in re.findall(r'env\.(?:text|integer|flag|raw)\(\s*"([A-Z0-9_]+)"', source)
+    }
+    return names | {"KUBECONFIG"}
+
+
+API_SETTINGS = REPO_ROOT / "api" / "core" / "config.py"
+OPERATOR_SETTINGS = REPO_ROOT / "operator" / "config.py"

@@ -1,0 +1,216 @@
+"""The Helm chart: lint, render, and the real API server's validation of what it renders."""
+
+import filecmp
+import tarfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy.support import (
+    API_SETTINGS,
+    CHART,
+    MANIFESTS,
+    OPERATOR_SETTINGS,
+    REPO_ROOT,
+    container_env,
+    helm,
+    kubectl,
+    run,
+    template,
+    variables_read_by,
+)
+
+pytestmark = pytest.mark.integration
+
+POSTGRES = "postgresql+psycopg://simplismart:secret@postgres.db.svc:5432/simplismart"
+VALUE_SETS: dict[str, list[str]] = {
+    "defaults": [],
+    "external-redis": ["redis.enabled=false", "redis.external.url=redis://redis.cache.svc:6379/0"],
+    "redis-from-secret": ["redis.enabled=false", "redis.external.existingSecret=my-redis"],
+    "postgresql": [f"database.external.url={POSTGRES}", "api.replicas=2"],
+    "postgresql-from-secret": ["database.external.existingSecret=my-db", "api.replicas=3"],
+    "sqlite-without-volume": ["database.sqlite.persistence.enabled=false"],
+    "ingress": [
+        "api.ingress.enabled=true",
+        "api.ingress.className=nginx",
+        "api.ingress.hosts[0].host=simplismart.example.com",
+        "api.ingress.hosts[0].paths[0].path=/",
+        "api.ingress.hosts[0].paths[0].pathType=Prefix",
+        "api.ingress.tls[0].secretName=simplismart-tls",
+        "api.ingress.tls[0].hosts[0]=simplismart.example.com",
+    ],
+    "monitoring": [
+        "monitoring.serviceMonitor.enabled=true",
+        "monitoring.serviceMonitor.labels.x=y",
+    ],
+    "network-policy": ["networkPolicy.enabled=true"],
+    "no-namespace-guard": ["api.namespaceGuard.enabled=false"],
+    "everything": [
+        f"database.external.url={POSTGRES}",
+        "redis.enabled=false",
+        "redis.external.url=redis://redis.cache.svc:6379/0",
+        "api.ingress.enabled=true",
+        "monitoring.serviceMonitor.enabled=true",
+        "networkPolicy.enabled=true",
+        "operator.seed=7",
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def validation_namespace(kubeconfig: str) -> Iterator[str]:
+    """A namespace to dry-run into, and the ServiceMonitor CRD the monitoring values need."""
+    name = f"chart-{uuid.uuid4().hex[:8]}"
+    kubectl(kubeconfig, "create", "namespace", name)
+    crd = MANIFESTS / "servicemonitor-crd.yaml"
+    kubectl(kubeconfig, "apply", "-f", crd)
+    kubectl(
+        kubeconfig,
+        "wait",
+        "--for=condition=Established",
+        "--timeout=60s",
+        "crd/servicemonitors.monitoring.coreos.com",
+    )
+    try:
+        yield name
+    finally:
+        kubectl(kubeconfig, "delete", "namespace", name, "--wait=false", check=False)
+        kubectl(kubeconfig, "delete", "-f", crd, "--wait=false", check=False)
+
+
+def test_lint_strict(tools_bin: Path) -> None:
+    result = run("helm", "lint", "--strict", CHART)
+    assert "0 chart(s) failed" in result.stdout
+    assert "[WARNING]" not in result.stdout
+    assert "[ERROR]" not in result.stdout
+
+
+def test_packaged_crds_are_the_repository_crds(tools_bin: Path, tmp_path: Path) -> None:
+    """charts/simplismart/crds links to crds/; the packaged chart holds the same bytes."""
+    helm("package", CHART, "--destination", tmp_path)
+    (archive,) = tmp_path.glob("simplismart-*.tgz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(tmp_path / "unpacked", filter="data")
+    packaged = tmp_path / "unpacked" / "simplismart" / "crds"
+    source = sorted(p.name for p in (REPO_ROOT / "crds").glob("*.yaml"))
+    assert sorted(p.name for p in packaged.iterdir()) == source, "only the CRD YAML is packaged"
+    for name in source:
+        assert filecmp.cmp(REPO_ROOT / "crds" / name, packaged / name, shallow=False), name
+
+
+@pytest.mark.parametrize("values", VALUE_SETS.values(), ids=VALUE_SETS.keys())
+def test_rendered_chart_passes_server_validation(
+    kubeconfig: str, validation_namespace: str, values: list[str]
+) -> None:
+    sets = [arg for value in values for arg in ("--set", value)]
+    rendered = helm("template", "sm", CHART, "--namespace", validation_namespace, *sets)
+    result = kubectl(
+        kubeconfig,
+        "apply",
+        "--dry-run=server",
+        "--validate=strict",
+        "-n",
+        validation_namespace,
+        "-f",
+        "-",
+        stdin=rendered,
+    )
+    assert "created (server dry run)" in result.stdout
+
+
+def test_every_environment_variable_is_one_the_code_reads(tools_bin: Path) -> None:
+    everything = VALUE_SETS["everything"]
+    for objects in (template("sm", "ns"), template("sm", "ns", *everything)):
+        api = container_env(objects, "Deployment", "api")
+        operator = container_env(objects, "Deployment", "operator")
+        assert set(api) <= variables_read_by(API_SETTINGS), set(api) - variables_read_by(
+            API_SETTINGS
+        )
+        assert set(operator) <= variables_read_by(OPERATOR_SETTINGS)
+        # What each process cannot start without.
+        assert "SIMPLISMART_JWT_SECRET_FILE" in api
+        assert "SIMPLISMART_DATABASE_URL" in api
+        assert "SIMPLISMART_REDIS_URL" in api
+        assert "SIMPLISMART_REDIS_URL" in operator
+
+
+def test_values_are_wired_where_they_belong(tools_bin: Path) -> None:
+    objects = template("sm", "ns")
+    kinds = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    api = container_env(objects, "Deployment", "api")
+    operator = container_env(objects, "Deployment", "operator")
+    assert api["SIMPLISMART_REDIS_URL"] == operator["SIMPLISMART_REDIS_URL"]
+    assert api["SIMPLISMART_REDIS_URL"] == "redis://sm-simplismart-redis:6379/0"
+    assert ("Service", "sm-simplismart-redis") in kinds
+    assert ("ClusterKopfPeering", operator["SIMPLISMART_PEERING"]) in kinds
+    assert operator["SIMPLISMART_STANDALONE"] == "false"
+    deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
+    assert deployments["sm-simplismart-operator"]["spec"]["strategy"]["type"] == "Recreate"
+    assert deployments["sm-simplismart-operator"]["spec"]["replicas"] == 1
+    # The Redis of the chart ends runs through expired-key notifications.
+    redis = deployments["sm-simplismart-redis"]["spec"]["template"]["spec"]["containers"][0]
+    assert redis["args"][redis["args"].index("--notify-keyspace-events") + 1] == "Ex"
+    # External services come from Secrets, never from plain values in the Deployment.
+    external = template("sm", "ns", *VALUE_SETS["everything"])
+    api = container_env(external, "Deployment", "api")
+    assert api["SIMPLISMART_DATABASE_URL"] == {
+        "secretKeyRef": {"name": "sm-simplismart-database", "key": "database-url"}
+    }
+    assert "secretKeyRef" in api["SIMPLISMART_REDIS_URL"]
+    assert not [o for o in external if o["kind"] == "PersistentVolumeClaim"]
+    deployment = next(
+        o for o in external if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-api")
+    )
+    assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_every_container_is_locked_down(tools_bin: Path) -> None:
+    for objects in (template("sm", "ns"), template("sm", "ns", *VALUE_SETS["everything"])):
+        for workload in (o for o in objects if o["kind"] == "Deployment"):
+            pod = workload["spec"]["template"]["spec"]
+            assert pod["securityContext"]["runAsNonRoot"] is True
+            for container in pod.get("initContainers", []) + pod["containers"]:
+                context = container["securityContext"]
+                assert context["readOnlyRootFilesystem"] is True, container["name"]
+                assert context["allowPrivilegeEscalation"] is False
+                assert context["capabilities"]["drop"] == ["ALL"]
+                assert container["resources"]["limits"], container["name"]
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (["operator.replicas=2"], "/operator/replicas"),
+        (["api.replicas=2"], "needs an external database"),
+        (["api.typo=1"], "additional properties 'typo' not allowed"),
+        (["api.namespacePrefix=Not_A_Name"], "/api/namespacePrefix"),
+        (["redis.enabled=false"], "needs redis.external.url"),
+        (["database.external.url=mysql://x"], "/database/external/url"),
+    ],
+)
+def test_bad_values_are_refused_with_a_clear_message(
+    tools_bin: Path, values: list[str], message: str
+) -> None:
+    sets = [arg for value in values for arg in ("--set", value)]
+    result = run("helm", "template", "sm", CHART, *sets, check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_values_documented_in_the_readme(tools_bin: Path) -> None:
+    """Every leaf of values.yaml appears in the README's values table."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    readme = (CHART / "README.md").read_text()
+
+    whole = {"resources", "podSecurityContext", "securityContext"}
+
+    def leaves(node: object, prefix: str) -> list[str]:
+        if isinstance(node, dict) and node and prefix.rstrip(".").split(".")[-1] not in whole:
+            return [k for key, v in node.items() for k in leaves(v, f"{prefix}{key}.")]
+        return [prefix.rstrip(".")]
+
+    missing = [key for key in leaves(values, "") if f"`{key}`" not in readme]
+    assert not missing, f"values missing from charts/simplismart/README.md: {missing}"
