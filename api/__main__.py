@@ -1,0 +1,41 @@
+"""``python -m simplismart.api [serve]`` runs the API; ``... migrate`` upgrades the schema."""
+
+import argparse
+import logging
+import sys
+
+import uvicorn
+
+from simplismart.api.app import create_app
+from simplismart.api.core.config import ConfigError, Settings
+from simplismart.api.core.db import make_engine, migrate
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m simplismart.api")
+    parser.add_argument(
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve", "migrate"],
+        help="serve the API (default) or only bring the database schema up to date",
+    )
+    command = parser.parse_args(argv).command
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        logging.getLogger("simplismart.api").error("refusing to start: %s", error)
+        return 2
+    if command == "migrate":
+        engine = make_engine(settings.database_url)
+        migrate(engine)
+        engine.dispose()
+        logging.getLogger("simplismart.api").info("database schema is up to date")
+        return 0
+    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

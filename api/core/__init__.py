@@ -1,0 +1,1 @@
+"""Settings, security and the database: what every other module builds on."""

@@ -1,0 +1,133 @@
+"""The API's settings: one place that reads the ``SIMPLISMART_*`` environment.
+
+Everything is read once at start-up into a frozen :class:`Settings`, so a bad value stops the
+process with a message naming the variable instead of failing on the first request.
+"""
+
+import logging
+import os
+import re
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PREFIX = "SIMPLISMART_"
+#: HS256 keys shorter than the hash output weaken the signature (RFC 7518, section 3.2).
+MIN_SECRET_BYTES = 32
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    jwt_secret: str
+    jwt_expires_seconds: int
+    dev_mode: bool
+    redis_url: str
+    api_host: str
+    api_port: int
+    login_rate_limit: int
+    login_rate_window_seconds: int
+    migrate_on_startup: bool
+    kube_timeout_seconds: float
+    kubeconfig: str | None
+    namespace_prefix: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = _Env(os.environ if environ is None else environ)
+        dev_mode = env.flag("DEV_MODE", default=False)
+        state_dir = Path(env.text("STATE_DIR", "./.state"))
+        return cls(
+            database_url=env.text("DATABASE_URL", f"sqlite:///{state_dir / 'simplismart.db'}"),
+            jwt_secret=_jwt_secret(env, dev_mode),
+            jwt_expires_seconds=env.integer("JWT_EXPIRES_SECONDS", 3600, minimum=1),
+            dev_mode=dev_mode,
+            redis_url=env.text("REDIS_URL", "redis://127.0.0.1:6379/0"),
+            api_host=env.text("API_HOST", "0.0.0.0"),  # noqa: S104 - a server listens on all
+            api_port=env.integer("API_PORT", 5002, minimum=1, maximum=65535),
+            login_rate_limit=env.integer("LOGIN_RATE_LIMIT", 10, minimum=1),
+            login_rate_window_seconds=env.integer("LOGIN_RATE_WINDOW_SECONDS", 60, minimum=1),
+            migrate_on_startup=env.flag("MIGRATE_ON_STARTUP", default=True),
+            kube_timeout_seconds=float(env.integer("KUBE_TIMEOUT_SECONDS", 10, minimum=1)),
+            # Kubernetes' own variable, unprefixed; unset means in-cluster or ~/.kube/config.
+            namespace_prefix=_namespace_prefix(env.text("NAMESPACE_PREFIX", "sm-org-")),
+            kubeconfig=(os.environ if environ is None else environ).get("KUBECONFIG") or None,
+        )
+
+
+class _Env:
+    """Typed reads of prefixed variables, each failure naming the variable."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._environ = environ
+
+    def raw(self, name: str) -> str | None:
+        value = self._environ.get(PREFIX + name)
+        return value if value else None
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def integer(self, name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+        text = self.raw(name)
+        if text is None:
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise ConfigError(f"{PREFIX}{name} must be an integer, got {text!r}") from None
+        if value < minimum or (maximum is not None and value > maximum):
+            bounds = f"between {minimum} and {maximum}" if maximum else f"at least {minimum}"
+            raise ConfigError(f"{PREFIX}{name} must be {bounds}, got {value}")
+        return value
+
+    def flag(self, name: str, *, default: bool) -> bool:
+        text = self.raw(name)
+        if text is None:
+            return default
+        if text.lower() in {"1", "true", "yes", "on"}:
+            return True
+        if text.lower() in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{PREFIX}{name} must be 1 or 0, got {text!r}")
+
+
+def _namespace_prefix(prefix: str) -> str:
+    """Namespaces are ``<prefix><id>``; distinct prefixes let installs share one cluster."""
+    if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[-a-z0-9])?", prefix):
+        raise ConfigError(
+            f"{PREFIX}NAMESPACE_PREFIX must be at most 40 lowercase letters, digits and '-', "
+            f"starting with a letter, got {prefix!r}"
+        )
+    return prefix
+
+
+def _jwt_secret(env: _Env, dev_mode: bool) -> str:
+    """The signing key, from the variable or the file; only dev mode may make one up."""
+    secret = env.raw("JWT_SECRET")
+    source = f"{PREFIX}JWT_SECRET"
+    secret_file = env.raw("JWT_SECRET_FILE")
+    if secret is None and secret_file is not None:
+        source = f"{PREFIX}JWT_SECRET_FILE ({secret_file})"
+        try:
+            secret = Path(secret_file).read_text().strip() or None
+        except OSError as error:
+            raise ConfigError(f"cannot read {source}: {error.strerror}") from None
+    if secret is None:
+        if not dev_mode:
+            raise ConfigError(
+                f"no JWT signing key: set {PREFIX}JWT_SECRET or {PREFIX}JWT_SECRET_FILE "
+                f"(at least {MIN_SECRET_BYTES} bytes), or {PREFIX}DEV_MODE=1 for a throwaway one"
+            )
+        log.warning("dev mode: generated a random JWT signing key; tokens stop working on restart")
+        return secrets.token_urlsafe(48)
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"{source} is too short: use at least {MIN_SECRET_BYTES} bytes")
+    return secret

@@ -1,0 +1,1 @@
+"""Identity operations on the database: each commits entirely or changes nothing."""

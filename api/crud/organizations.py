@@ -1,0 +1,106 @@
+"""Organizations: creation (with its namespace), joining by invite code, code rotation."""
+
+import logging
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from simplismart.api.crud.admins import ensure_an_admin_remains, lock_organization
+from simplismart.api.errors import ApiError, ConflictError, NotFoundError, field_error
+from simplismart.api.kube import Kube, namespace_for
+from simplismart.api.models import Organization, Role, User
+
+log = logging.getLogger(__name__)
+
+
+def new_invite_code() -> str:
+    """192 random bits: not guessable, and short enough to paste."""
+    return secrets.token_urlsafe(24)
+
+
+def create(
+    session: Session, kube: Kube, namespace_prefix: str, creator: User, name: str
+) -> Organization:
+    """Create the organization and its namespace, and make the creator its ADMIN.
+
+    The namespace is created after the row is written but before it is committed: if Kubernetes
+    refuses, the transaction rolls back and nothing exists; if the commit fails, the namespace
+    is deleted again.
+    """
+    # The namespace is named after the id, known only after the insert; until then (and never
+    # committed) the row holds a unique placeholder, so concurrent creations do not collide.
+    placeholder = f"pending-{secrets.token_hex(8)}"
+    organization = Organization(name=name, namespace=placeholder, invite_code=new_invite_code())
+    session.add(organization)
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise ConflictError(
+            f"organization {name!r} already exists", [field_error("name", "is already taken")]
+        ) from None
+    organization.namespace = namespace_for(namespace_prefix, organization.id)
+    _move(session, creator, organization, Role.ADMIN)
+    try:
+        kube.create_namespace(organization.namespace, organization.id)
+    except ConflictError:
+        session.rollback()
+        # Never adopt it: it may hold another installation's (or a wiped database's) objects.
+        raise ConflictError(
+            f"namespace {organization.namespace!r} already exists but is not recorded in this "
+            "database (left by an earlier installation?): delete it, or give this installation "
+            "its own SIMPLISMART_NAMESPACE_PREFIX"
+        ) from None
+    except ApiError:
+        session.rollback()
+        raise
+    try:
+        session.commit()
+    except Exception:
+        session.rollback()
+        _forget_namespace(kube, organization.namespace)
+        raise
+    return organization
+
+
+def _forget_namespace(kube: Kube, namespace: str) -> None:
+    try:
+        kube.delete_namespace(namespace)
+    except ApiError as error:
+        log.error("could not delete namespace %s of a failed organization: %s", namespace, error)
+
+
+def join(session: Session, user: User, invite_code: str) -> Organization:
+    organization = session.scalars(
+        select(Organization).where(Organization.invite_code == invite_code)
+    ).one_or_none()
+    if organization is None:
+        raise NotFoundError(
+            "no organization has this invite code",
+            [field_error("invite_code", "is not valid")],
+        )
+    if organization.id == user.organization_id:
+        raise ConflictError(f"you are already a member of {organization.name!r}")
+    _move(session, user, organization, Role.VIEWER)
+    session.commit()
+    return organization
+
+
+def _move(session: Session, user: User, organization: Organization, role: Role) -> None:
+    """Make ``user`` a ``role`` of ``organization``, leaving their previous one with an ADMIN."""
+    previous = user.organization_id
+    if previous is not None and user.role is Role.ADMIN:
+        lock_organization(session, previous)
+    user.organization = organization
+    user.role = role
+    session.flush()
+    if previous is not None:
+        ensure_an_admin_remains(session, previous)
+
+
+def rotate_invite_code(session: Session, organization: Organization) -> Organization:
+    organization.invite_code = new_invite_code()
+    session.commit()
+    return organization

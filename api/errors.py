@@ -1,0 +1,147 @@
+"""One error shape for every failure: ``{"message": ..., "errors": [{"field", "message"}]}``.
+
+Routes raise :class:`ApiError` (or a subclass); FastAPI's own validation errors, HTTP errors and
+database outages are converted by the handlers installed here, so clients parse one shape.
+"""
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException
+
+from simplismart.api.schemas.common import ErrorBody, FieldError
+
+log = logging.getLogger(__name__)
+
+#: Friendlier words for pydantic's error types that clients hit most.
+_MESSAGES = {
+    "missing": "is required",
+    "extra_forbidden": "is not a known field",
+    "int_type": "must be an integer",
+    "int_parsing": "must be an integer",
+    "string_type": "must be a string",
+    "string_pattern_mismatch": (
+        "must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+    ),
+    "json_invalid": "is not valid JSON",
+    "model_attributes_type": "must be a JSON object",
+    "dict_type": "must be a JSON object",
+}
+
+
+class ApiError(Exception):
+    status_code = 400
+
+    def __init__(
+        self,
+        message: str,
+        errors: Sequence[FieldError] = (),
+        *,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+
+
+class UnauthorizedError(ApiError):
+    status_code = 401
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": "Bearer"})
+
+
+class ForbiddenError(ApiError):
+    status_code = 403
+
+
+class NotFoundError(ApiError):
+    status_code = 404
+
+
+class ConflictError(ApiError):
+    status_code = 409
+
+
+class UnprocessableError(ApiError):
+    status_code = 422
+
+
+class TooManyRequestsError(ApiError):
+    status_code = 429
+
+
+class UnavailableError(ApiError):
+    status_code = 503
+
+
+def field_error(field: str, message: str) -> FieldError:
+    return FieldError(field=field, message=message)
+
+
+def _response(
+    status: int, body: ErrorBody, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body.model_dump(mode="json"), status_code=status, headers=headers)
+
+
+def _validation_field(error: Mapping[str, Any]) -> str:
+    """``("body", "cpu")`` -> ``cpu``; a problem with the body as a whole is the field ``body``."""
+    _where, *path = error["loc"]
+    if error["type"] == "json_invalid":
+        return "body"  # its location is a character offset, not a field
+    return ".".join(str(part) for part in path) or "body"
+
+
+def _validation_message(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing" and tuple(error["loc"]) == ("body",):
+        return "a JSON object is required"
+    if kind == "value_error":
+        return str(error["ctx"]["error"])
+    return _MESSAGES.get(kind) or str(error["msg"]).replace("Input should be", "must be")
+
+
+async def _on_api_error(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, ApiError)
+    return _response(
+        error.status_code, ErrorBody(message=error.message, errors=error.errors), error.headers
+    )
+
+
+async def _on_validation(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    errors = [
+        field_error(_validation_field(item), _validation_message(item)) for item in error.errors()
+    ]
+    return _response(422, ErrorBody(message="the request is invalid", errors=errors))
+
+
+async def _on_http(_request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    return _response(error.status_code, ErrorBody(message=str(error.detail)), error.headers)
+
+
+async def _on_database(_request: Request, error: Exception) -> JSONResponse:
+    log.error("database unavailable: %s", error)
+    return _response(503, ErrorBody(message="the database is unavailable; try again later"))
+
+
+async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=error)
+    return _response(500, ErrorBody(message="internal error"))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(OperationalError, _on_database)
+    app.add_exception_handler(InterfaceError, _on_database)
+    app.add_exception_handler(Exception, _on_unexpected)

@@ -1,0 +1,227 @@
+"""Kubernetes access: organization namespaces and the custom resources inside them.
+
+Every call is bounded by a timeout, and every failure is translated here into the API's own
+errors: the API server's refusals (404, 409, 422 with the fields it names) come back as the same
+4xx, and an unreachable or misbehaving API server as 503, so routes never see a client exception.
+"""
+
+import json
+import logging
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+import urllib3
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+
+from simplismart.api.errors import (
+    ApiError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    UnprocessableError,
+    field_error,
+)
+from simplismart.crds import GROUP, VERSION, ResourceKind
+
+log = logging.getLogger(__name__)
+
+#: Label on every organization's namespace: which organization row owns it.
+ORGANIZATION_LABEL = f"{GROUP}/organization"
+
+
+def namespace_for(prefix: str, organization_id: int) -> str:
+    """Deterministic and DNS-safe; ids are never reused, so neither are namespaces."""
+    return f"{prefix}{organization_id}"
+
+
+class Kube(Protocol):
+    """What the routes need from Kubernetes; tests substitute an in-memory double."""
+
+    def ping(self) -> None: ...
+
+    def create_namespace(self, name: str, organization_id: int) -> None: ...
+
+    def delete_namespace(self, name: str) -> None: ...
+
+    def create_object(
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        spec: dict[str, Any],
+        request_fields: Mapping[str, str],
+    ) -> dict[str, Any]: ...
+
+    def get_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]: ...
+
+    def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]: ...
+
+
+class KubernetesApi:
+    """:class:`Kube` over the real API server, configured from KUBECONFIG or in-cluster."""
+
+    def __init__(self, kubeconfig: str | None, timeout_seconds: float) -> None:
+        self._kubeconfig = kubeconfig
+        self._timeout = timeout_seconds
+        self._client: client.ApiClient | None = None
+        self._lock = threading.Lock()
+
+    def _api_client(self) -> client.ApiClient:
+        """Configured on first use, so the API starts (and reports unready) without a cluster."""
+        with self._lock:
+            if self._client is None:
+                configuration = client.Configuration()
+                try:
+                    if self._kubeconfig is None and "KUBERNETES_SERVICE_HOST" in os.environ:
+                        config.load_incluster_config(  # type: ignore[no-untyped-call]
+                            client_configuration=configuration
+                        )
+                    else:
+                        config.load_kube_config(  # type: ignore[no-untyped-call]
+                            config_file=self._kubeconfig, client_configuration=configuration
+                        )
+                except (config.ConfigException, OSError) as error:
+                    raise UnavailableError(f"Kubernetes is not configured: {error}") from None
+                configuration.connection_pool_maxsize = 32
+                configuration.retries = 1
+                self._client = client.ApiClient(configuration)
+            return self._client
+
+    def _custom(self) -> client.CustomObjectsApi:
+        return client.CustomObjectsApi(self._api_client())
+
+    def ping(self) -> None:
+        with _translated("the Simplismart API group"):
+            self._custom().get_api_resources(GROUP, VERSION, _request_timeout=self._timeout)
+
+    def create_namespace(self, name: str, organization_id: int) -> None:
+        body = client.V1Namespace(
+            metadata=client.V1ObjectMeta(
+                name=name, labels={ORGANIZATION_LABEL: str(organization_id)}
+            )
+        )
+        with _translated(f"namespace {name!r}"):
+            client.CoreV1Api(self._api_client()).create_namespace(
+                body, _request_timeout=self._timeout
+            )
+
+    def delete_namespace(self, name: str) -> None:
+        with _translated(f"namespace {name!r}"):
+            client.CoreV1Api(self._api_client()).delete_namespace(
+                name, _request_timeout=self._timeout
+            )
+
+    def create_object(
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        spec: dict[str, Any],
+        request_fields: Mapping[str, str],
+    ) -> dict[str, Any]:
+        body = {
+            "apiVersion": kind.api_version,
+            "kind": kind.kind,
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": spec,
+        }
+        with _translated(describe(kind, name), request_fields):
+            created = self._custom().create_namespaced_custom_object(
+                GROUP, VERSION, namespace, kind.plural, body, _request_timeout=self._timeout
+            )
+        return _object(created)
+
+    def get_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
+        with _translated(describe(kind, name)):
+            found = self._custom().get_namespaced_custom_object(
+                GROUP, VERSION, namespace, kind.plural, name, _request_timeout=self._timeout
+            )
+        return _object(found)
+
+    def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
+        with _translated(f"{kind.plural} in {namespace!r}"):
+            listed = self._custom().list_namespaced_custom_object(
+                GROUP, VERSION, namespace, kind.plural, _request_timeout=self._timeout
+            )
+        return [_object(item) for item in _object(listed)["items"]]
+
+    def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
+        """Delete and return the object as it was, so the caller can report what it cancelled."""
+        current = self.get_object(kind, namespace, name)
+        with _translated(describe(kind, name)):
+            self._custom().delete_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                kind.plural,
+                name,
+                # Only the object we read: a same-named successor created meanwhile stays.
+                body=client.V1DeleteOptions(
+                    preconditions=client.V1Preconditions(uid=current["metadata"]["uid"])
+                ),
+                _request_timeout=self._timeout,
+            )
+        return current
+
+
+def _object(value: object) -> dict[str, Any]:
+    """The client returns custom objects as parsed JSON, typed as ``object``."""
+    if not isinstance(value, dict):
+        raise UnavailableError("the Kubernetes API sent an unexpected answer")
+    return value
+
+
+def describe(kind: ResourceKind, name: str) -> str:
+    return f"{kind.kind.lower()} {name!r}"
+
+
+@contextmanager
+def _translated(subject: str, request_fields: Mapping[str, str] | None = None) -> Iterator[None]:
+    """Turn client exceptions into :class:`ApiError` about ``subject``."""
+    try:
+        yield
+    except ApiException as error:
+        raise _from_api_exception(error, subject, request_fields or {}) from None
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        log.warning("Kubernetes API unreachable: %s", error)
+        raise UnavailableError("the Kubernetes API is unreachable; try again later") from None
+
+
+def _from_api_exception(
+    error: ApiException, subject: str, request_fields: Mapping[str, str]
+) -> ApiError:
+    status = _status_body(error)
+    message = str(status.get("message") or error.reason or "refused")
+    if error.status == 404:
+        return NotFoundError(f"{subject} not found")
+    if error.status == 409:
+        if status.get("reason") == "AlreadyExists":
+            return ConflictError(f"{subject} already exists")
+        return ConflictError(message)
+    if error.status in (400, 422):
+        causes = (status.get("details") or {}).get("causes") or []
+        errors = [
+            field_error(
+                request_fields.get(str(cause.get("field", "")), str(cause.get("field") or "body")),
+                str(cause.get("message", "")),
+            )
+            for cause in causes
+        ]
+        return UnprocessableError(f"Kubernetes refused {subject}: {message}", errors)
+    log.error("Kubernetes API answered %s for %s: %s", error.status, subject, message)
+    return UnavailableError(f"the Kubernetes API failed ({error.status}); try again later")
+
+
+def _status_body(error: ApiException) -> dict[str, Any]:
+    """The ``Status`` object the API server sends with a refusal, if it sent one."""
+    try:
+        body = json.loads(error.body or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return body if isinstance(body, dict) else {}

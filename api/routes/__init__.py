@@ -1,0 +1,9 @@
+"""HTTP routes, one module per area, gathered into one router."""
+
+from fastapi import APIRouter
+
+from simplismart.api.routes import auth, clusters, deployments, health, organizations, users
+
+router = APIRouter()
+for area in (auth, users, organizations, clusters, deployments, health):
+    router.include_router(area.router)

@@ -1,0 +1,63 @@
+"""Clusters in the caller's organization: create, list, and one with its queue."""
+
+from fastapi import APIRouter, status
+
+from simplismart.api.deps import DeveloperMember, KubeDep, ViewerMember
+from simplismart.api.routes.common import AUTHENTICATED, ObjectName, errors
+from simplismart.api.schemas.cluster import (
+    REQUEST_FIELDS,
+    ClusterCreate,
+    ClusterDetail,
+    ClusterDetailReply,
+    ClusterListReply,
+    ClusterOut,
+    ClusterReply,
+    QueueEntry,
+)
+from simplismart.api.schemas.deployment import DeploymentOut
+from simplismart.crds import CLUSTER, DEPLOYMENT, Phase
+
+router = APIRouter(tags=["clusters"])
+
+
+@router.post(
+    "/create_cluster",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClusterReply,
+    responses=errors(*AUTHENTICATED, 409),
+)
+def create_cluster(body: ClusterCreate, member: DeveloperMember, kube: KubeDep) -> ClusterReply:
+    """Create a cluster with a fixed total of CPU, RAM and GPU (DEVELOPER or ADMIN)."""
+    created = kube.create_object(
+        CLUSTER, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
+    )
+    return ClusterReply(message=f"cluster {body.name!r} created", cluster=ClusterOut.of(created))
+
+
+@router.get("/clusters", response_model=ClusterListReply, responses=errors(*AUTHENTICATED))
+def list_clusters(member: ViewerMember, kube: KubeDep) -> ClusterListReply:
+    """Every cluster of your organization, with what the operator last reported."""
+    clusters = [ClusterOut.of(item) for item in kube.list_objects(CLUSTER, member.namespace)]
+    return ClusterListReply(message=f"{len(clusters)} cluster(s)", clusters=clusters)
+
+
+@router.get(
+    "/clusters/{name}", response_model=ClusterDetailReply, responses=errors(*AUTHENTICATED, 404)
+)
+def get_cluster(name: ObjectName, member: ViewerMember, kube: KubeDep) -> ClusterDetailReply:
+    """One cluster: capacity, allocation, counts, last scheduling decision and its queue."""
+    cluster = ClusterOut.of(kube.get_object(CLUSTER, member.namespace, name))
+    queued = [
+        deployment
+        for deployment in map(DeploymentOut.of, kube.list_objects(DEPLOYMENT, member.namespace))
+        if deployment.cluster_name == name and deployment.phase is Phase.QUEUED
+    ]
+    queued.sort(key=lambda d: (d.queue_position is None, d.queue_position or 0, d.queued_at or 0))
+    queue = [
+        QueueEntry(
+            name=d.name, priority=d.priority, position=d.queue_position, queued_at=d.queued_at
+        )
+        for d in queued
+    ]
+    detail = ClusterDetail(**cluster.model_dump(), queue=queue)
+    return ClusterDetailReply(message=f"cluster {name!r}", cluster=detail)

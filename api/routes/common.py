@@ -1,0 +1,30 @@
+"""What routes share: the object-name path parameter and their documented error responses."""
+
+from typing import Annotated, Any
+
+from fastapi import Path
+
+from simplismart.api.schemas.common import DNS_LABEL, ErrorBody
+
+#: A cluster's or deployment's name in a path; it is a Kubernetes object name.
+ObjectName = Annotated[
+    str, Path(min_length=1, max_length=63, pattern=DNS_LABEL, description="The object's name.")
+]
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for ``codes``, all in the one error shape; 422 is always possible."""
+    words = {
+        401: "Missing, invalid or expired token",
+        403: "The caller's role or organization does not allow this",
+        404: "No such object in the caller's organization",
+        409: "Conflicts with existing state",
+        422: "The request is invalid; `errors` names each field",
+        429: "Too many attempts; see Retry-After",
+        503: "The database or the Kubernetes API is unreachable",
+    }
+    return {code: {"model": ErrorBody, "description": words[code]} for code in (*codes, 422)}
+
+
+#: What every route that needs a token can answer, besides its own cases.
+AUTHENTICATED = (401, 403, 503)

@@ -1,0 +1,92 @@
+"""Deployments in the caller's organization: create, list, read one, cancel."""
+
+from fastapi import APIRouter, status
+
+from simplismart.api.deps import DeveloperMember, KubeDep, ViewerMember
+from simplismart.api.errors import NotFoundError, UnprocessableError, field_error
+from simplismart.api.kube import Kube
+from simplismart.api.routes.common import AUTHENTICATED, ObjectName, errors
+from simplismart.api.schemas.deployment import (
+    REQUEST_FIELDS,
+    DeploymentCreate,
+    DeploymentListReply,
+    DeploymentOut,
+    DeploymentReply,
+)
+from simplismart.crds import CLUSTER, DEPLOYMENT, ClusterSpec
+
+router = APIRouter(tags=["deployments"])
+
+
+@router.post(
+    "/create_deployment",
+    status_code=status.HTTP_201_CREATED,
+    response_model=DeploymentReply,
+    responses=errors(*AUTHENTICATED, 409),
+)
+def create_deployment(
+    body: DeploymentCreate, member: DeveloperMember, kube: KubeDep
+) -> DeploymentReply:
+    """Ask a cluster of your organization for resources; it queues until they are free."""
+    _check_fits(kube, member.namespace, body)
+    created = kube.create_object(
+        DEPLOYMENT, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
+    )
+    return DeploymentReply(
+        message=f"deployment {body.name!r} submitted to cluster {body.cluster_name!r}",
+        deployment=DeploymentOut.of(created),
+    )
+
+
+def _check_fits(kube: Kube, namespace: str, body: DeploymentCreate) -> None:
+    """Refuse what could never run: an unknown cluster, or more than the cluster has in total."""
+    try:
+        cluster = ClusterSpec.model_validate(
+            kube.get_object(CLUSTER, namespace, body.cluster_name)["spec"]
+        )
+    except NotFoundError:
+        raise UnprocessableError(
+            f"no cluster named {body.cluster_name!r} in your organization",
+            [field_error("cluster_name", "no such cluster")],
+        ) from None
+    asked, total = body.resources().as_dict(), cluster.resources.as_dict()
+    too_much = body.resources().exceeding(cluster.resources)
+    if too_much:
+        raise UnprocessableError(
+            f"the request exceeds the total of cluster {body.cluster_name!r}",
+            [
+                field_error(name, f"asks {asked[name]} but the cluster has {total[name]} in total")
+                for name in too_much
+            ],
+        )
+
+
+@router.get("/deployments", response_model=DeploymentListReply, responses=errors(*AUTHENTICATED))
+def list_deployments(member: ViewerMember, kube: KubeDep) -> DeploymentListReply:
+    """Every deployment of your organization with its phase."""
+    deployments = [
+        DeploymentOut.of(item) for item in kube.list_objects(DEPLOYMENT, member.namespace)
+    ]
+    return DeploymentListReply(message=f"{len(deployments)} deployment(s)", deployments=deployments)
+
+
+@router.get(
+    "/deployments/{name}", response_model=DeploymentReply, responses=errors(*AUTHENTICATED, 404)
+)
+def get_deployment(name: ObjectName, member: ViewerMember, kube: KubeDep) -> DeploymentReply:
+    """One deployment: phase, reason, timestamps, queue position and message."""
+    deployment = DeploymentOut.of(kube.get_object(DEPLOYMENT, member.namespace, name))
+    return DeploymentReply(
+        message=f"deployment {name!r} is {deployment.phase}", deployment=deployment
+    )
+
+
+@router.delete(
+    "/deployments/{name}", response_model=DeploymentReply, responses=errors(*AUTHENTICATED, 404)
+)
+def cancel_deployment(name: ObjectName, member: DeveloperMember, kube: KubeDep) -> DeploymentReply:
+    """Cancel a deployment by deleting it; a running one frees its resources at once."""
+    deployment = DeploymentOut.of(kube.delete_object(DEPLOYMENT, member.namespace, name))
+    return DeploymentReply(
+        message=f"deployment {name!r} cancelled (it was {deployment.phase})", deployment=deployment
+    )

@@ -1,0 +1,1 @@
+"""Request and response bodies: the JSON field names existing clients already use."""

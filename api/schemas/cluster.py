@@ -1,0 +1,103 @@
+"""Clusters: the original's ``total_*`` fields in, capacity, allocation and queue out."""
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from simplismart.api.schemas.common import Amount, Name, Reply, Request
+from simplismart.api.schemas.resource import identity, read_status
+from simplismart.crds import (
+    ClusterSpec,
+    ClusterStatus,
+    Resources,
+    SchedulingSpec,
+    SchedulingStrategy,
+)
+
+#: Where the API server's field paths point in this API's request body.
+REQUEST_FIELDS = {
+    "metadata.name": "name",
+    "spec.resources.cpu": "total_cpu",
+    "spec.resources.ram": "total_ram",
+    "spec.resources.gpu": "total_gpu",
+    "spec.scheduling.strategy": "strategy",
+}
+
+
+class ClusterCreate(Request):
+    name: Name
+    total_cpu: Amount
+    total_ram: Amount
+    total_gpu: Amount
+    strategy: SchedulingStrategy = Field(
+        default=SchedulingStrategy.AUTO,
+        description="How queued deployments are chosen: auto (the original's rule), "
+        "combinations, genetic or optimal.",
+    )
+
+    def spec(self) -> ClusterSpec:
+        return ClusterSpec(
+            resources=Resources(cpu=self.total_cpu, ram=self.total_ram, gpu=self.total_gpu),
+            scheduling=SchedulingSpec(strategy=self.strategy),
+        )
+
+
+class ClusterOut(BaseModel):
+    id: str = Field(description="The object's Kubernetes uid.")
+    name: str
+    total_cpu: int
+    total_ram: int
+    total_gpu: int
+    strategy: SchedulingStrategy
+    created_at: datetime | None
+    observed: bool = Field(description="Whether the operator has reported on it yet.")
+    allocated: Resources | None = Field(description="Held by running deployments.")
+    available: Resources | None
+    queued: int | None
+    running: int | None
+    pending: int | None
+    last_decision: dict[str, Any] | None = Field(description="The last scheduling pass.")
+
+    @classmethod
+    def of(cls, resource: dict[str, Any]) -> "ClusterOut":
+        spec = ClusterSpec.model_validate(resource["spec"])
+        reported = read_status(resource, ClusterStatus)
+        status = reported or ClusterStatus()
+        return cls(
+            **identity(resource),
+            total_cpu=spec.resources.cpu,
+            total_ram=spec.resources.ram,
+            total_gpu=spec.resources.gpu,
+            strategy=spec.scheduling.strategy,
+            observed=reported is not None,
+            allocated=status.allocated,
+            available=status.available,
+            queued=status.queued,
+            running=status.running,
+            pending=status.pending,
+            last_decision=status.last_decision,
+        )
+
+
+class QueueEntry(BaseModel):
+    name: str
+    priority: int
+    position: int | None
+    queued_at: datetime | None
+
+
+class ClusterDetail(ClusterOut):
+    queue: list[QueueEntry] = Field(description="Queued deployments, first to start first.")
+
+
+class ClusterReply(Reply):
+    cluster: ClusterOut
+
+
+class ClusterDetailReply(Reply):
+    cluster: ClusterDetail
+
+
+class ClusterListReply(Reply):
+    clusters: list[ClusterOut]

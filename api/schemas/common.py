@@ -1,0 +1,42 @@
+"""Shapes shared by every route: the ``message`` every body carries and the error body."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from simplismart.crds.models import MAX_AMOUNT
+
+#: A Kubernetes object name (a DNS label), as the CRDs require for clusters and deployments.
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
+Name = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=63,
+        pattern=DNS_LABEL,
+        description="Lowercase letters, digits and '-'; starts and ends with a letter or digit.",
+        examples=["cluster1"],
+    ),
+]
+#: Whole units of a resource; strict, so ``"5"``, ``5.0`` and ``true`` are refused, not coerced.
+Amount = Annotated[int, Field(strict=True, ge=0, le=MAX_AMOUNT, examples=[4])]
+
+
+class Request(BaseModel):
+    """A request body: unknown fields are refused so that typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Reply(BaseModel):
+    message: str = Field(description="What happened, in words.")
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The request field at fault; `body` for the body as a whole.")
+    message: str
+
+
+class ErrorBody(Reply):
+    errors: list[FieldError] = Field(default_factory=list)

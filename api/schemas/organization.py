@@ -1,0 +1,34 @@
+"""Organizations and invite codes."""
+
+from pydantic import BaseModel, Field
+
+from simplismart.api.models import Organization
+from simplismart.api.schemas.common import Reply, Request
+
+
+class OrganizationCreate(Request):
+    name: str = Field(min_length=1, max_length=100, examples=["org4"])
+
+
+class InviteCode(Request):
+    invite_code: str = Field(min_length=1, max_length=64)
+
+
+class OrganizationOut(BaseModel):
+    id: int
+    name: str
+    namespace: str = Field(description="The Kubernetes namespace holding its objects.")
+    invite_code: str | None = Field(description="Shown to the organization's ADMINs only.")
+
+    @classmethod
+    def of(cls, organization: Organization, *, with_invite_code: bool) -> "OrganizationOut":
+        return cls(
+            id=organization.id,
+            name=organization.name,
+            namespace=organization.namespace,
+            invite_code=organization.invite_code if with_invite_code else None,
+        )
+
+
+class OrganizationReply(Reply):
+    organization: OrganizationOut

@@ -1,0 +1,55 @@
+"""Users, credentials, tokens and roles."""
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field
+
+from simplismart.api.models import Role, User
+from simplismart.api.schemas.common import Reply, Request
+from simplismart.api.schemas.organization import OrganizationOut
+
+Username = Annotated[str, Field(min_length=1, max_length=150, examples=["vinay3"])]
+
+
+class Credentials(Request):
+    username: Username
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class Registration(Credentials):
+    password: str = Field(min_length=8, max_length=1024, description="At least 8 characters.")
+
+
+class RoleChange(Request):
+    user_id: int = Field(strict=True, ge=1, le=2**31 - 1)
+    role: Role
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    role: Role
+    organization: OrganizationOut | None
+
+    @classmethod
+    def of(cls, user: User) -> "UserOut":
+        """The user as they may see themselves: the invite code only if they are its ADMIN."""
+        organization = None
+        if user.organization is not None:
+            organization = OrganizationOut.of(
+                user.organization, with_invite_code=user.role is Role.ADMIN
+            )
+        return cls(id=user.id, username=user.username, role=user.role, organization=organization)
+
+
+class UserReply(Reply):
+    user: UserOut
+
+
+class TokenReply(Reply):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - a scheme name, not a secret
+    expires_in: int = Field(description="Seconds until the token expires.")
+    expires_at: datetime
+    user: UserOut

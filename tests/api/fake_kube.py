@@ -1,0 +1,105 @@
+"""An in-memory stand-in for the Kubernetes API, for the unit tier.
+
+It keeps the behaviour the routes rely on (namespaces, names unique per kind and namespace,
+404/409, a uid and creation time, status written separately) and answers with the same errors
+as :class:`simplismart.api.kube.KubernetesApi`; the integration tier runs the same tests
+against the real API server.
+"""
+
+import copy
+import threading
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from simplismart.api.errors import ConflictError, NotFoundError, UnavailableError
+from simplismart.api.kube import ORGANIZATION_LABEL, describe
+from simplismart.crds import ResourceKind, format_time, now
+
+
+class FakeKube:
+    def __init__(self) -> None:
+        self.namespaces: dict[str, dict[str, str]] = {}
+        self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self.reachable = True
+        self._lock = threading.Lock()
+
+    def _up(self) -> None:
+        if not self.reachable:
+            raise UnavailableError("the Kubernetes API is unreachable; try again later")
+
+    def ping(self) -> None:
+        self._up()
+
+    def create_namespace(self, name: str, organization_id: int) -> None:
+        self._up()
+        with self._lock:
+            if name in self.namespaces:
+                raise ConflictError(f"namespace {name!r} already exists")
+            self.namespaces[name] = {ORGANIZATION_LABEL: str(organization_id)}
+
+    def delete_namespace(self, name: str) -> None:
+        self._up()
+        with self._lock:
+            if self.namespaces.pop(name, None) is None:
+                raise NotFoundError(f"namespace {name!r} not found")
+            for key in [key for key in self.objects if key[1] == name]:
+                del self.objects[key]
+
+    def create_object(
+        self,
+        kind: ResourceKind,
+        namespace: str,
+        name: str,
+        spec: dict[str, Any],
+        request_fields: Mapping[str, str],
+    ) -> dict[str, Any]:
+        self._up()
+        with self._lock:
+            if namespace not in self.namespaces:
+                raise NotFoundError(f"namespace {namespace!r} not found")
+            key = (kind.plural, namespace, name)
+            if key in self.objects:
+                raise ConflictError(f"{describe(kind, name)} already exists")
+            self.objects[key] = {
+                "apiVersion": kind.api_version,
+                "kind": kind.kind,
+                "metadata": {
+                    "name": name,
+                    "namespace": namespace,
+                    "uid": str(uuid.uuid4()),
+                    "creationTimestamp": format_time(now()).replace(".000", ""),
+                },
+                "spec": copy.deepcopy(spec),
+            }
+            return copy.deepcopy(self.objects[key])
+
+    def get_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
+        self._up()
+        with self._lock:
+            found = self.objects.get((kind.plural, namespace, name))
+            if found is None:
+                raise NotFoundError(f"{describe(kind, name)} not found")
+            return copy.deepcopy(found)
+
+    def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]:
+        self._up()
+        with self._lock:
+            return [
+                copy.deepcopy(value)
+                for (plural, space, _name), value in sorted(self.objects.items())
+                if plural == kind.plural and space == namespace
+            ]
+
+    def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
+        current = self.get_object(kind, namespace, name)
+        with self._lock:
+            self.objects.pop((kind.plural, namespace, name), None)
+        return current
+
+    def set_status(
+        self, kind: ResourceKind, namespace: str, name: str, status: dict[str, Any]
+    ) -> None:
+        """What the operator does through the status subresource."""
+        with self._lock:
+            self.objects[(kind.plural, namespace, name)]["status"] = copy.deepcopy(status)

@@ -1,0 +1,142 @@
+"""Bad input gets a clear 4xx naming the field, in the one error shape, and changes nothing."""
+
+from typing import Any
+
+import pytest
+
+from tests.api.support import Api, Org
+
+DEPLOYMENT = {
+    "name": "d1",
+    "cluster_name": "c1",
+    "cpu": 1,
+    "ram": 1,
+    "gpu": 0,
+    "priority": 1,
+    "docker_path": "img",
+}
+CLUSTER = {"name": "c2", "total_cpu": 1, "total_ram": 1, "total_gpu": 1}
+
+
+@pytest.fixture
+def org(api: Api) -> Org:
+    org = api.organization()
+    api.cluster(org.developer, "c1")
+    return org
+
+
+def _with(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    body = {**base, **changes}
+    return {key: value for key, value in body.items() if value is not ...}
+
+
+INVALID = [
+    # (path, body, field at fault)
+    ("/create_deployment", _with(DEPLOYMENT, cpu=-1), "cpu"),
+    ("/create_deployment", _with(DEPLOYMENT, ram="2"), "ram"),
+    ("/create_deployment", _with(DEPLOYMENT, gpu=1.5), "gpu"),
+    ("/create_deployment", _with(DEPLOYMENT, cpu=True), "cpu"),
+    ("/create_deployment", _with(DEPLOYMENT, cpu=10**30), "cpu"),
+    ("/create_deployment", _with(DEPLOYMENT, cpu=None), "cpu"),
+    ("/create_deployment", _with(DEPLOYMENT, priority=2), "priority"),
+    ("/create_deployment", _with(DEPLOYMENT, priority="HIGH"), "priority"),
+    ("/create_deployment", _with(DEPLOYMENT, name="Not_A_DNS_Name"), "name"),
+    ("/create_deployment", _with(DEPLOYMENT, name="x" * 64), "name"),
+    ("/create_deployment", _with(DEPLOYMENT, name=""), "name"),
+    ("/create_deployment", _with(DEPLOYMENT, cluster_name="-c1"), "cluster_name"),
+    ("/create_deployment", _with(DEPLOYMENT, docker_path=""), "docker_path"),
+    ("/create_deployment", _with(DEPLOYMENT, duration_seconds=0), "duration_seconds"),
+    ("/create_deployment", _with(DEPLOYMENT, cpu=...), "cpu"),
+    ("/create_deployment", _with(DEPLOYMENT, docker_path=...), "docker_path"),
+    ("/create_deployment", _with(DEPLOYMENT, surprise=1), "surprise"),
+    ("/create_cluster", _with(CLUSTER, total_cpu=-5), "total_cpu"),
+    ("/create_cluster", _with(CLUSTER, total_gpu=2**63), "total_gpu"),
+    ("/create_cluster", _with(CLUSTER, strategy="fastest"), "strategy"),
+    ("/create_cluster", _with(CLUSTER, total_ram=...), "total_ram"),
+    ("/create_cluster", _with(CLUSTER, cpu=1), "cpu"),
+    ("/update_role", {"user_id": 1, "role": "OWNER"}, "role"),
+    ("/update_role", {"user_id": "1", "role": "VIEWER"}, "user_id"),
+    ("/update_role", {"user_id": 2**40, "role": "VIEWER"}, "user_id"),
+    ("/create_organization", {"name": ""}, "name"),
+    ("/create_organization", {"name": "x" * 101}, "name"),
+    ("/join_organization", {"invite_code": 42}, "invite_code"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "field"), INVALID)
+def test_invalid_fields_are_named(
+    api: Api, org: Org, path: str, body: dict[str, Any], field: str
+) -> None:
+    answer = api.call("POST", path, org.admin, json=body)
+    assert answer.status_code == 422, answer.text
+    reply = answer.json()
+    assert reply["message"]
+    assert field in [error["field"] for error in reply["errors"]]
+    assert all(error["message"] for error in reply["errors"])
+    assert api.call("GET", "/deployments", org.viewer).json()["deployments"] == []
+    assert len(api.call("GET", "/clusters", org.viewer).json()["clusters"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b"", "application/json"),
+        (b"{not json", "application/json"),
+        (b"[1, 2]", "application/json"),
+        (b"null", "application/json"),
+        (b"name=d1&cpu=1", "application/x-www-form-urlencoded"),
+        (b"\xff\xfe", "application/json"),
+    ],
+)
+def test_bodies_that_are_not_a_json_object_are_422(
+    api: Api, org: Org, content: bytes, content_type: str
+) -> None:
+    answer = api.call(
+        "POST",
+        "/create_deployment",
+        org.developer,
+        content=content,
+        headers={"Content-Type": content_type},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"][0]["field"] == "body"
+
+
+def test_a_negative_number_gets_a_readable_message(api: Api, org: Org) -> None:
+    answer = api.call("POST", "/create_deployment", org.developer, json=_with(DEPLOYMENT, cpu=-1))
+    assert answer.json() == {
+        "message": "the request is invalid",
+        "errors": [{"field": "cpu", "message": "must be greater than or equal to 0"}],
+    }
+
+
+def test_every_error_names_a_field_and_unknown_paths_keep_the_shape(api: Api, org: Org) -> None:
+    answer = api.call("GET", "/no-such-endpoint", org.viewer)
+    assert answer.status_code == 404
+    assert answer.json() == {"message": "Not Found", "errors": []}
+    wrong_method = api.call("PUT", "/clusters", org.viewer)
+    assert wrong_method.status_code == 405
+    assert "message" in wrong_method.json()
+
+
+@pytest.mark.parametrize("name", ["UPPER", "a" * 64, "-lead", "trail-", "dots.in.name"])
+def test_invalid_names_in_paths_are_422(api: Api, org: Org, name: str) -> None:
+    answer = api.call("GET", f"/deployments/{name}", org.viewer)
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "name"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "", "password": "long enough"},
+        {"username": "u", "password": "short"},
+        {"username": "u"},
+        {"username": ["u"], "password": "long enough"},
+        {"username": "u", "password": "long enough", "role": "ADMIN"},
+    ],
+)
+def test_registration_input_is_checked(api: Api, body: dict[str, Any]) -> None:
+    answer = api.call("POST", "/register", json=body)
+    assert answer.status_code == 422
+    assert answer.json()["errors"]

@@ -1,0 +1,71 @@
+"""Probes, metrics, and what the API answers when a dependency is down."""
+
+from fastapi.testclient import TestClient
+
+from simplismart.api.app import create_app
+from tests.api.conftest import make_settings
+from tests.api.support import Api, Backend, unit_only
+
+
+def test_healthz(api: Api) -> None:
+    assert api.call("GET", "/healthz").json() == {"message": "ok"}
+
+
+def test_readyz_reports_each_dependency(api: Api) -> None:
+    answer = api.call("GET", "/readyz")
+    body = answer.json()
+    assert set(body["checks"]) == {"database", "redis", "kubernetes"}
+    if api.backend.tier == "integration":
+        assert answer.status_code == 200
+        assert body == {
+            "message": "ready",
+            "checks": {"database": "ok", "redis": "ok", "kubernetes": "ok"},
+            "errors": [],
+        }
+    else:  # the unit tier has no Redis
+        assert answer.status_code == 503
+        assert body["message"] == "not ready: redis"
+        assert body["errors"][0]["field"] == "redis"
+
+
+@unit_only
+def test_readyz_notices_kubernetes_going_away(api: Api) -> None:
+    assert api.backend.fake is not None
+    api.backend.fake.reachable = False
+    body = api.call("GET", "/readyz").json()
+    assert body["checks"]["kubernetes"].startswith("the Kubernetes API is unreachable")
+
+
+def test_metrics_count_requests_by_route_template(api: Api) -> None:
+    org = api.organization()
+    api.call("GET", "/deployments/nothing-here", org.viewer)
+    text = api.call("GET", "/metrics").text
+    assert (
+        'simplismart_api_requests_total{method="GET",route="/deployments/{name}",status="404"} 1.0'
+        in text
+    )
+    assert "simplismart_api_request_duration_seconds_bucket" in text
+
+
+def test_openapi_and_docs_are_served(api: Api) -> None:
+    schema = api.call("GET", "/openapi.json").json()
+    assert {"/register", "/login", "/create_deployment", "/deployments/{name}"} <= set(
+        schema["paths"]
+    )
+    assert api.call("GET", "/docs").status_code == 200
+
+
+@unit_only
+def test_an_unreachable_database_is_503(backend: Backend) -> None:
+    settings = make_settings(
+        "postgresql+psycopg://postgres@127.0.0.1:1/nothing", migrate_on_startup=0
+    )
+    with TestClient(create_app(settings, backend.kube)) as client:
+        registered = client.post("/register", json={"username": "u", "password": "long enough"})
+        assert registered.status_code == 503
+        assert registered.json() == {
+            "message": "the database is unavailable; try again later",
+            "errors": [],
+        }
+        ready = client.get("/readyz").json()
+        assert ready["checks"]["database"] == "unreachable: OperationalError"

@@ -1,0 +1,108 @@
+"""Organizations: namespace per organization, invite codes, and the last-ADMIN rule."""
+
+from simplismart.api.kube import ORGANIZATION_LABEL
+from tests.api.support import Api, unit_only
+
+
+def test_creating_an_organization_makes_its_namespace_and_its_admin(api: Api) -> None:
+    founder = api.user()
+    answer = api.call("POST", "/create_organization", founder, json={"name": "Acme Inc."})
+    assert answer.status_code == 201
+    organization = answer.json()["organization"]
+    prefix = api.backend.settings.namespace_prefix
+    assert organization["namespace"] == f"{prefix}{organization['id']}"
+    assert len(organization["invite_code"]) >= 32
+    me = api.call("GET", "/me", founder).json()["user"]
+    assert me["role"] == "ADMIN"
+    assert me["organization"]["name"] == "Acme Inc."
+    if api.backend.fake is not None:
+        labels = api.backend.fake.namespaces[organization["namespace"]]
+        assert labels == {ORGANIZATION_LABEL: str(organization["id"])}
+
+
+def test_organization_names_are_unique(api: Api) -> None:
+    org = api.organization()
+    name = api.call("GET", "/me", org.admin).json()["user"]["organization"]["name"]
+    founder = api.member(org.invite_code, org.admin, "ADMIN")
+    again = api.call("POST", "/create_organization", founder, json={"name": name})
+    assert again.status_code == 409
+    assert again.json()["errors"][0]["field"] == "name"
+
+
+def test_joining_makes_a_viewer_and_a_bad_code_is_404(api: Api) -> None:
+    org = api.organization()
+    newcomer = api.user()
+    bad = api.call("POST", "/join_organization", newcomer, json={"invite_code": "guess"})
+    assert bad.status_code == 404
+    assert bad.json()["errors"][0]["field"] == "invite_code"
+    good = api.call("POST", "/join_organization", newcomer, json={"invite_code": org.invite_code})
+    assert good.status_code == 200
+    assert good.json()["organization"]["invite_code"] is None
+    assert api.call("GET", "/me", newcomer).json()["user"]["role"] == "VIEWER"
+    again = api.call("POST", "/join_organization", newcomer, json={"invite_code": org.invite_code})
+    assert again.status_code == 409
+
+
+def test_rotating_the_invite_code_retires_the_old_one(api: Api) -> None:
+    org = api.organization()
+    rotated = api.call("POST", "/rotate_invite_code", org.admin)
+    new_code = rotated.json()["organization"]["invite_code"]
+    assert new_code != org.invite_code
+    newcomer = api.user()
+    old = api.call("POST", "/join_organization", newcomer, json={"invite_code": org.invite_code})
+    assert old.status_code == 404
+    new = api.call("POST", "/join_organization", newcomer, json={"invite_code": new_code})
+    assert new.status_code == 200
+
+
+def test_the_last_admin_cannot_step_down_or_leave(api: Api) -> None:
+    org = api.organization()
+    demote = api.call(
+        "POST", "/update_role", org.admin, json={"user_id": org.admin.id, "role": "VIEWER"}
+    )
+    assert demote.status_code == 409
+    other = api.second_organization(org)
+    leave = api.call(
+        "POST", "/join_organization", other.admin, json={"invite_code": org.invite_code}
+    )
+    assert leave.status_code == 409  # other.admin is the only ADMIN of the other organization
+    assert api.call("GET", "/me", org.admin).json()["user"]["role"] == "ADMIN"
+
+
+def test_an_admin_with_a_colleague_may_step_down(api: Api) -> None:
+    org = api.organization()
+    api.member(org.invite_code, org.admin, "ADMIN")
+    demote = api.call(
+        "POST", "/update_role", org.admin, json={"user_id": org.admin.id, "role": "DEVELOPER"}
+    )
+    assert demote.status_code == 200
+    assert demote.json()["user"]["role"] == "DEVELOPER"
+
+
+@unit_only
+def test_a_refused_namespace_leaves_no_organization(api: Api) -> None:
+    fake = api.backend.fake
+    assert fake is not None
+    founder = api.user()
+    fake.reachable = False
+    answer = api.call("POST", "/create_organization", founder, json={"name": "doomed"})
+    assert answer.status_code == 503
+    fake.reachable = True
+    assert api.call("GET", "/me", founder).json()["user"]["organization"] is None
+    assert fake.namespaces == {}
+    again = api.call("POST", "/create_organization", founder, json={"name": "doomed"})
+    assert again.status_code == 201
+
+
+@unit_only
+def test_a_leftover_namespace_is_not_adopted(api: Api) -> None:
+    fake = api.backend.fake
+    assert fake is not None
+    founder = api.user()
+    leftover = f"{api.backend.settings.namespace_prefix}1"
+    fake.namespaces[leftover] = {}
+    answer = api.call("POST", "/create_organization", founder, json={"name": "first"})
+    assert answer.status_code == 409
+    assert leftover in answer.json()["message"]
+    assert "SIMPLISMART_NAMESPACE_PREFIX" in answer.json()["message"]
+    assert api.call("GET", "/me", founder).json()["user"]["organization"] is None

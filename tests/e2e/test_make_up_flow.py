@@ -1,0 +1,118 @@
+"""The original README's curl flow against the stack `make up` starts, then `make down`.
+
+`hack/up.sh` is what `make up` runs after set-up; here it uses the session's API server (through
+KUBECONFIG) and free ports, so it can run beside anything else on the machine.
+"""
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness.kube import wait_for
+
+pytestmark = pytest.mark.e2e
+
+HACK = Path(__file__).parents[2] / "hack"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) != 0
+
+
+@pytest.fixture(scope="module")
+def stack(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    ports = {name: free_port() for name in ("API", "REDIS", "METRICS", "HEALTH")}
+    env = {
+        **os.environ,
+        "KUBECONFIG": kubeconfig,
+        "SIMPLISMART_STATE_DIR": str(tmp_path_factory.mktemp("stack")),
+        **{f"SIMPLISMART_{name}_PORT": str(port) for name, port in ports.items()},
+    }
+    subprocess.run([HACK / "up.sh"], env=env, check=True)
+    try:
+        yield {"url": f"http://127.0.0.1:{ports['API']}", "ports": ports, "env": env}
+    finally:
+        subprocess.run([HACK / "down.sh"], env=env, check=True)
+
+
+def test_original_flow_runs_deployments_to_success(stack: dict[str, Any]) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    user = {"username": "vinay3", "password": "test1-long-enough"}
+    assert api.post("/register", json=user).status_code == 201
+    login = api.post("/login", json=user)
+    assert login.status_code == 200
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    organization = api.post("/create_organization", headers=headers, json={"name": "org4"})
+    assert organization.status_code == 201, organization.text
+    code = organization.json()["organization"]["invite_code"]
+
+    developer = {"username": "dev1", "password": "another-password"}
+    developer_id = api.post("/register", json=developer).json()["user"]["id"]
+    developer_token = api.post("/login", json=developer).json()["access_token"]
+    developer_headers = {"Authorization": f"Bearer {developer_token}"}
+    joined = api.post("/join_organization", headers=developer_headers, json={"invite_code": code})
+    assert joined.status_code == 200, joined.text
+    # A new member is a VIEWER until an ADMIN promotes it.
+    assert api.post("/create_deployment", headers=developer_headers, json={}).status_code == 403
+    promoted = api.post(
+        "/update_role", headers=headers, json={"user_id": developer_id, "role": "DEVELOPER"}
+    )
+    assert promoted.status_code == 200, promoted.text
+
+    cluster = api.post(
+        "/create_cluster",
+        headers=headers,
+        json={"name": "cluser1", "total_cpu": 10, "total_ram": 10, "total_gpu": 10},
+    )
+    assert cluster.status_code == 201, cluster.text
+    for index, priority in enumerate((1, 0, 1)):
+        created = api.post(
+            "/create_deployment",
+            headers=developer_headers,
+            json={
+                "name": f"deployment{index + 1}",
+                "ram": 2,
+                "cpu": 5,
+                "gpu": 2,
+                "priority": priority,
+                "cluster_name": "cluser1",
+                "docker_path": "https://sampledockerpath/DockerFile",
+                "duration_seconds": 2,
+            },
+        )
+        assert created.status_code == 201, created.text
+
+    def phases() -> dict[str, str]:
+        listing = api.get("/deployments", headers=headers)
+        assert listing.status_code == 200
+        return {d["name"]: d["phase"] for d in listing.json()["deployments"]}
+
+    wait_for(lambda: "Running" in phases().values(), timeout=30, what="a Running deployment")
+    wait_for(
+        lambda: set(phases().values()) == {"Succeeded"}, timeout=60, what="all three to succeed"
+    )
+    assert phases() == dict.fromkeys(("deployment1", "deployment2", "deployment3"), "Succeeded")
+
+
+def test_down_leaves_no_process_and_frees_the_ports(stack: dict[str, Any], kubeconfig: str) -> None:
+    subprocess.run([HACK / "down.sh"], env=stack["env"], check=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not all(port_is_free(p) for p in stack["ports"].values()):
+        time.sleep(0.2)
+    assert all(port_is_free(port) for port in stack["ports"].values())
+    state = Path(stack["env"]["SIMPLISMART_STATE_DIR"])
+    assert not state.exists()
