@@ -44,8 +44,8 @@ class OperatorConfig:
     """Seconds between scans of the deadline set: the bound on how late a run can end."""
     resync_interval: float = 10.0
     """Seconds between safety-net passes over every cluster."""
-    position_refresh: float = 5.0
-    """Minimum seconds between rewrites of every queued deployment's position on one cluster."""
+    position_refresh: float = 30.0
+    """Minimum seconds between rewrites of a long queue's positions (short ones stay exact)."""
     solver_time_limit: float = 0.25
     """Budget of the genetic and optimal strategies per pass: an anytime answer, recorded with
     its gap, beats a late one while capacity sits idle."""

@@ -57,8 +57,9 @@ def _observe(memo: Any, meta: kopf.Meta, cluster: ClusterRef) -> ClusterRef | No
     return cluster
 
 
+# Handlers are coroutines: kopf runs plain functions in a thread, where no event loop runs.
 @kopf.on.event(CLUSTER.group, CLUSTER.version, CLUSTER.plural)
-def cluster_event(
+async def cluster_event(
     event: kopf.RawEvent, meta: kopf.Meta, namespace: str | None, name: str, memo: Any, **_: Any
 ) -> None:
     assert namespace, "Clusters are namespaced"

@@ -20,6 +20,8 @@ from simplismart.operator.objects import ClusterRef
 PREFIX = "simplismart"
 DEADLINES = f"{PREFIX}:deadlines"
 LEASE_PREFIX = f"{PREFIX}:lease:"
+#: A pass lock outlives its holder by at most this much when the holder dies.
+LOCK_TTL_MS = 5000
 
 # SET NX and ZADD together, or neither: a lease without a deadline would end only by the event.
 _START = """
@@ -36,6 +38,12 @@ if tonumber(ARGV[3]) > 0 then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3], 'NX')
 end
 return added
+"""
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
 """
 _UNLOCK = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then
@@ -80,6 +88,7 @@ class Leases:
         self._redis = redis
         self._start = redis.register_script(_START)
         self._repair = redis.register_script(_REPAIR)
+        self._renew = redis.register_script(_RENEW)
         self._unlock = redis.register_script(_UNLOCK)
 
     async def start(self, run: RunId, ttl_ms: int, deadline_ms: int) -> bool:
@@ -112,33 +121,42 @@ class Leases:
         decoded = (m.decode() if isinstance(m, bytes) else str(m) for m in members)
         return [run for member in decoded if (run := RunId.parse(member)) is not None]
 
-    async def set_queue(self, cluster: ClusterRef, queued_at_ms: dict[str, int]) -> None:
-        """Mirror the cluster's queue (name → queued-at) so other readers can rank without K8s."""
+    async def set_queue(self, cluster: ClusterRef, positions: dict[str, int]) -> None:
+        """Mirror the cluster's queue (name → position): ZRANK answers the live position."""
         key = f"{PREFIX}:queue:{cluster}"
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.delete(key)
-            if queued_at_ms:
-                pipe.zadd(key, dict(queued_at_ms))
+            if positions:
+                pipe.zadd(key, dict(positions))
             await pipe.execute()
 
     @asynccontextmanager
     async def pass_lock(
-        self, cluster: ClusterRef, ttl_ms: int = 60_000, wait_s: float = 30.0
+        self, cluster: ClusterRef, ttl_ms: int = LOCK_TTL_MS, wait_s: float = 30.0
     ) -> AsyncIterator[None]:
         """Mutual exclusion of scheduling passes across operator processes.
 
         kopf peering keeps one operator active, but a paused one may still be finishing a pass
-        and two may briefly both believe they lead: this lock makes that harmless.
+        and two may briefly both believe they lead: this lock makes that harmless. The TTL is
+        short, so a killed holder blocks nobody for long, and renewed while the pass runs.
         """
         key, token = f"{PREFIX}:lock:{cluster}", secrets.token_hex(16)
-        deadline = asyncio.get_running_loop().time() + wait_s
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
         while not await self._redis.set(key, token, px=ttl_ms, nx=True):
-            if asyncio.get_running_loop().time() > deadline:
+            if loop.time() > deadline:
                 raise PassLockTimeoutError(
                     f"pass lock of cluster {cluster} still held after {wait_s}s"
                 )
             await asyncio.sleep(0.02)
+        renewal = asyncio.create_task(self._keep(key, token, ttl_ms))
         try:
             yield
         finally:
+            renewal.cancel()
             await self._unlock(keys=[key], args=[token])
+
+    async def _keep(self, key: str, token: str, ttl_ms: int) -> None:
+        while True:
+            await asyncio.sleep(ttl_ms / 3000)
+            await self._renew(keys=[key], args=[token, ttl_ms])

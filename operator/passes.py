@@ -8,6 +8,7 @@ even if two operator processes pass over the same cluster.
 
 import asyncio
 import logging
+import math
 import random
 import time
 from datetime import datetime, timedelta
@@ -26,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: Status writes in flight at once within one pass.
 WRITE_CONCURRENCY = 16
+#: Queues up to this long have their positions rewritten on every change.
+EXACT_POSITIONS = 20
 
 
 def _ms(moment: datetime) -> int:
@@ -170,13 +173,16 @@ class SchedulingPass:
     async def _queue(
         self, ref: ClusterRef, waiting: list[DeploymentObject], moment: datetime
     ) -> float | None:
-        """Mark newcomers Queued and keep positions current, rewriting them at a bounded rate.
+        """Mark newcomers Queued and keep positions current, rewriting long queues rarely.
 
-        Every admission shifts everyone behind it, and rewriting a long queue on every pass
-        would cost more API writes than the admissions themselves.
+        Every admission shifts everyone behind it: rewriting a long queue on every pass would
+        cost more API writes than the admissions themselves (quadratic in the queue's length).
+        Short queues stay exact; longer ones are refreshed every `position_refresh` seconds,
+        and the Redis queue index always holds the live order.
         """
         clock = time.monotonic()
-        due = clock - self._positions_refreshed.get(ref, -1e9) >= self._config.position_refresh
+        last = self._positions_refreshed.get(ref, -math.inf)
+        due = len(waiting) <= EXACT_POSITIONS or clock - last >= self._config.position_refresh
         writes, stale = [], False
         for position, deployment in enumerate(waiting, start=1):
             fresh = deployment.phase != Phase.QUEUED
@@ -192,11 +198,9 @@ class SchedulingPass:
         if stale and due:
             self._positions_refreshed[ref] = clock
         await asyncio.gather(*(self._write(d, patch) for d, patch in writes))
-        await self._leases.set_queue(
-            ref, {d.name: _ms(d.status.queued_at or moment) for d in waiting}
-        )
+        await self._leases.set_queue(ref, {d.name: p for p, d in enumerate(waiting, start=1)})
         if stale and not due:
-            return self._config.position_refresh
+            return last + self._config.position_refresh - clock
         return None
 
     async def _report(

@@ -28,7 +28,10 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def operator_process(kubeconfig: str, url: str, tmp_path: Path, name: str) -> OperatorProcess:
-    return OperatorProcess(kubeconfig, url, tmp_path / f"{name}.log")
+    # The safety-net resync is what notices a Redis that came back empty.
+    return OperatorProcess(
+        kubeconfig, url, tmp_path / f"{name}.log", SIMPLISMART_RESYNC_SECONDS="2"
+    )
 
 
 def test_sigkill_mid_run_then_restart_finishes_everything_once(

@@ -19,7 +19,8 @@ class OperatorProcess:
             "SIMPLISMART_REDIS_URL": redis_url,
             "SIMPLISMART_STANDALONE": "true",
             "SIMPLISMART_POLL_INTERVAL_SECONDS": "0.5",
-            "SIMPLISMART_RESYNC_SECONDS": "3",
+            # Long enough that tests see event-driven behaviour, not the safety net.
+            "SIMPLISMART_RESYNC_SECONDS": "60",
             "SIMPLISMART_METRICS_PORT": "0",
             "SIMPLISMART_HEALTH_PORT": "0",
             "PYTHONSAFEPATH": "1",
