@@ -155,27 +155,25 @@ def _report(
     args: argparse.Namespace,
 ) -> str:
     bodies = watcher.bodies
-    by_cluster: dict[str, list[tuple[float, str]]] = {}
-    expiries: list[tuple[str, float]] = []
-    for name, body in bodies.items():
-        status = body["status"]
-        cluster = body["spec"]["cluster"]
-        by_cluster.setdefault(cluster, []).append((watcher.running_seen[name], name))
-        expiries.append((cluster, parse_time(status["expiresAt"]).timestamp()))
-    for runs in by_cluster.values():
-        runs.sort()
-    latencies = []
+    expiries: list[tuple[str, float]] = [
+        (body["spec"]["cluster"], parse_time(body["status"]["expiresAt"]).timestamp())
+        for body in bodies.values()
+    ]
+    # For each start that had to wait for capacity: the time from the latest expiry on its
+    # cluster before it (the expiry that made room) to its Running status being visible.
+    expiry_times: dict[str, list[float]] = {}
     for cluster, expiry in expiries:
-        runs = by_cluster[cluster]
-        index = bisect_left(runs, (expiry, ""))
-        queued_then = [
-            n for n, b in bodies.items()
-            if b["spec"]["cluster"] == cluster
-            and parse_time(b["status"]["queuedAt"]).timestamp() < expiry
-            and watcher.running_seen[n] > expiry
-        ]  # fmt: skip
-        if index < len(runs) and queued_then:
-            latencies.append((runs[index][0] - expiry) * 1000)
+        expiry_times.setdefault(cluster, []).append(expiry)
+    for times in expiry_times.values():
+        times.sort()
+    latencies = []
+    for name, seen in watcher.running_seen.items():
+        body = bodies[name]
+        times = expiry_times[body["spec"]["cluster"]]
+        index = bisect_left(times, seen) - 1
+        queued_at = parse_time(body["status"]["queuedAt"]).timestamp()
+        if index >= 0 and times[index] > queued_at:
+            latencies.append((seen - times[index]) * 1000)
     first = min(watcher.running_seen.values())
     last = max(watcher.running_seen.values())
     rate = len(watcher.running_seen) / (last - first)
@@ -193,9 +191,11 @@ def _report(
             "| measure | value | target |",
             "|---|---:|---:|",
             f"| admissions per second (first to last Running) | {rate:.1f} | ≥ 50 |",
-            f"| expiry → next Running p50 (ms) | {statistics.median(latencies):.0f} | ≤ 100 |",
-            f"| expiry → next Running p99 (ms) | {percentile(latencies, 0.99):.0f} | ≤ 500 |",
-            f"| expiries followed by a start (samples) | {len(latencies)} | |",
+            f"| expiry → Running it made room for, p50 (ms) | {statistics.median(latencies):.0f} "
+            "| ≤ 100 |",
+            f"| expiry → Running it made room for, p99 (ms) | {percentile(latencies, 0.99):.0f} "
+            "| ≤ 500 |",
+            f"| starts that waited for an expiry (samples) | {len(latencies)} | |",
             f"| operator peak RSS (MiB) | {peak_kib / 1024:.0f} | ≤ 200 |",
             f"| creating all deployments (s) | {created - started:.1f} | |",
             f"| first create → last Succeeded (s) | {finished - started:.1f} | |",

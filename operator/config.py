@@ -40,15 +40,19 @@ def _positive(value: float) -> bool:
 @dataclass(frozen=True, slots=True)
 class OperatorConfig:
     redis_url: str = "redis://127.0.0.1:6379/0"
-    poll_interval: float = 1.0
-    """Seconds between scans of the deadline set: the bound on how late a run can end."""
+    poll_interval: float = 0.1
+    """Seconds between scans of the deadline set: the bound on how late a run can end. Redis
+    sends `expired` only when it gets round to deleting a key, which its sampling expiry
+    cycle may do a second or more after the TTL, so the poller is what keeps ends prompt; a
+    ZRANGEBYSCORE of the due head of a sorted set is cheap enough to run ten times a second."""
     resync_interval: float = 10.0
     """Seconds between safety-net passes over every cluster."""
     position_refresh: float = 30.0
     """Minimum seconds between rewrites of a long queue's positions (short ones stay exact)."""
-    solver_time_limit: float = 0.25
+    solver_time_limit: float = 0.05
     """Budget of the genetic and optimal strategies per pass: an anytime answer, recorded with
-    its gap, beats a late one while capacity sits idle."""
+    its gap, beats a late one while capacity sits idle. Queues of a hundred converge well
+    within it (docs/benchmarks/scheduler.md has the long-budget figures)."""
     metrics_port: int = 9090
     health_port: int = 8080
     namespaces: tuple[str, ...] = field(default_factory=tuple)

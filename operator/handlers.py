@@ -74,6 +74,7 @@ async def cluster_event(
 @kopf.on.event(DEPLOYMENT.group, DEPLOYMENT.version, DEPLOYMENT.plural)
 async def deployment_event(
     event: kopf.RawEvent,
+    body: kopf.Body,
     meta: kopf.Meta,
     spec: kopf.Spec,
     namespace: str | None,
@@ -86,5 +87,7 @@ async def deployment_event(
     if event["type"] == "DELETED":
         memo.seen.pop(meta["uid"], None)
         await memo.runtime.cancel(RunId(namespace, name, meta["uid"]), cluster)
-    elif _observe(memo, meta, cluster):
+        return
+    memo.runtime.store.observe(body)
+    if _observe(memo, meta, cluster):
         memo.runtime.passes.request(cluster)

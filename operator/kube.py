@@ -15,8 +15,9 @@ from kubernetes.client.exceptions import ApiException
 from simplismart.crds import CLUSTER, DEPLOYMENT
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
 
-#: Concurrent requests per operator: admissions of one pass are patched in parallel.
-POOL_SIZE = 16
+#: Connections kept to the API server: as many as worker threads (runtime.THREADS), so that
+#: concurrent calls never open and discard TLS connections.
+POOL_SIZE = 32
 
 
 def load_api_client() -> client.ApiClient:
@@ -69,24 +70,25 @@ class KubeApi:
 
     async def patch_deployment_status(
         self, deployment: DeploymentObject, status: dict[str, Any]
-    ) -> bool:
+    ) -> DeploymentObject | None:
         """Write status only if the object is still the version we decided on.
 
-        False when it changed or vanished meanwhile: the caller decides again from a fresh read.
-        This precondition is what makes a start or an end happen at most once.
+        Returns the object as written, or None when it changed or vanished meanwhile: the caller
+        decides again from a fresh read. This precondition is what makes a start or an end
+        happen at most once.
         """
         body = {"metadata": {"resourceVersion": deployment.resource_version}, "status": status}
         try:
-            await asyncio.to_thread(
+            written = await asyncio.to_thread(
                 self._custom.patch_namespaced_custom_object_status,
                 DEPLOYMENT.group, DEPLOYMENT.version, deployment.namespace, DEPLOYMENT.plural,
                 deployment.name, body,
             )  # fmt: skip
         except ApiException as error:
             if error.status in (404, 409):
-                return False
+                return None
             raise
-        return True
+        return DeploymentObject.from_body(_json(written))
 
     async def patch_cluster_status(self, ref: ClusterRef, status: dict[str, Any]) -> None:
         try:

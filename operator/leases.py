@@ -130,6 +130,17 @@ class Leases:
                 pipe.zadd(key, dict(positions))
             await pipe.execute()
 
+    async def take_turn(self, cluster: ClusterRef, writer: str) -> bool:
+        """Record ``writer`` as the cluster's last writer; True if another process wrote last.
+
+        Called under the pass lock: a process whose own view may lack another's admissions
+        reads the cluster afresh before deciding.
+        """
+        previous = await self._redis.getset(f"{PREFIX}:writer:{cluster}", writer)
+        if isinstance(previous, bytes):
+            previous = previous.decode()
+        return previous is not None and previous != writer
+
     @asynccontextmanager
     async def pass_lock(
         self, cluster: ClusterRef, ttl_ms: int = LOCK_TTL_MS, wait_s: float = 30.0

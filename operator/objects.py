@@ -1,5 +1,6 @@
 """Typed snapshots of the custom resources as the operator reads them from the API server."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,7 +69,7 @@ class DeploymentObject:
     status: DeploymentStatus
 
     @classmethod
-    def from_body(cls, body: dict[str, Any]) -> "DeploymentObject":
+    def from_body(cls, body: Mapping[str, Any]) -> "DeploymentObject":
         meta = body["metadata"]
         return cls(
             namespace=meta["namespace"],

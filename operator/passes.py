@@ -1,15 +1,17 @@
 """One scheduling pass over one cluster: read, decide, write, report.
 
-free = capacity - what Running deployments hold, computed from a fresh quorum read of the
-cluster's deployments every pass (never a counter that can drift). Admissions are written with a
-resourceVersion precondition and a Redis lease taken with NX, so a deployment starts at most once
-even if two operator processes pass over the same cluster.
+free = capacity - what Running deployments hold, recomputed every pass from the deployments in
+the store (never a counter that can drift), which holds what earlier passes wrote even before
+the watch shows it, and which is seeded by a quorum LIST whenever it may be behind.
+Admissions are written with a resourceVersion precondition and a Redis lease taken with NX, so a
+deployment starts at most once even if two operator processes pass over the same cluster.
 """
 
 import asyncio
 import logging
 import math
 import random
+import secrets
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +23,7 @@ from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import Leases, RunId
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
 from simplismart.operator.runs import Announce, RunEnder, now_ms
+from simplismart.operator.store import DeploymentStore
 from simplismart.scheduler import Selection, Strategy, solve
 
 logger = logging.getLogger(__name__)
@@ -41,11 +44,15 @@ class SchedulingPass:
         kube: KubeApi,
         leases: Leases,
         ender: RunEnder,
+        store: DeploymentStore,
         config: OperatorConfig,
         announce: Announce,
     ) -> None:
         self._kube = kube
         self._leases = leases
+        self._store = store
+        # Names this process as a cluster's last writer (see Leases.take_turn).
+        self._identity = secrets.token_hex(8)
         self._ender = ender
         self._config = config
         self._announce = announce
@@ -62,9 +69,15 @@ class SchedulingPass:
                 return await self._run(ref)
 
     async def _run(self, ref: ClusterRef) -> float | None:
-        cluster, deployments = await asyncio.gather(
-            self._kube.get_cluster(ref), self._kube.list_deployments(ref)
-        )
+        another_wrote = await self._leases.take_turn(ref, self._identity)
+        if another_wrote or self._store.needs_list(ref):
+            cluster, listed = await asyncio.gather(
+                self._kube.get_cluster(ref), self._kube.list_deployments(ref)
+            )
+            self._store.replace(ref, listed)
+        else:
+            cluster = await self._kube.get_cluster(ref)
+        deployments = self._store.members(ref)
         moment = now()
         current = planning.plan(cluster, deployments, moment)
         settled = all(await asyncio.gather(*(self._hold(h, moment) for h in current.holds)))
@@ -83,8 +96,15 @@ class SchedulingPass:
         return 0.0 if not settled else position_delay
 
     async def _write(self, deployment: DeploymentObject, status: dict[str, Any]) -> bool:
+        """A conditional status write; the store learns the result either way."""
         async with self._writes:
-            return await self._kube.patch_deployment_status(deployment, status)
+            written = await self._kube.patch_deployment_status(deployment, status)
+        if written is None:
+            # Changed or gone since we read it: read the whole cluster afresh next time.
+            self._store.invalidate(ClusterRef(deployment.namespace, deployment.spec.cluster))
+            return False
+        self._store.put(written)
+        return True
 
     async def _hold(self, hold: planning.Hold, moment: datetime) -> bool:
         deployment = hold.deployment
@@ -106,6 +126,8 @@ class SchedulingPass:
     async def _repair(self, deployment: DeploymentObject, moment: datetime) -> None:
         """Rebuild a lease Redis lost; end the run here if it is already over (reconcile)."""
         run = RunId(deployment.namespace, deployment.name, deployment.uid)
+        if self._ender.is_ending(run):
+            return  # its deadline was claimed, not lost
         deadline = _ms(deployment.status.expires_at or moment)
         if await self._leases.repair(run, deadline, now_ms()) and deadline <= now_ms():
             await self._ender.end(run, "reconcile")
@@ -146,10 +168,25 @@ class SchedulingPass:
         )
         expires = moment + timedelta(seconds=seconds)
         run = RunId(deployment.namespace, deployment.name, deployment.uid)
-        if not await self._leases.start(run, seconds * 1000, _ms(expires)):
-            # A lease without a Running status: left by a start whose write failed. Drop it
-            # and decide again from a fresh read.
-            await self._leases.forget(run)
+        with self._ender.starting(run):
+            return await self._take(deployment, run, moment, expires) and self._started(
+                deployment, cluster, expires
+            )
+
+    async def _take(
+        self, deployment: DeploymentObject, run: RunId, moment: datetime, expires: datetime
+    ) -> bool:
+        """Lease, then conditional Running status; False (and no lease) if either is refused."""
+        # The key expires at the deadline itself, however long the pass took to get here.
+        ttl_ms = max(_ms(expires) - now_ms(), 1)
+        if not await self._leases.start(run, ttl_ms, _ms(expires)):
+            # Already leased: either our view is behind (it runs) or a start's status write
+            # failed after its lease was taken. Ask the API server which.
+            fresh = await self._kube.get_deployment(deployment.namespace, deployment.name)
+            if fresh is not None and fresh.uid == run.uid and fresh.phase == Phase.RUNNING:
+                self._store.put(fresh)
+            else:
+                await self._leases.forget(run)
             return False
         patch = statuses.running(
             moment,
@@ -165,7 +202,11 @@ class SchedulingPass:
             raise
         if not written:
             await self._leases.forget(run)
-            return False
+        return written
+
+    def _started(
+        self, deployment: DeploymentObject, cluster: ClusterObject, expires: datetime
+    ) -> bool:
         metrics.admissions.labels(namespace=cluster.namespace, cluster=cluster.name).inc()
         self._announce(deployment.reference(), "Started", f"running until {format_time(expires)}")
         return True

@@ -9,7 +9,8 @@ on the resourceVersion the winner read: a run ends once, whatever races.
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from redis.asyncio import Redis
@@ -20,6 +21,7 @@ from simplismart.operator import metrics, statuses
 from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import Leases, RunId
 from simplismart.operator.objects import ClusterRef
+from simplismart.operator.store import DeploymentStore
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ Announce = Callable[[dict[str, Any], str, str], None]
 EXPIRED_CHANNEL = "__keyevent@*__:expired"
 #: A claimed run whose end could not be written goes back to the poller this much later.
 RETRY_MS = 1000
+#: A run claimed while its admission is still being written is looked at again this much later.
+ADMISSION_RECHECK_MS = 100
 
 
 def now_ms() -> int:
@@ -40,32 +44,61 @@ class RunEnder:
         self,
         kube: KubeApi,
         leases: Leases,
+        store: DeploymentStore,
         request_pass: Callable[[ClusterRef], None],
         announce: Announce,
     ) -> None:
         self._kube = kube
         self._leases = leases
+        self._store = store
+        self._ending: set[str] = set()
+        self._starting: set[str] = set()
         self._request_pass = request_pass
         self._announce = announce
+
+    @contextmanager
+    def starting(self, run: RunId) -> Iterator[None]:
+        """Mark ``run`` as being admitted by this process, from its lease to its Running status.
+
+        If the status write is slow, the deadline may pass before the deployment reads Running:
+        an end claimed then must wait for the write instead of taking the run for cancelled.
+        """
+        self._starting.add(run.member)
+        try:
+            yield
+        finally:
+            self._starting.discard(run.member)
+
+    def is_ending(self, run: RunId) -> bool:
+        """True while this process is ending ``run``: its deadline is claimed, not lost."""
+        return run.member in self._ending
 
     async def end(self, run: RunId, path: str) -> None:
         """End ``run`` if this caller wins the claim; otherwise someone else is doing it."""
         if not await self._leases.claim(run):
             return
+        self._ending.add(run.member)
         try:
             await self._finish(run, path)
         except Exception:
             logger.exception("could not end run %s; the poller retries it", run.member)
             await self._leases.reschedule(run, now_ms() + RETRY_MS)
+        finally:
+            self._ending.discard(run.member)
 
     async def _finish(self, run: RunId, path: str) -> None:
         while True:
+            if run.member in self._starting:
+                await self._leases.reschedule(run, now_ms() + ADMISSION_RECHECK_MS)
+                return
             deployment = await self._kube.get_deployment(run.namespace, run.name)
             if deployment is None or deployment.uid != run.uid or deployment.phase != Phase.RUNNING:
                 await self._leases.forget(run)  # cancelled, replaced or already ended
                 return
             patch = statuses.succeeded(now(), deployment.generation)
-            if await self._kube.patch_deployment_status(deployment, patch):
+            written = await self._kube.patch_deployment_status(deployment, patch)
+            if written is not None:
+                self._store.put(written)
                 break
             # The object changed between our read and write (e.g. a label): read it again.
         await self._leases.forget(run)
@@ -109,8 +142,9 @@ class ExpiryWatcher:
         """Claim overdue deadlines: ends runs whose event was lost, late or never sent."""
         while True:
             try:
-                overdue = await self._leases.overdue(now_ms())
-                await asyncio.gather(*(self._ender.end(run, "poller") for run in overdue))
+                # Not awaited: one slow end must not hold back the next scan.
+                for run in await self._leases.overdue(now_ms()):
+                    self._spawn(run, "poller")
             except (RedisError, OSError) as error:
                 logger.warning("deadline poll failed: %s", error)
             await asyncio.sleep(self._poll_interval)

@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
@@ -14,8 +15,11 @@ from simplismart.operator.leases import Leases, RunId
 from simplismart.operator.objects import ClusterRef
 from simplismart.operator.passes import SchedulingPass
 from simplismart.operator.runs import ExpiryWatcher, RunEnder
+from simplismart.operator.store import DeploymentStore
 
 logger = logging.getLogger(__name__)
+
+THREADS = 32
 
 
 @dataclass
@@ -24,6 +28,7 @@ class Runtime:
     redis: Redis
     kube: KubeApi
     leases: Leases
+    store: DeploymentStore
     passes: PassCoordinator
     watcher: ExpiryWatcher
     events: EventRecorder
@@ -37,13 +42,17 @@ class Runtime:
         events = EventRecorder(api_client)
         announce = events.announce
         leases = Leases(redis)
+        store = DeploymentStore()
         passes: PassCoordinator
-        ender = RunEnder(kube, leases, lambda ref: passes.request(ref), announce)
-        passes = PassCoordinator(SchedulingPass(kube, leases, ender, config, announce))
+        ender = RunEnder(kube, leases, store, lambda ref: passes.request(ref), announce)
+        passes = PassCoordinator(SchedulingPass(kube, leases, ender, store, config, announce))
         watcher = ExpiryWatcher(redis, leases, ender, config.poll_interval)
-        return cls(config, redis, kube, leases, passes, watcher, events)
+        return cls(config, redis, kube, leases, store, passes, watcher, events)
 
     def start(self) -> None:
+        # Kubernetes calls and the solver run in threads; the default pool (cores + 4) would
+        # queue one pass's parallel writes behind another's.
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(THREADS))
         self.tasks = [
             asyncio.create_task(self.watcher.listen(), name="expiry events"),
             asyncio.create_task(self.watcher.poll(), name="deadline poller"),
@@ -56,10 +65,12 @@ class Runtime:
         while True:
             await asyncio.sleep(self.config.resync_interval)
             for ref in self.passes.known():
+                self.store.invalidate(ref)
                 self.passes.request(ref)
 
     async def cancel(self, run: RunId, cluster: ClusterRef) -> None:
         """A deleted deployment: free its lease at once and let its cluster start more."""
+        self.store.forget(run.uid)
         try:
             await self.leases.forget(run)
         finally:

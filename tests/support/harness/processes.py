@@ -18,7 +18,6 @@ class OperatorProcess:
             "KUBECONFIG": kubeconfig,
             "SIMPLISMART_REDIS_URL": redis_url,
             "SIMPLISMART_STANDALONE": "true",
-            "SIMPLISMART_POLL_INTERVAL_SECONDS": "0.5",
             # Long enough that tests see event-driven behaviour, not the safety net.
             "SIMPLISMART_RESYNC_SECONDS": "60",
             "SIMPLISMART_METRICS_PORT": "0",

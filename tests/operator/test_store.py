@@ -1,0 +1,64 @@
+"""The operator's store of Deployments: versions only move forward, LISTs seed and prune."""
+
+from typing import Any
+
+import pytest
+
+from simplismart.operator.objects import ClusterRef, DeploymentObject
+from simplismart.operator.store import DeploymentStore
+
+pytestmark = pytest.mark.unit
+
+POOL = ClusterRef("ns", "pool")
+
+
+def body(name: str, version: int, phase: str, cluster: str = "pool") -> dict[str, Any]:
+    return {
+        "metadata": {
+            "namespace": "ns",
+            "name": name,
+            "uid": f"{name}-uid",
+            "resourceVersion": str(version),
+        },
+        "spec": {
+            "cluster": cluster,
+            "resources": {"cpu": 1, "ram": 1, "gpu": 0},
+            "image": "i",
+        },
+        "status": {"phase": phase},
+    }
+
+
+def phases(store: DeploymentStore, ref: ClusterRef = POOL) -> dict[str, str | None]:
+    return {d.name: d.phase for d in store.members(ref)}
+
+
+def test_a_late_watch_event_does_not_undo_our_own_write() -> None:
+    store = DeploymentStore()
+    store.observe(body("a", 10, "Queued"))
+    store.put(DeploymentObject.from_body(body("a", 12, "Running")))  # our write's answer
+    store.observe(body("a", 11, "Queued"))  # the watch, catching up
+    assert phases(store) == {"a": "Running"}
+    store.observe(body("a", 13, "Succeeded"))
+    assert phases(store) == {"a": "Succeeded"}
+
+
+def test_a_list_seeds_the_cluster_and_drops_what_is_gone() -> None:
+    store = DeploymentStore()
+    assert store.needs_list(POOL)
+    store.observe(body("gone", 5, "Queued"))
+    store.replace(POOL, [DeploymentObject.from_body(body("kept", 7, "Queued"))])
+    assert phases(store) == {"kept": "Queued"}
+    assert not store.needs_list(POOL)
+    store.invalidate(POOL)
+    assert store.needs_list(POOL)
+
+
+def test_a_deployment_moved_to_another_cluster_leaves_the_first() -> None:
+    store = DeploymentStore()
+    store.observe(body("a", 1, "Queued"))
+    store.observe(body("a", 2, "Queued", cluster="other"))
+    assert phases(store) == {}
+    assert phases(store, ClusterRef("ns", "other")) == {"a": "Queued"}
+    store.forget("a-uid")
+    assert phases(store, ClusterRef("ns", "other")) == {}
