@@ -87,11 +87,17 @@ class RunEnder:
             self._ending.discard(run.member)
 
     async def _finish(self, run: RunId, path: str) -> None:
+        # A Running copy in the store saves a read: if it is stale, the precondition fails and
+        # we read. Any other copy is read again, as only the API server may say "not running".
+        known = self._store.get(run.uid)
+        if known is not None and known.phase != Phase.RUNNING:
+            known = None
         while True:
             if run.member in self._starting:
                 await self._leases.reschedule(run, now_ms() + ADMISSION_RECHECK_MS)
                 return
-            deployment = await self._kube.get_deployment(run.namespace, run.name)
+            deployment = known or await self._kube.get_deployment(run.namespace, run.name)
+            known = None
             if deployment is None or deployment.uid != run.uid or deployment.phase != Phase.RUNNING:
                 await self._leases.forget(run)  # cancelled, replaced or already ended
                 return
@@ -100,7 +106,7 @@ class RunEnder:
             if written is not None:
                 self._store.put(written)
                 break
-            # The object changed between our read and write (e.g. a label): read it again.
+            # The object changed since the version we had (e.g. a label): read it again.
         await self._leases.forget(run)
         metrics.run_ends.labels(path=path).inc()
         self._announce(deployment.reference(), "Succeeded", f"run ended ({path})")

@@ -72,5 +72,9 @@ class DeploymentStore:
             self.put(deployment)
         self._listed.add(ref)
 
+    def get(self, uid: str) -> DeploymentObject | None:
+        home = self._home.get(uid)
+        return None if home is None else self._members[home].get(uid)
+
     def members(self, ref: ClusterRef) -> list[DeploymentObject]:
         return list(self._members.get(ref, {}).values())
