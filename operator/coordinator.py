@@ -76,7 +76,7 @@ class PassCoordinator:
         return list(self._slots)
 
     async def idle(self) -> None:
-        """Wait until no pass is running (tests and shutdown)."""
+        """Wait until no pass is running."""
         while workers := [
             s.worker for s in self._slots.values() if s.worker and not s.worker.done()
         ]:

@@ -8,7 +8,6 @@ from simplismart.crds import (
     CLUSTER,
     DEPLOYMENT,
     ClusterSpec,
-    ClusterStatus,
     DeploymentSpec,
     DeploymentStatus,
     Phase,
@@ -35,7 +34,6 @@ class ClusterObject:
     uid: str
     generation: int
     spec: ClusterSpec
-    status: ClusterStatus
 
     @classmethod
     def from_body(cls, body: dict[str, Any]) -> "ClusterObject":
@@ -46,7 +44,6 @@ class ClusterObject:
             uid=meta["uid"],
             generation=meta.get("generation", 0),
             spec=ClusterSpec.model_validate(body["spec"]),
-            status=ClusterStatus.model_validate(body.get("status") or {}),
         )
 
     @property

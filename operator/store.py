@@ -13,6 +13,7 @@ A cluster's members are trusted only after a LIST in this process has seeded the
 (``needs_list``), and again LISTed on every resync, so a missed event cannot persist.
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 from simplismart.operator.objects import ClusterRef, DeploymentObject
@@ -38,11 +39,9 @@ class DeploymentStore:
         """Make the next pass over ``ref`` read from the API server (resync, another writer)."""
         self._listed.discard(ref)
 
-    def observe(self, body: dict[str, Any]) -> DeploymentObject:
-        """Take in a watch event's or a write's object, unless the store already has newer."""
-        deployment = DeploymentObject.from_body(body)
-        self.put(deployment)
-        return deployment
+    def observe(self, body: Mapping[str, Any]) -> None:
+        """Take in a watch event's object, unless the store already has a newer version."""
+        self.put(DeploymentObject.from_body(body))
 
     def put(self, deployment: DeploymentObject) -> None:
         """Keep ``deployment`` unless the store already holds a newer version of it."""
