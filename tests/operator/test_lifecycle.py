@@ -99,7 +99,7 @@ def test_capacity_increase_starts_more(namespace: Namespace, monitor: InvariantM
         what="1 of 2",
     )
     namespace.patch_spec(CLUSTER, "grow", {"resources": {"cpu": 4, "ram": 4, "gpu": 0}})
-    wait_for(lambda: set(namespace.phases().values()) == {"Running"}, timeout=5, what="both")
+    wait_for(lambda: set(namespace.phases().values()) == {"Running"}, timeout=10, what="both")
     for name in ("a", "b"):
         namespace.delete_object(DEPLOYMENT, name)
 
@@ -127,7 +127,7 @@ def test_deleting_a_cluster_returns_its_deployments_to_pending(
     namespace.deployment("resident", "doomed", cpu=2, ram=2, duration=120)
     running = namespace.wait_phase("resident", "Running")
     namespace.delete_object(CLUSTER, "doomed")
-    pending = namespace.wait_phase("resident", "Pending", timeout=5)
+    pending = namespace.wait_phase("resident", "Pending", timeout=10)
     assert pending["status"]["reason"] == "ClusterNotFound"
     assert "expiresAt" not in pending["status"]
     lease = f"simplismart:lease:{namespace.name}/resident/{running['metadata']['uid']}"
