@@ -66,9 +66,10 @@ async def cluster_event(
     ref = ClusterRef(namespace, name)
     if event["type"] == "DELETED":
         memo.seen.pop(meta["uid"], None)
-        memo.runtime.passes.request(ref)
-    elif _observe(memo, meta, ref):
-        memo.runtime.passes.request(ref)
+    elif not _observe(memo, meta, ref):
+        return
+    memo.runtime.store.invalidate(ref)  # the next pass reads the new spec
+    memo.runtime.passes.request(ref)
 
 
 @kopf.on.event(DEPLOYMENT.group, DEPLOYMENT.version, DEPLOYMENT.plural)

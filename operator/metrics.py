@@ -35,3 +35,7 @@ run_ends = Counter(
     "Runs ended, by the path that won the claim: event, poller or reconcile.",
     ("path",),
 )
+events_dropped = Counter(
+    "simplismart_events_dropped_total",
+    "Kubernetes Events not posted: over the rate limit or the queue was full.",
+)

@@ -61,6 +61,7 @@ class SchedulingPass:
         self._writes = asyncio.Semaphore(WRITE_CONCURRENCY)
         self._positions_refreshed: dict[ClusterRef, float] = {}
         self._reported: dict[ClusterRef, dict[str, Any]] = {}
+        self._clusters: dict[ClusterRef, ClusterObject] = {}
 
     async def __call__(self, ref: ClusterRef) -> float | None:
         """Run one pass; returns when to run again (0 = at once), or None when settled."""
@@ -70,13 +71,17 @@ class SchedulingPass:
 
     async def _run(self, ref: ClusterRef) -> float | None:
         another_wrote = await self._leases.take_turn(ref, self._identity)
-        if another_wrote or self._store.needs_list(ref):
+        cluster = self._clusters.get(ref)
+        if another_wrote or cluster is None or self._store.needs_list(ref):
+            # A Cluster's own events invalidate the store, so its spec is read again with it.
             cluster, listed = await asyncio.gather(
                 self._kube.get_cluster(ref), self._kube.list_deployments(ref)
             )
             self._store.replace(ref, listed)
-        else:
-            cluster = await self._kube.get_cluster(ref)
+            if cluster is None:
+                self._clusters.pop(ref, None)
+            else:
+                self._clusters[ref] = cluster
         deployments = self._store.members(ref)
         moment = now()
         current = planning.plan(cluster, deployments, moment)
