@@ -13,7 +13,6 @@ import argparse
 import os
 import platform
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from harness.ports import free_port
 
 HACK = Path(__file__).resolve().parent.parent / "hack"
 
@@ -50,9 +50,7 @@ def kubeconfig(state: Path) -> Iterator[str]:
 @contextmanager
 def api_server(state: Path, kube: str) -> Iterator[str]:
     """``python -m simplismart.api`` on a free loopback port: one worker process."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     env = {
         **os.environ,
         "PYTHONSAFEPATH": "1",

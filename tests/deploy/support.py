@@ -4,7 +4,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
@@ -59,13 +58,6 @@ def template(release: str, namespace: str, *values: str) -> list[dict[str, Any]]
     sets = [arg for value in values for arg in ("--set", value)]
     rendered = helm("template", release, CHART, "--namespace", namespace, *sets)
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def token_kubeconfig(admin_kubeconfig: str, namespace: str, account: str, path: Path) -> str:

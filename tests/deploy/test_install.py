@@ -17,12 +17,12 @@ from pathlib import Path
 import httpx
 import pytest
 from harness.kube import Namespace, api_client, wait_for
+from harness.ports import free_port
 from harness.processes import OperatorProcess
 
 from simplismart.crds import CLUSTER, DEPLOYMENT
 from tests.deploy.support import (
     HACK,
-    free_port,
     helm,
     kubectl,
     run,

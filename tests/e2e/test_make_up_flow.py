@@ -5,7 +5,6 @@ KUBECONFIG) and free ports, so it can run beside anything else on the machine.
 """
 
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,22 +14,11 @@ from typing import Any
 import httpx
 import pytest
 from harness.kube import wait_for
+from harness.ports import free_port, port_is_free
 
 pytestmark = pytest.mark.e2e
 
 HACK = Path(__file__).parents[2] / "hack"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ import pytest
 import redis
 from harness.kube import Namespace, wait_for
 from harness.monitor import InvariantMonitor
+from harness.ports import free_port
 from harness.processes import OperatorProcess
 
 pytestmark = pytest.mark.integration
@@ -90,11 +91,7 @@ def test_runs_end_by_the_poller_when_keyspace_events_are_off(
     kubeconfig: str, namespace: Namespace, monitor: InvariantMonitor, tmp_path: Path
 ) -> None:
     # A Redis that refuses CONFIG, as managed services do: the operator cannot turn events on.
-    port = subprocess.run(
-        ["python3", "-c", "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); "
-         "print(s.getsockname()[1])"],
-        check=True, capture_output=True, text=True,
-    ).stdout.strip()  # fmt: skip
+    port = str(free_port())
     server = subprocess.Popen(
         ["redis-server", "--port", port, "--bind", "127.0.0.1", "--save", "",
          "--notify-keyspace-events", "", "--rename-command", "CONFIG", ""],
