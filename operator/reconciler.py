@@ -98,7 +98,10 @@ class Reconciler:
         await self._report(cluster, current, admitted, waiting, selection, moment)
         if not settled:
             return 0.0
-        deadlines = [d.status.expires_at for d in [*current.running, *admitted]]
+        # The store holds what this pass wrote: the runs it started have their deadlines there.
+        deadlines = [
+            d.status.expires_at for d in self._store.members(ref) if d.phase == Phase.RUNNING
+        ]
         next_end = min((e for e in deadlines if e is not None), default=None)
         delays = [d for d in (position_delay,) if d is not None]
         if next_end is not None:
