@@ -46,7 +46,7 @@ class FakeKube:
         self.clock = clock
         self.versions = itertools.count(1)
         self.deployments: dict[str, dict[str, Any]] = {}
-        self.cluster = {
+        self.cluster: dict[str, Any] = {
             "metadata": {"namespace": "ns", "name": "pool", "uid": "c", "generation": 1},
             "spec": {"resources": {"cpu": 4, "ram": 4, "gpu": 0}},
         }
@@ -187,7 +187,8 @@ def test_a_refused_running_write_gives_the_lease_back_and_starts_once_later() ->
     assert first == 0.0, "a lost start is decided again at once, from a fresh read"
     assert phase(kube, "a") == "Running"
     assert kube.writes.count(("a", "Running")) == 1
-    assert leases.taken == 2 and len(leases.held) == 1
+    assert leases.taken == 2
+    assert len(leases.held) == 1
     assert second == pytest.approx(5.001)
 
 
