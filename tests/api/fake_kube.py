@@ -74,6 +74,11 @@ class FakeKube:
             }
             return copy.deepcopy(self.objects[key])
 
+    def count_objects(self, kind: ResourceKind, namespace: str) -> int:
+        self._up()
+        with self._lock:
+            return sum(1 for key in self.objects if key[:2] == (kind.plural, namespace))
+
     def get_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
         self._up()
         with self._lock:
