@@ -27,15 +27,20 @@ ARGON2_MEMORY_KIB = 19 * 1024
 ARGON2_TIME_COST = 2
 ARGON2_PARALLELISM = 1
 
-_hasher = PasswordHash(
-    (
-        Argon2Hasher(
-            memory_cost=ARGON2_MEMORY_KIB,
-            time_cost=ARGON2_TIME_COST,
-            parallelism=ARGON2_PARALLELISM,
-        ),
+
+def owasp_argon2() -> PasswordHash:
+    return PasswordHash(
+        (
+            Argon2Hasher(
+                memory_cost=ARGON2_MEMORY_KIB,
+                time_cost=ARGON2_TIME_COST,
+                parallelism=ARGON2_PARALLELISM,
+            ),
+        )
     )
-)
+
+
+_hasher = owasp_argon2()
 #: Verified against when the username is unknown, so that answering "no such user" costs the
 #: same Argon2 time and memory as a wrong password and the timing does not tell which it was.
 _DUMMY_HASH = _hasher.hash("not a real password")

@@ -22,6 +22,8 @@ class FakeKube:
         self.namespaces: dict[str, dict[str, str]] = {}
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.reachable = True
+        #: Set to make ping fail with this message, as a misconfigured client would.
+        self.fail_ping_with: str | None = None
         self._lock = threading.Lock()
 
     def _up(self) -> None:
@@ -30,6 +32,8 @@ class FakeKube:
 
     def ping(self) -> None:
         self._up()
+        if self.fail_ping_with is not None:
+            raise UnavailableError(self.fail_ping_with)
 
     def create_namespace(self, name: str, organization_id: int) -> None:
         self._up()
