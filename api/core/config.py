@@ -74,7 +74,9 @@ class Settings:
             login_account_limit=env.integer("LOGIN_ACCOUNT_LIMIT", 100, minimum=1),
             hash_concurrency=env.integer("HASH_CONCURRENCY", 4, minimum=1),
             max_body_bytes=env.integer("MAX_BODY_BYTES", 1 << 20, minimum=1024),
-            bootstrap_token=_secret(env, "BOOTSTRAP_TOKEN"),
+            bootstrap_token=_secret(
+                "BOOTSTRAP_TOKEN", env.raw("BOOTSTRAP_TOKEN"), env.raw("BOOTSTRAP_TOKEN_FILE")
+            ),
             metrics_port=env.integer("API_METRICS_PORT", 9091, minimum=0, maximum=65535),
             quotas=Quotas(
                 clusters=env.integer("QUOTA_CLUSTERS", 100, minimum=1),
@@ -167,10 +169,8 @@ def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
     return tuple(networks)
 
 
-def _secret(env: _Env, name: str) -> str | None:
-    """A secret from ``<name>`` or from the file named by ``<name>_FILE``."""
-    secret = env.raw(name)
-    secret_file = env.raw(f"{name}_FILE")
+def _secret(name: str, secret: str | None, secret_file: str | None) -> str | None:
+    """A secret given as ``<name>``, or else read from the file ``<name>_FILE`` names."""
     if secret is None and secret_file is not None:
         try:
             secret = Path(secret_file).read_text().strip() or None
@@ -184,7 +184,7 @@ def _secret(env: _Env, name: str) -> str | None:
 def _jwt_secret(env: _Env, dev_mode: bool) -> str:
     """The signing key, from the variable or the file; only dev mode may make one up."""
     source = f"{PREFIX}JWT_SECRET" if env.raw("JWT_SECRET") else f"{PREFIX}JWT_SECRET_FILE"
-    secret = _secret(env, "JWT_SECRET")
+    secret = _secret("JWT_SECRET", env.raw("JWT_SECRET"), env.raw("JWT_SECRET_FILE"))
     if secret is None:
         if not dev_mode:
             raise ConfigError(
