@@ -3,24 +3,25 @@
 Passwords are hashed with Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane)
 rather than the library's 64 MiB default: each hash holds its memory for its whole duration, and
 anonymous requests hash, so the cost per hash times the hashes in flight is what an anonymous
-flood can make the process allocate. :data:`hashing_slots` bounds the hashes in flight.
+flood can make the process allocate. :class:`HashingPool` bounds the hashes in flight.
 
 Tokens are HS256 JWTs whose algorithm is pinned on decode, so a token cannot choose its own
 (``none``, or an asymmetric one keyed by our secret). A token carries its user's token version
 (``ver``); bumping the version in the database revokes every token issued before.
 """
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import jwt
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 ALGORITHM = "HS256"
+T = TypeVar("T")
 
 #: OWASP Password Storage Cheat Sheet, Argon2id: m=19 MiB, t=2, p=1.
 ARGON2_MEMORY_KIB = 19 * 1024
@@ -46,30 +47,36 @@ _hasher = owasp_argon2()
 _DUMMY_HASH = _hasher.hash("not a real password")
 
 
-class HashingSlots:
-    """At most ``limit`` Argon2 computations at once in this process; the rest wait their turn.
+class HashingPool:
+    """Argon2 runs on ``limit`` dedicated threads; requests hand their hash over and wait.
 
-    The thread pool runs up to 40 requests at once; without this bound, 40 logins would need
-    40 x 19 MiB at the same instant. Waiting here costs latency, not memory.
+    Bounding the hashes in flight is not enough: each request thread that ever hashed keeps its
+    own malloc arena holding the freed 19 MiB (glibc raises its mmap threshold after the first
+    free of such a block), so 40 request threads hashing in turn grew the process by hundreds
+    of MiB. With the hashing on ``limit`` threads, only ``limit`` arenas ever hold that memory,
+    and the rest of a flood waits in the queue, costing latency, not memory.
     """
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._semaphore = threading.BoundedSemaphore(limit)
+        self._executor = ThreadPoolExecutor(limit, thread_name_prefix="argon2")
 
-    @contextmanager
-    def held(self) -> Iterator[None]:
-        with self._semaphore:
-            yield
+    def run(self, work: Callable[[], T]) -> T:
+        return self._executor.submit(work).result()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)
 
 
 #: Replaced at start-up by :func:`bound_concurrent_hashing` from the settings.
-hashing_slots = HashingSlots(4)
+hashing_pool = HashingPool(4)
 
 
 def bound_concurrent_hashing(limit: int) -> None:
-    global hashing_slots
-    hashing_slots = HashingSlots(limit)
+    global hashing_pool  # one process-wide pool, set at start-up from the settings
+    if hashing_pool.limit != limit:
+        hashing_pool.close()
+        hashing_pool = HashingPool(limit)
 
 
 class InvalidTokenError(Exception):
@@ -77,17 +84,15 @@ class InvalidTokenError(Exception):
 
 
 def hash_password(password: str) -> str:
-    with hashing_slots.held():
-        return _hasher.hash(password)
+    return hashing_pool.run(lambda: _hasher.hash(password))
 
 
 def verify_password(password: str, password_hash: str | None) -> bool:
     """Check ``password``; with no hash (unknown user) spend the same time and say no."""
-    with hashing_slots.held():
-        if password_hash is None:
-            _hasher.verify(password, _DUMMY_HASH)
-            return False
-        return _hasher.verify(password, password_hash)
+    if password_hash is None:
+        hashing_pool.run(lambda: _hasher.verify(password, _DUMMY_HASH))
+        return False
+    return hashing_pool.run(lambda: _hasher.verify(password, password_hash))
 
 
 @dataclass(frozen=True, slots=True)
