@@ -25,6 +25,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from simplismart.scheduler.problem import (
     HIGH,
@@ -177,15 +178,23 @@ class Decision:
 
     `first` is the head of the queue that starts in order; `reserved` the promises;
     `limits` what they leave for the deployments that start now and outlive them;
-    `rest` the others, in queue order, free to backfill within `free` and the limits.
+    the others, free to backfill within `free` and the limits, are `queue[rest]`: their
+    requests are `requests[rest]` and the longest they can run `longest[rest]`.
     """
 
     moment: float
     first: tuple[Waiting, ...]
     reserved: tuple[Reserved, ...]
     limits: tuple[Limit, ...]
-    rest: tuple[Waiting, ...]
     free: Amounts
+    queue: Sequence[Waiting]
+    requests: Amounts
+    longest: npt.NDArray[np.float64]
+    rest: npt.NDArray[np.intp]
+
+    def backfill(self) -> list[Waiting]:
+        """The deployments free to backfill, in queue order."""
+        return [self.queue[int(index)] for index in self.rest]
 
 
 class Arithmetic:
@@ -193,16 +202,21 @@ class Arithmetic:
 
     def __init__(self, cluster: ClusterState) -> None:
         names = set(cluster.capacity)
-        for item in (*cluster.running, *cluster.waiting):
+        items: list[Running | Waiting] = [*cluster.running, *cluster.waiting]
+        for item in items:
             names.update(item.requests)
         self.names = tuple(sorted(names))
         self.capacity = self.vector(cluster.capacity)
-        items = (*cluster.running, *cluster.waiting)
         self._rows = {item.id: row for row, item in enumerate(items)}
+        self._running = len(cluster.running)
         self._matrix = np.array(
             [[item.requests.get(name, 0) for name in self.names] for item in items],
             dtype=np.int64,
         ).reshape(len(items), len(self.names))
+        self._longest = np.array(
+            [math.inf if w.max_seconds is None else w.max_seconds for w in cluster.waiting],
+            dtype=np.float64,
+        )
 
     def vector(self, amounts: Mapping[str, int]) -> Amounts:
         """`amounts` in the names' order; a missing name is 0."""
@@ -214,11 +228,20 @@ class Arithmetic:
 
     def request(self, identifier: str) -> Amounts:
         """What the running or waiting deployment `identifier` requests."""
-        return self._matrix[self._rows[identifier]]
+        request: Amounts = self._matrix[self._rows[identifier]]
+        return request
 
-    def requests(self, queue: Sequence[Waiting]) -> Amounts:
-        """One row per deployment of `queue`."""
-        return self._matrix[np.array([self._rows[w.id] for w in queue], dtype=np.intp)]
+    def rows(self, queue: Sequence[Waiting]) -> npt.NDArray[np.intp]:
+        """Where the deployments of `queue` are in this arithmetic's tables."""
+        return np.array([self._rows[w.id] for w in queue], dtype=np.intp)
+
+    def requests(self, rows: npt.NDArray[np.intp]) -> Amounts:
+        """One request per row of `rows`."""
+        return self._matrix[rows]
+
+    def longest(self, rows: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """The longest each waiting deployment of `rows` can run (inf when unknown)."""
+        return self._longest[rows - self._running]
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +264,8 @@ def decide(
     """Steps 2 and 3 of the policy at `moment`, for `queue` already in order."""
     held = sum((h.request for h in holds), np.zeros(len(arithmetic.names), dtype=np.int64))
     free = np.maximum(arithmetic.capacity - held, 0)
-    requests = arithmetic.requests(queue)
+    rows = arithmetic.rows(queue)
+    requests = arithmetic.requests(rows)
     head = 0
     if cluster.reservations:
         # The longest prefix of the queue that fits together, in order.
@@ -258,8 +282,8 @@ def decide(
         timeline.hold(moment, end, request)
         ends.append((end, waiting.id))
     reserved: list[Reserved] = []
-    blocked = set()
-    for index in np.flatnonzero(~np.all(requests[head:] <= free, axis=1)) + head:
+    blocked: list[int] = []
+    for index in (np.flatnonzero(~np.all(requests[head:] <= free, axis=1)) + head).tolist():
         if len(reserved) == cluster.reservations:
             break
         waiting, request = queue[index], requests[index]
@@ -269,14 +293,26 @@ def decide(
             continue
         after = tuple(name for end, name in sorted(ends) if moment < end <= at)
         reserved.append(Reserved(waiting.id, at, after))
-        blocked.add(int(index))
+        blocked.append(index)
         timeline.hold(at, at + seconds, request)
         ends.append((at + seconds, waiting.id))
     limits = tuple(
         Limit(r.at, np.maximum(arithmetic.capacity - timeline.in_use(r.at), 0)) for r in reserved
     )
-    rest = tuple(w for index, w in enumerate(queue[head:], head) if index not in blocked)
-    return Decision(moment, tuple(queue[:head]), tuple(reserved), limits, rest, free)
+    rest = np.arange(head, len(queue), dtype=np.intp)
+    if blocked:
+        rest = rest[~np.isin(rest, blocked)]
+    return Decision(
+        moment=moment,
+        first=tuple(queue[:head]),
+        reserved=tuple(reserved),
+        limits=limits,
+        free=free,
+        queue=queue,
+        requests=requests,
+        longest=arithmetic.longest(rows),
+        rest=rest,
+    )
 
 
 def _or_forever(seconds: float | None) -> float:
@@ -330,7 +366,7 @@ def plan_pass(cluster: ClusterState) -> PassPlan:
         free=arithmetic.mapping(decision.free),
         total=arithmetic.mapping(arithmetic.capacity),
         aging_seconds=cluster.aging_seconds,
-        candidates=[_candidate(w) for w in decision.rest],
+        candidates=[_candidate(w) for w in decision.backfill()],
         reservations=[
             Reservation(limit.at - cluster.now, arithmetic.mapping(limit.capacity))
             for limit in decision.limits

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -78,7 +77,7 @@ def _replay(
         moment = min(upcoming)
         holds = [h for h in holds if h.expected_end > moment]
         decision = decide(cluster, arithmetic, holds, order.at(moment), moment)
-        for waiting in (*decision.first, *_greedy_backfill(decision, arithmetic)):
+        for waiting in (*decision.first, *_greedy_backfill(decision)):
             estimated[waiting.id] = moment
             holds.append(started_hold(waiting, arithmetic, moment))
             order.remove(waiting)
@@ -112,29 +111,27 @@ class _Order:
         self.queue.remove(waiting)
 
 
-def _greedy_backfill(decision: Decision, arithmetic: Arithmetic) -> list[Waiting]:
+def _greedy_backfill(decision: Decision) -> list[Waiting]:
     """The deployments after the head, in queue order, that fit now and delay no reservation.
 
     Vectorised over the queue: each turn finds the next one that fits, starts it, and looks
     again from there, so a pass costs one sweep per start rather than one per deployment.
     """
-    requests = arithmetic.requests(decision.rest)
-    longest = np.array(
-        [math.inf if w.max_seconds is None else w.max_seconds for w in decision.rest]
-    )
+    requests = decision.requests[decision.rest]
+    longest = decision.longest[decision.rest]
     outlives = [decision.moment + longest > limit.at for limit in decision.limits]
     free = decision.free.copy()
     spares = [limit.capacity.copy() for limit in decision.limits]
     started: list[Waiting] = []
     position = 0
-    while position < len(decision.rest):
+    while position < len(requests):
         allowed = np.all(requests[position:] <= free, axis=1)
         for spare, outliving in zip(spares, outlives, strict=True):
             allowed &= np.all(requests[position:] <= spare, axis=1) | ~outliving[position:]
         if not allowed.any():
             break
         index = position + int(allowed.argmax())
-        started.append(decision.rest[index])
+        started.append(decision.queue[int(decision.rest[index])])
         free -= requests[index]
         for spare, outliving in zip(spares, outlives, strict=True):
             if outliving[index]:

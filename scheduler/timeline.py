@@ -30,6 +30,7 @@ class Timeline:
         self._begins: list[float] = []
         self._ends: list[float] = []
         self._requests: list[Amounts] = []
+        self._cached: tuple[npt.NDArray[np.float64], Amounts] | None = None
 
     def hold(self, begin: float, end: float, request: Amounts) -> None:
         """Mark `request` as held over `[begin, end)`."""
@@ -37,9 +38,15 @@ class Timeline:
             self._begins.append(max(begin, self._start))
             self._ends.append(end)
             self._requests.append(request)
+            self._cached = None
 
     def _steps(self) -> tuple[npt.NDArray[np.float64], Amounts]:
         """The moments the usage changes (the start first) and the usage from each on."""
+        if self._cached is None:
+            self._cached = self._compute_steps()
+        return self._cached
+
+    def _compute_steps(self) -> tuple[npt.NDArray[np.float64], Amounts]:
         moments = {self._start, *self._begins, *(e for e in self._ends if math.isfinite(e))}
         times = np.array(sorted(moments), dtype=np.float64)
         if not self._requests:
@@ -53,7 +60,8 @@ class Timeline:
         """What is held at `moment` (at or after the start)."""
         times, usage = self._steps()
         index = int(np.searchsorted(times, moment, side="right")) - 1
-        return usage[max(index, 0)]
+        held: Amounts = usage[max(index, 0)]
+        return held
 
     def earliest_fit(self, request: Amounts, seconds: float) -> float | None:
         """The first moment from the start at which `request` fits for `seconds` (may be inf).
