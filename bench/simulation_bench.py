@@ -71,12 +71,13 @@ which the scheduler only knows as the window (expected: its middle, longest: its
   `forecast`).
 
 Queue order is HIGH (aged LOW included) before LOW, then the longest waiting. The solver
-runs with `auto` and a {TIME_LIMIT * 1000:.0f} ms limit per pass (the operator's default is
-1 s; a short limit keeps the run to minutes, and the queues here are short enough that
-`combinations` or the genetic search settle well within it).
+runs with `auto` and a {TIME_LIMIT * 1000:.0f} ms limit per pass, the same for every policy
+(the operator's default is 1 s; the short limit keeps the whole run to minutes).
 
 **Measures.** Utilisation: the capacity held (mean of CPU and RAM), over the time from the
-first to the last arrival. Waits: from arrival to start, per size class and per priority
+first to the last arrival; below full load every policy that leaves no capacity idle while
+something fits runs what arrives, so it shows the policies that do leave it idle, and
+otherwise equals the offered load. Waits: from arrival to start, per size class and per priority
 (the priority it was created with). ETA error: |start - ETA| where the ETA is the one
 `forecast` gave in the pass the deployment arrived in, over one arrival in {ETA_SAMPLE} (a
 forecast replays the whole queue) among those that had to wait; an ETA made at arrival
