@@ -8,14 +8,8 @@ the `Problem` that backfills without delaying them; `forecast` gives every deplo
 queued its ETA and the reason it waits. See docs/scheduler.md.
 """
 
-from simplismart.scheduler.backfill import (
-    ClusterState,
-    PassPlan,
-    Reserved,
-    Running,
-    Waiting,
-    plan_pass,
-)
+from simplismart.scheduler.backfill import PassPlan, Reserved, plan_pass
+from simplismart.scheduler.cluster_state import ClusterState, Running, Waiting
 from simplismart.scheduler.forecast import Forecast, forecast
 from simplismart.scheduler.objective import Objective
 from simplismart.scheduler.problem import Candidate, Problem, ProblemError, Reservation

@@ -20,16 +20,15 @@ import numpy as np
 
 from simplismart.scheduler.backfill import (
     Arithmetic,
-    ClusterState,
     Decision,
     Hold,
     PassPlan,
-    Waiting,
     decide,
     running_holds,
     started_hold,
     started_ids,
 )
+from simplismart.scheduler.cluster_state import ClusterState, Waiting
 from simplismart.scheduler.problem import HIGH
 
 NAMED_DEPLOYMENTS = 3
