@@ -73,8 +73,8 @@ which the scheduler only knows as the window (expected: its middle, longest: its
 Queue order is HIGH (aged LOW included) before LOW, then the longest waiting. The solver
 runs with `auto` and a {TIME_LIMIT * 1000:.0f} ms limit per pass, the same for every policy
 (the operator's default is 1 s; the short limit keeps the whole run to minutes). A
-search stopped by its time limit depends on the machine's load, so two runs differ: the
-per-pass optimum's large-class p99 was 5,513 s in one run and 7,176 s in another.
+search stopped by its time limit depends on the machine's load, so two runs differ: tail
+waits of the solver-driven policies moved by up to a quarter between runs on this machine.
 
 **Measures.** Utilisation: the capacity held (mean of CPU and RAM), over the time from the
 first to the last arrival; below full load every policy that leaves no capacity idle while
