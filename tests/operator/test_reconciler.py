@@ -341,3 +341,16 @@ def test_a_short_low_backfills_and_a_long_high_cannot_jump_the_reservation() -> 
         "waiting: starting now would delay the reserved start of large (~12:00:10)"
     )
     assert shown["large"][0][1] == "2026-01-01T12:00:10.000Z"
+
+
+def test_deleting_a_reserved_deployment_releases_its_reservation_at_once() -> None:
+    clock, store = Clock(), DeploymentStore()
+    reconciler, kube, _ = build(clock, store)
+    kube.cluster["spec"]["resources"] = {"cpu": 8, "ram": 64, "gpu": 0}
+    arrivals = [(0.0, "ahead", 6, 10, 1), (0.1, "large", 8, 5, 1), (0.2, "long-high", 2, 30, 1)]
+    _drive(clock, reconciler, kube, store, arrivals, until=0.2)
+    assert kube.deployments["large"]["status"]["reason"] == "Reserved"
+    assert phase(kube, "long-high") == "Queued"
+    store.observe(kube.deployments.pop("large"), deleted=True)  # the watch's DELETED event
+    asyncio.run(reconciler(POOL))
+    assert phase(kube, "long-high") == "Running"
