@@ -82,6 +82,7 @@ class SchedulingSpec(_Model):
     strategy: SchedulingStrategy = SchedulingStrategy.AUTO
     aging_seconds: int = Field(default=600, ge=0)
     run_duration: RunDuration = Field(default_factory=RunDuration)
+    reservations: int = Field(default=1, ge=0, le=100)
 
 
 #: Seconds a finished deployment is kept when its cluster says nothing else: an hour.
@@ -169,5 +170,6 @@ class DeploymentStatus(_Model):
     finished_at: datetime | None = None
     retained_until: datetime | None = None
     queue_position: int | None = None
+    estimated_start_at: datetime | None = None
     allocated: Resources | None = None
     conditions: list[Condition] = Field(default_factory=list)

@@ -6,12 +6,27 @@ survives a transition. Conditions follow the Kubernetes API conventions: a condi
 ``lastTransitionTime`` moves only when its status does, so it says since when it holds.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from simplismart.crds import DeploymentStatus, Phase, Resources, format_time
 
 StatusPatch = dict[str, Any]
+
+#: Reasons a deployment is Queued.
+WAITING = "WaitingForCapacity"
+RESERVED = "Reserved"
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Why a queued deployment waits (`reason`: WAITING or RESERVED), and when it should start."""
+
+    reason: str
+    message: str
+    estimated_start: datetime | None
+
 
 #: (type, status, reason, message) of one condition, before its transition time is decided.
 ConditionState = tuple[str, bool, str, str]
@@ -69,6 +84,7 @@ def pending(
         "message": message,
         "observedGeneration": generation,
         "queuePosition": None,
+        "estimatedStartAt": None,
         "startedAt": None,
         "expiresAt": None,
         "allocated": None,
@@ -82,14 +98,18 @@ def queued(
     queued_at: datetime,
     position: int,
     generation: int,
+    wait: Wait,
 ) -> StatusPatch:
     return {
         "phase": Phase.QUEUED.value,
-        "reason": "WaitingForCapacity",
-        "message": "waiting in the cluster's queue for capacity",
+        "reason": wait.reason,
+        "message": wait.message,
         "observedGeneration": generation,
         "queuedAt": format_time(queued_at),
         "queuePosition": position,
+        "estimatedStartAt": (
+            None if wait.estimated_start is None else format_time(wait.estimated_start)
+        ),
         "startedAt": None,
         "expiresAt": None,
         "allocated": None,
@@ -110,6 +130,7 @@ def running(
         "message": f"running until {format_time(expires_at)}",
         "observedGeneration": generation,
         "queuePosition": None,
+        "estimatedStartAt": None,
         "queuedAt": format_time(previous.queued_at or now),
         "startedAt": format_time(now),
         "expiresAt": format_time(expires_at),
@@ -128,6 +149,7 @@ def succeeded(
         "message": f"the run finished and its resources were freed{kept}",
         "observedGeneration": generation,
         "queuePosition": None,
+        "estimatedStartAt": None,
         "finishedAt": format_time(now),
         "retainedUntil": None if retained_until is None else format_time(retained_until),
         "allocated": None,

@@ -65,7 +65,12 @@ def get_cluster(name: ObjectName, member: ViewerMember, kube: KubeDep) -> Cluste
     queued.sort(key=lambda d: (d.queue_position is None, d.queue_position or 0, d.queued_at or 0))
     queue = [
         QueueEntry(
-            name=d.name, priority=d.priority, position=d.queue_position, queued_at=d.queued_at
+            name=d.name,
+            priority=d.priority,
+            position=d.queue_position,
+            queued_at=d.queued_at,
+            estimated_start_at=d.estimated_start_at,
+            message=d.message,
         )
         for d in queued
     ]

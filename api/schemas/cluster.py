@@ -85,6 +85,10 @@ class QueueEntry(BaseModel):
     priority: int
     position: int | None
     queued_at: datetime | None
+    estimated_start_at: datetime | None = Field(
+        default=None, description="When it should start; absent if unknown."
+    )
+    message: str | None = Field(default=None, description="Why it waits.")
 
 
 class ClusterDetail(ClusterOut):

@@ -73,6 +73,11 @@ class DeploymentOut(BaseModel):
     expires_at: datetime | None
     finished_at: datetime | None
     queue_position: int | None = Field(description="1-based, while Queued.")
+    estimated_start_at: datetime | None = Field(
+        default=None,
+        description="While Queued: when it should start, from the runs' known ends; absent "
+        "when it cannot start on what is known.",
+    )
 
     @classmethod
     def of(cls, resource: dict[str, Any]) -> "DeploymentOut":
@@ -97,6 +102,7 @@ class DeploymentOut(BaseModel):
             expires_at=status.expires_at,
             finished_at=status.finished_at,
             queue_position=status.queue_position,
+            estimated_start_at=status.estimated_start_at,
         )
 
 

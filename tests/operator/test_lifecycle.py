@@ -54,7 +54,9 @@ def test_examples_run_high_priority_first(
 def test_auto_strategy_follows_the_queue_length(
     namespace: Namespace, monitor: InvariantMonitor, queued: int, strategy: str
 ) -> None:
-    namespace.cluster("pool", cpu=8, ram=8, gpu=0)
+    # Without reservations the whole queue goes to the solver (with one, the head of the
+    # queue that fits starts in order first and the solver sees only the rest).
+    namespace.cluster("pool", cpu=8, ram=8, gpu=0, reservations=0)
     namespace.deployment("blocker", "pool", cpu=8, ram=8, duration=4)
     namespace.wait_phase("blocker", "Running")
     for index in range(queued):
