@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: the scheduler, operator and API benchmarks, each printing a table and writing it
-# under docs/benchmarks/. The operator and API benchmarks get their own control plane and Redis
-# (or the cluster in $KUBECONFIG), stopped at the end.   BENCH_QUICK=1 shortens the scheduler run.
+# `make bench`: the scheduler, preemption, operator and API benchmarks, each printing a table and
+# writing it under docs/benchmarks/. The operator and API benchmarks get their own control plane
+# and Redis (or the cluster in $KUBECONFIG), stopped at the end.   BENCH_QUICK=1 shortens the
+# scheduler and preemption runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/lib.sh
@@ -20,6 +21,10 @@ trap cleanup EXIT
 
 step "scheduler benchmark"
 "$python" "$REPO_ROOT/bench/scheduler_bench.py" ${BENCH_QUICK:+--quick}
+done_step
+
+step "preemption benchmark"
+"$python" "$REPO_ROOT/bench/preemption_bench.py" ${BENCH_QUICK:+--quick}
 done_step
 
 if [[ -z "${KUBECONFIG:-}" ]]; then
