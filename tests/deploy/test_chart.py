@@ -145,10 +145,15 @@ def test_values_are_wired_where_they_belong(tools_bin: Path) -> None:
     assert api["SIMPLISMART_REDIS_URL"] == operator["SIMPLISMART_REDIS_URL"]
     assert api["SIMPLISMART_REDIS_URL"] == "redis://sm-simplismart-redis:6379/0"
     assert ("Service", "sm-simplismart-redis") in kinds
-    assert ("ClusterKopfPeering", operator["SIMPLISMART_PEERING"]) in kinds
+    # Replicas elect their leader through a Lease only the operator may update.
     assert operator["SIMPLISMART_STANDALONE"] == "false"
+    lease_role = next(
+        o for o in objects if o["kind"] == "Role" and "operator" in o["metadata"]["name"]
+    )
+    (_, named) = lease_role["rules"]
+    assert named["resourceNames"] == [operator["SIMPLISMART_LEASE_NAME"]]
+    assert set(named["verbs"]) == {"get", "update"}
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
-    assert deployments["sm-simplismart-operator"]["spec"]["strategy"]["type"] == "Recreate"
     assert deployments["sm-simplismart-operator"]["spec"]["replicas"] == 1
     # The Redis of the chart ends runs through expired-key notifications.
     redis = deployments["sm-simplismart-redis"]["spec"]["template"]["spec"]["containers"][0]
@@ -183,7 +188,7 @@ def test_every_container_is_locked_down(tools_bin: Path) -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        (["operator.replicas=2"], "/operator/replicas"),
+        (["operator.replicas=0"], "/operator/replicas"),
         (["api.replicas=2"], "needs an external database"),
         (["api.typo=1"], "additional properties 'typo' not allowed"),
         (["api.namespacePrefix=Not_A_Name"], "/api/namespacePrefix"),

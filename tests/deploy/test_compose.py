@@ -152,7 +152,7 @@ def test_api_and_operator_read_what_compose_gives_them(
         os.environ.update(previous)
     assert config.redis_url == settings.redis_url
     assert not config.standalone
-    assert config.peering_name == "simplismart"
+    assert config.lease_namespace == "default"
 
     # Both reach the API server through the kubeconfig the crds one-shot writes.
     crds = services["crds"]
@@ -163,10 +163,8 @@ def test_api_and_operator_read_what_compose_gives_them(
         assert _volume_holding(app, kubeconfig)[0] == _volume_holding(crds, kubeconfig)[0]
     assert "https://k3s:6443" in script
     assert "--tls-san=k3s" in services["k3s"]["command"]
-    # The CRDs and the peering that the operator's SIMPLISMART_PEERING names.
+    # The CRDs, from the repository itself.
     assert _volumes(crds)["/crds"][0] == str(REPO_ROOT / "crds")
-    peering = Path(_volumes(crds)["/manifests/kopf-peering.yaml"][0])
-    assert f"name: {config.peering_name}" in peering.read_text()
 
 
 def test_app_containers_are_locked_down(project: dict[str, Any]) -> None:

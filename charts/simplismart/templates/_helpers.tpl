@@ -63,10 +63,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "simplismart.component" (dict "root" . "component" "api")) .Values.api.serviceAccount.name }}
 {{- end }}
 
-{{- define "simplismart.peeringName" -}}
-{{- default (include "simplismart.component" (dict "root" . "component" "operator")) .Values.operator.peeringName }}
-{{- end }}
-
 {{- define "simplismart.jwtSecretName" -}}
 {{- default (include "simplismart.component" (dict "root" . "component" "jwt")) .Values.api.jwt.existingSecret }}
 {{- end }}
