@@ -73,6 +73,9 @@ class DeploymentOut(BaseModel):
     expires_at: datetime | None
     finished_at: datetime | None
     queue_position: int | None = Field(description="1-based, while Queued.")
+    preemptions: int = Field(
+        default=0, description="Times it was evicted while Running to make room for a HIGH one."
+    )
 
     @classmethod
     def of(cls, resource: dict[str, Any]) -> "DeploymentOut":
@@ -97,6 +100,7 @@ class DeploymentOut(BaseModel):
             expires_at=status.expires_at,
             finished_at=status.finished_at,
             queue_position=status.queue_position,
+            preemptions=status.preemptions or 0,
         )
 
 

@@ -76,4 +76,6 @@ def test_defaults_round_trip() -> None:
         "strategy": "auto",
         "agingSeconds": 600,
         "runDuration": {"minSeconds": 20, "maxSeconds": 30},
+        "preemption": "Never",
+        "maxPreemptions": 3,
     }
