@@ -101,3 +101,9 @@ class ClusterDetailReply(Reply):
 
 class ClusterListReply(Reply):
     clusters: list[ClusterOut]
+
+
+class ClusterDeletedReply(ClusterReply):
+    cancelled_deployments: list[str] = Field(
+        description="The deployments on the cluster that were cancelled with it."
+    )

@@ -328,6 +328,8 @@ OPERATOR_RIGHTS = [
 ]
 API_RIGHTS = [
     ("create", "namespaces", "", True),
+    ("get", "namespaces", "", False),
+    ("delete", "clusters.simplismart.io", "any-ns", True),
     ("create", "deployments.simplismart.io", "any-ns", True),
     ("list", "clusters.simplismart.io", "any-ns", True),
     ("delete", "deployments.simplismart.io", "any-ns", True),
