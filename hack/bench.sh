@@ -40,6 +40,10 @@ step "operator benchmark"
 "$python" "$REPO_ROOT/bench/operator_bench.py"
 done_step
 
+step "preemption end-to-end benchmark"
+"$python" "$REPO_ROOT/bench/preemption_operator_bench.py"
+done_step
+
 if [[ -f "$REPO_ROOT/bench/api_bench.py" ]]; then
   step "API benchmark"
   "$python" "$REPO_ROOT/bench/api_bench.py"

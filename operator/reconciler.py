@@ -256,7 +256,7 @@ class Reconciler:
             return False  # a victim changed under us: decide again from a fresh read
         after = planning.plan(cluster, self._store.members(cluster.ref), moment)
         if not Resources.total(d.spec.resources for d in preemptors).fits_in(after.free(cluster)):
-            logger.error("%s: preemptors %s do not fit after eviction", cluster.ref, preemptors)
+            logger.error("%s: %s do not fit after eviction", cluster.ref, preemption.admitted)
             return False
         started = await asyncio.gather(*(self._start(d, cluster, moment) for d in preemptors))
         for deployment, ok in zip(preemptors, started, strict=True):
