@@ -223,7 +223,7 @@ class _Relaxation:
         lagrangian = self.root + np.maximum(self.reduced, 0.0)
         rest = np.maximum(deficit - amounts, 0)
         alone = weights + self._alone(rest)
-        return _round_up(np.maximum(lagrangian, alone), lagrangian)
+        return _round_up(np.maximum(lagrangian, alone), np.abs(lagrangian) + alone)
 
     def futures(self, order: Items) -> npt.NDArray[np.float64]:
         """For k = 0..len(order), the negative part the items `order[k:]` could add."""
@@ -233,8 +233,9 @@ class _Relaxation:
     def least(self, remaining: Amounts, future: float) -> Costs:
         """Per state, the least weight still to add to cover `remaining` (never below 0)."""
         still = remaining @ self.multipliers
-        bound = np.maximum(still + future, self._alone(remaining))
-        return np.maximum(_round_up(bound, still), 0)
+        alone = self._alone(remaining)
+        bound = np.maximum(still + future, alone)
+        return np.maximum(_round_up(bound, still + abs(future) + alone), 0)
 
     def _alone(self, remaining: Amounts) -> npt.NDArray[np.float64]:
         """Per state, the largest one-resource bound."""
@@ -245,6 +246,7 @@ class _Relaxation:
 
 
 def _curve(amount: Amounts, weights: Costs) -> Curve:
+    """The fractional cover of one resource: its items by weight per unit, accumulated."""
     helps = amount > 0
     per_unit = weights[helps] / amount[helps]
     by = np.argsort(per_unit, kind="stable")
@@ -264,7 +266,11 @@ def _along(curve: Curve, needed: Amounts) -> npt.NDArray[np.float64]:
 
 
 def _round_up(bound: npt.NDArray[np.float64], scale: object) -> Costs:
-    """A float bound on an integer, rounded up after giving way to float rounding error."""
+    """A float bound on an integer, rounded up after giving way to float rounding error.
+
+    `scale` is the size of the terms the bound was summed from, which the error is relative
+    to; the slack is far above that error and far below one unit.
+    """
     slack = 1e-9 * (1.0 + np.abs(np.asarray(scale, dtype=np.float64)))
     return np.ceil(bound - slack).astype(np.int64)
 
