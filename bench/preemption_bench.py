@@ -147,14 +147,27 @@ def table(results: list[tuple[str, int, list[Run]]]) -> str:
 
 
 def targets(results: list[tuple[str, int, list[Run]]]) -> str:
-    """The issue's target, marked met or missed."""
+    """The issue's target, marked met or missed on CPU time and on wall-clock time.
+
+    CPU time is the selection's own work; wall-clock time adds whatever the machine's other
+    load made it wait for a core, which on a shared machine can dominate.
+    """
     runs = [run for unit, n, rs in results if unit == "GiB" and n == 100 for run in rs]
     if not runs:
         return "- p99 <= 10 ms with 100 running: **not measured**"
-    p99 = _quantile([run.seconds for run in runs], 0.99)
     exact = all(run.proven for run in runs)
-    verdict = "met" if p99 <= 0.010 and exact else "missed"
-    return f"- p99 <= 10 ms with 100 running, every answer proven optimal: **{verdict}**"
+    lines = []
+    for clock, seconds in (
+        ("CPU time", [run.cpu_seconds for run in runs]),
+        ("wall-clock time", [run.seconds for run in runs]),
+    ):
+        p99 = _quantile(seconds, 0.99)
+        verdict = "met" if p99 <= 0.010 and exact else "missed"
+        lines.append(
+            f"- p99 <= 10 ms with 100 running (RAM in GiB), every answer proven optimal, on "
+            f"{clock}: **{verdict}** ({1000 * p99:.2f} ms)"
+        )
+    return "\n".join(lines)
 
 
 def machine() -> str:
