@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: the scheduler, operator and API benchmarks, each printing a table and writing it
-# under docs/benchmarks/. The operator and API benchmarks get their own control plane and Redis
-# (or the cluster in $KUBECONFIG), stopped at the end.   BENCH_QUICK=1 shortens the scheduler and
-# simulation runs.
+# `make bench`: the scheduler, simulation, preemption, operator and API benchmarks, each printing a
+# table and writing it under docs/benchmarks/. The operator and API benchmarks get their own
+# control plane and Redis (or the cluster in $KUBECONFIG), stopped at the end.   BENCH_QUICK=1
+# shortens the scheduler, simulation and preemption runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/lib.sh
@@ -27,6 +27,10 @@ step "simulation benchmark"
 "$python" "$REPO_ROOT/bench/simulation_bench.py" ${BENCH_QUICK:+--quick}
 done_step
 
+step "preemption benchmark"
+"$python" "$REPO_ROOT/bench/preemption_bench.py" ${BENCH_QUICK:+--quick}
+done_step
+
 if [[ -z "${KUBECONFIG:-}" ]]; then
   own_cluster=1
   KUBECONFIG=$("$here/cluster-up.sh" "$state/cluster")
@@ -38,6 +42,10 @@ export SIMPLISMART_REDIS_URL
 
 step "operator benchmark"
 "$python" "$REPO_ROOT/bench/operator_bench.py"
+done_step
+
+step "preemption end-to-end benchmark"
+"$python" "$REPO_ROOT/bench/preemption_operator_bench.py"
 done_step
 
 if [[ -f "$REPO_ROOT/bench/api_bench.py" ]]; then

@@ -7,9 +7,16 @@ are unit-tested without a cluster, and so the pass itself is only I/O around thi
 from dataclasses import dataclass
 from datetime import datetime
 
-from simplismart.crds import Phase, Priority, Resources
+from simplismart.crds import Phase, PreemptionPolicy, Priority, Resources
 from simplismart.operator.objects import ClusterObject, DeploymentObject
-from simplismart.scheduler import ClusterState, Running, Waiting
+from simplismart.scheduler import (
+    ClusterState,
+    PreemptionProblem,
+    Preemptor,
+    Running,
+    RunningDeployment,
+    Waiting,
+)
 
 #: Reasons a deployment is Pending; the message says the details.
 CLUSTER_NOT_FOUND = "ClusterNotFound"
@@ -134,4 +141,36 @@ def cluster_state(cluster: ClusterObject, current: Plan, now: datetime) -> Clust
         now=now.timestamp(),
         reservations=scheduling.reservations,
         aging_seconds=scheduling.aging_seconds,
+    )
+
+
+def preemption(cluster: ClusterObject, current: Plan, now: datetime) -> PreemptionProblem | None:
+    """The victim-selection problem when the cluster allows preemption and HIGH ones wait.
+
+    The preemptors are the queued HIGH deployments (by spec: an aged LOW one does not
+    preempt), in queue order. None when there is nothing to decide, and on a cluster that
+    holds more than its capacity (it shrank): evicting to make room there would start a
+    preemptor on capacity that does not exist.
+    """
+    scheduling = cluster.spec.scheduling
+    preemptors = [d for d in current.queue if d.spec.priority == Priority.HIGH]
+    if scheduling.preemption != PreemptionPolicy.LOWER_PRIORITY or not preemptors:
+        return None
+    if not current.allocated.fits_in(cluster.spec.resources):
+        return None
+    return PreemptionProblem(
+        capacity=cluster.spec.resources.as_dict(),
+        free=current.free(cluster).as_dict(),
+        running=[
+            RunningDeployment(
+                id=d.name,
+                requests=d.held.as_dict(),
+                priority=int(d.spec.priority),
+                used_seconds=max((now - (d.status.started_at or now)).total_seconds(), 0.0),
+                preemptions=d.status.preemptions or 0,
+            )
+            for d in current.running
+        ],
+        preemptors=[Preemptor(id=d.name, requests=d.spec.resources.as_dict()) for d in preemptors],
+        max_preemptions=scheduling.max_preemptions,
     )

@@ -53,6 +53,10 @@ def _conditions(
     return conditions
 
 
+#: The condition an eviction sets; it stays, telling the last preemption, until the next one.
+PREEMPTED = "Preempted"
+
+
 def _lifecycle(
     previous: DeploymentStatus,
     now: datetime,
@@ -61,7 +65,7 @@ def _lifecycle(
     succeeded: bool,
 ) -> list[dict[str, Any]]:
     ok, reason, message = schedulable
-    return _conditions(
+    conditions = _conditions(
         previous,
         now,
         [
@@ -70,6 +74,13 @@ def _lifecycle(
             ("Succeeded", succeeded, "RunFinished" if succeeded else "NotFinished", ""),
         ],
     )
+    # A merge patch replaces the whole list: carry the last preemption forward, as written.
+    for condition in previous.conditions:
+        if condition.type == PREEMPTED and condition.last_transition_time is not None:
+            carried = condition.model_dump(mode="json", by_alias=True, exclude_none=True)
+            carried["lastTransitionTime"] = format_time(condition.last_transition_time)
+            conditions.append(carried)
+    return conditions
 
 
 _FITS = (True, "Fits", "fits the cluster")
@@ -114,6 +125,46 @@ def queued(
         "expiresAt": None,
         "allocated": None,
         "conditions": _lifecycle(previous, now, _FITS, False, False),
+    }
+
+
+def preempted(
+    previous: DeploymentStatus,
+    now: datetime,
+    preemptors: list[str],
+    generation: int,
+) -> StatusPatch:
+    """Back to Queued, at its original place (queuedAt kept), to make room for `preemptors`.
+
+    The Preempted condition's time is the eviction's, even when an earlier preemption had
+    already set it: each eviction is a transition of its own.
+    """
+    names = ", ".join(repr(name) for name in preemptors)
+    message = f"evicted at {format_time(now)} to make room for HIGH deployment {names}"
+    conditions = [
+        c for c in _lifecycle(previous, now, _FITS, False, False) if c["type"] != PREEMPTED
+    ]
+    conditions.append(
+        {
+            "type": PREEMPTED,
+            "status": "True",
+            "reason": "PreemptedByHigherPriority",
+            "message": message,
+            "lastTransitionTime": format_time(now),
+        }
+    )
+    return {
+        "phase": Phase.QUEUED.value,
+        "reason": "Preempted",
+        "message": f"{message}; waiting in the queue again",
+        "observedGeneration": generation,
+        "queuedAt": format_time(previous.queued_at or now),
+        "queuePosition": None,
+        "startedAt": None,
+        "expiresAt": None,
+        "allocated": None,
+        "preemptions": (previous.preemptions or 0) + 1,
+        "conditions": conditions,
     }
 
 

@@ -122,7 +122,7 @@ class Problem:
         return HIGH if aged else LOW
 
 
-def _is_int(value: object) -> TypeGuard[int]:
+def is_int(value: object) -> TypeGuard[int]:
     # bool is an int subclass, but `"gpu": true` is a mistake, not one GPU.
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -137,7 +137,7 @@ def check_amounts(field: str, amounts: object) -> None:
     for name, amount in amounts.items():
         if not isinstance(name, str) or not name:
             raise ProblemError(f"{field}.{name}", "resource name must be a non-empty string")
-        if not _is_int(amount) or amount < 0:
+        if not is_int(amount) or amount < 0:
             raise ProblemError(f"{field}.{name}", "must be a non-negative integer")
 
 
@@ -155,7 +155,7 @@ def _check_candidate(field: str, candidate: object, seen: set[str]) -> None:
         raise ProblemError(f"{field}.id", f"duplicate id {candidate.id!r}")
     seen.add(candidate.id)
     check_amounts(f"{field}.requests", candidate.requests)
-    if candidate.priority not in (LOW, HIGH) or not _is_int(candidate.priority):
+    if candidate.priority not in (LOW, HIGH) or not is_int(candidate.priority):
         raise ProblemError(f"{field}.priority", "must be 0 (LOW) or 1 (HIGH)")
     check_seconds(f"{field}.waited_seconds", candidate.waited_seconds)
     if candidate.value is not None and (not is_number(candidate.value) or candidate.value < 0):

@@ -78,6 +78,9 @@ class DeploymentOut(BaseModel):
         description="While Queued: when it should start, from the runs' known ends; absent "
         "when it cannot start on what is known.",
     )
+    preemptions: int = Field(
+        default=0, description="Times it was evicted while Running to make room for a HIGH one."
+    )
 
     @classmethod
     def of(cls, resource: dict[str, Any]) -> "DeploymentOut":
@@ -103,6 +106,7 @@ class DeploymentOut(BaseModel):
             finished_at=status.finished_at,
             queue_position=status.queue_position,
             estimated_start_at=status.estimated_start_at,
+            preemptions=status.preemptions or 0,
         )
 
 

@@ -77,4 +77,6 @@ def test_defaults_round_trip() -> None:
         "agingSeconds": 600,
         "runDuration": {"minSeconds": 20, "maxSeconds": 30},
         "reservations": 1,
+        "preemption": "Never",
+        "maxPreemptions": 3,
     }
