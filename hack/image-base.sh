@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# A local stand-in for python:3.11-slim-bookworm, for building the image where no image registry
+# is reachable: a minimal Debian bookworm root made by debootstrap from the Debian mirror that apt
+# already uses (bookworm's Python is 3.11), shaped like the official image where the Dockerfile
+# relies on it (python3 in /usr/local/bin, pip free to install into the system Python), then
+# imported into buildah's image store. Prints the image's name on its last line.
+#
+# Made once: the root file system is cached as a tar archive under the tool cache, and the image
+# is named after a hash of this script (its package list and slimming steps), so a change here
+# makes a new one. Needs root (debootstrap, buildah). SIMPLISMART_DEBIAN_MIRROR overrides the
+# mirror.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=hack/lib.sh
+source "$here/lib.sh"
+
+SUITE=bookworm
+# python3-pip installs uv in the Dockerfile's build stage; ca-certificates lets pip and uv verify
+# the package index.
+PACKAGES=python3,python3-pip,ca-certificates
+
+((EUID == 0)) || die "building the base image needs root (debootstrap, buildah)"
+key=$(sha256sum "$here/image-base.sh" | cut -c1-16)
+image=localhost/simplismart-base:$SUITE-$key
+if buildah inspect --type image "$image" >/dev/null 2>&1; then
+  echo "$image"
+  exit 0
+fi
+
+# The mirror apt is configured with, as apt itself reports it (sources.list or deb822 files).
+debian_mirror() {
+  local mirror
+  mirror=$(apt-cache policy 2>/dev/null | awk -v s="$SUITE/main" '$3 == s {print $2; exit}')
+  echo "${SIMPLISMART_DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}"
+}
+
+cache=$CACHE_DIR/image-base/$key
+archive=$cache/rootfs.tar
+if [[ ! -s "$archive" ]]; then
+  mkdir -p "$cache"
+  root=$(mktemp -d "$cache/root.XXXXXX")
+  trap 'rm -rf "$root"' EXIT
+  mirror=$(debian_mirror)
+  step "debootstrap: Debian $SUITE (minbase, $PACKAGES) from $mirror"
+  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+    die "debootstrap failed; see $cache/debootstrap.log"
+  done_step
+
+  step "slimming the root file system"
+  # What a container never reads: documentation (the copyright files stay), translations, apt's
+  # package lists and downloads, logs. Later apt installs leave them out too, as in Debian's images.
+  find "$root/usr/share/doc" -type f ! -name copyright -delete
+  find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$root"/usr/share/{man,info,locale,lintian}/* "$root"/var/lib/apt/lists/* \
+    "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old "$root"/var/log/*
+  cat >"$root/etc/dpkg/dpkg.cfg.d/slim" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+DPKG
+  # Like the official image: Python under /usr/local/bin, and pip may install into it (the
+  # Dockerfile installs only uv this way, in its build stage).
+  ln -s /usr/bin/python3 "$root/usr/local/bin/python3"
+  ln -s /usr/bin/python3 "$root/usr/local/bin/python"
+  rm -f "$root"/usr/lib/python3.*/EXTERNALLY-MANAGED
+  tar -C "$root" --numeric-owner -cf "$archive.tmp" .
+  mv "$archive.tmp" "$archive"
+  done_step
+fi
+
+step "importing the base image $image"
+container=$(buildah from scratch)
+mounted=$(buildah mount "$container")
+tar -C "$mounted" --numeric-owner -xpf "$archive"
+buildah umount "$container" >/dev/null
+buildah config \
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --env LANG=C.UTF-8 \
+  --cmd '["python3"]' \
+  --label "org.opencontainers.image.description=Debian $SUITE with Python 3 (debootstrap, minbase)" \
+  "$container"
+buildah commit --quiet --rm "$container" "$image" >/dev/null
+done_step
+echo "$image"
