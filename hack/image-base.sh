@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # A local stand-in for python:3.11-slim-bookworm, for building the image where no image registry
 # is reachable: a minimal Debian bookworm root made by debootstrap from the Debian mirror that apt
-# already uses (bookworm's Python is 3.11), shaped like the official image where the Dockerfile
-# relies on it (python3 in /usr/local/bin, pip free to install into the system Python), then
-# imported into buildah's image store. Prints the image's name on its last line.
+# already uses (bookworm's Python is 3.11, with venv as the Dockerfile needs), imported into
+# buildah's image store. Prints the image's name on its last line.
 #
 # Made once: the root file system is cached as a tar archive under the tool cache, and the image
 # is named after a hash of this script (its package list and slimming steps), so a change here
@@ -15,9 +14,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 SUITE=bookworm
-# python3-pip installs uv in the Dockerfile's build stage; ca-certificates lets pip and uv verify
-# the package index.
-PACKAGES=python3,python3-pip,ca-certificates
+# python3-venv: the Dockerfile's build stage installs uv with a virtual environment's pip;
+# ca-certificates lets pip and uv verify the package index.
+PACKAGES=python3,python3-venv,ca-certificates
 
 ((EUID == 0)) || die "building the base image needs root (debootstrap, buildah)"
 key=$(sha256sum "$here/image-base.sh" | cut -c1-16)
@@ -60,11 +59,6 @@ path-exclude /usr/share/man/*
 path-exclude /usr/share/info/*
 path-exclude /usr/share/locale/*
 DPKG
-  # Like the official image: Python under /usr/local/bin, and pip may install into it (the
-  # Dockerfile installs only uv this way, in its build stage).
-  ln -s /usr/bin/python3 "$root/usr/local/bin/python3"
-  ln -s /usr/bin/python3 "$root/usr/local/bin/python"
-  rm -f "$root"/usr/lib/python3.*/EXTERNALLY-MANAGED
   tar -C "$root" --numeric-owner -cf "$archive.tmp" .
   mv "$archive.tmp" "$archive"
   done_step
