@@ -47,7 +47,7 @@ else
   step "building $image from $base (inputs $inputs)"
   # --format docker keeps the HEALTHCHECK (the OCI image format has no field for it); --layers
   # reuses the dependency layer while uv.lock is unchanged.
-  buildah bud --isolation chroot --format docker --layers --pull=never \
+  buildah bud --isolation chroot --format docker --layers --force-rm --pull=never \
     --build-arg "PYTHON_IMAGE=$base" --label "$INPUTS_LABEL=$inputs" "${trust[@]}" \
     --tag "$image" "$REPO_ROOT" >&2
   done_step

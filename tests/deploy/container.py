@@ -19,7 +19,8 @@ from pathlib import Path
 
 from tests.deploy.support import HACK, run
 
-MIB = 1024 * 1024
+# Image sizes as buildah and Docker print them (decimal megabytes).
+MB = 1000 * 1000
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,15 @@ class Image:
         name = run(HACK / "image.sh", timeout=900).stdout.strip().splitlines()[-1]
         found = json.loads(run("buildah", "inspect", "--type", "image", name).stdout)
         config = found["Docker"]["config"]
-        sizes = run("buildah", "images", "--json", name).stdout
+        layers = json.loads(found["Manifest"])["layers"]
         return cls(
             name=name,
             entrypoint=config["Entrypoint"],
             user=config["User"],
             env=dict(item.split("=", 1) for item in config["Env"]),
             healthcheck=config["Healthcheck"]["Test"],
-            size=int(json.loads(sizes)[0]["size"]),
+            # Layers in buildah's store are uncompressed: this is the size on disk.
+            size=sum(layer["size"] for layer in layers),
         )
 
     @property
@@ -127,7 +129,7 @@ class Process:
             if not entry.name.isdigit():
                 continue
             try:
-                session = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[4])
+                session = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[3])
                 words = (entry / "cmdline").read_bytes().split(b"\0")
             except (OSError, IndexError, ValueError):
                 continue
