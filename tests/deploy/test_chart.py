@@ -181,6 +181,7 @@ def test_every_container_is_locked_down(tools_bin: Path) -> None:
                 assert container["resources"]["limits"], container["name"]
 
 
+@pytest.mark.timeout(900)  # it may be the first to need the image, and build it cold
 def test_the_chart_runs_the_built_image_as_it_was_built(
     tools_bin: Path, built_image: Image
 ) -> None:

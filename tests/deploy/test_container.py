@@ -18,7 +18,8 @@ from harness.ports import free_port
 from tests.deploy.container import MB, Container, Image, Process
 from tests.deploy.support import kubectl, run, walk_the_original_flow
 
-pytestmark = pytest.mark.e2e
+# The first test here may build the image cold (debootstrap included): minutes, not seconds.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 DATA = "/var/lib/simplismart/data"
 SECRETS = "/var/lib/simplismart/secrets"
