@@ -38,7 +38,8 @@ archive=$cache/rootfs.tar
 if [[ ! -s "$archive" ]]; then
   mkdir -p "$cache"
   root=$(mktemp -d "$cache/root.XXXXXX")
-  trap 'rm -rf "$root"' EXIT
+  # --one-file-system: never into a /proc or /dev that a failed debootstrap left mounted there.
+  trap 'rm -rf --one-file-system "$root"' EXIT
   mirror=$(debian_mirror)
   step "debootstrap: Debian $SUITE (minbase, $PACKAGES) from $mirror"
   debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
