@@ -40,8 +40,8 @@ COPY pyproject.toml uv.lock README.md ./
 # processes use the synchronous client).
 RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --frozen --no-dev --no-install-project --python python3 \
- && rm -r /opt/simplismart/lib/python3.11/site-packages/kubernetes/aio \
- && find /opt/simplismart/lib/python3.11/site-packages -type d -name tests -prune -exec rm -r {} +
+ && rm -r /opt/simplismart/lib/python3*/site-packages/kubernetes/aio \
+ && find /opt/simplismart/lib/python3*/site-packages -type d -name tests -prune -exec rm -r {} +
 # Then the project itself, as an ordinary (non-editable) install of its four packages.
 COPY scheduler/ scheduler/
 COPY crds/ crds/

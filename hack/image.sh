@@ -27,7 +27,7 @@ inputs=$(
     find Dockerfile .dockerignore pyproject.toml uv.lock README.md docker scheduler crds operator api \
       -type f ! -path '*/__pycache__/*' ! -name '*.py[cod]' -print0 |
       sort -z | xargs -0 sha256sum
-    sha256sum "$here/image.sh"
+    sha256sum <"$here/image.sh"
     echo "$base"
   } | sha256sum | cut -c1-16
 )
