@@ -7,7 +7,7 @@
 # Made once: the root file system is cached as a tar archive under the tool cache, and the image
 # is named after a hash of this script (its package list and slimming steps), so a change here
 # makes a new one. Needs root (debootstrap, buildah). SIMPLISMART_DEBIAN_MIRROR overrides the
-# mirror.
+# mirror of the suite and its updates.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/lib.sh
@@ -26,11 +26,11 @@ if buildah inspect --type image "$image" >/dev/null 2>&1; then
   exit 0
 fi
 
-# The mirror apt is configured with, as apt itself reports it (sources.list or deb822 files).
-debian_mirror() {
+# The mirror apt is configured with for SUITE, as apt itself reports it (sources.list or deb822).
+configured_mirror() { # SUITE DEFAULT
   local mirror
-  mirror=$(apt-cache policy 2>/dev/null | awk -v s="$SUITE/main" '$3 == s {print $2; exit}')
-  echo "${SIMPLISMART_DEBIAN_MIRROR:-${mirror:-http://deb.debian.org/debian}}"
+  mirror=$(apt-cache policy 2>/dev/null | awk -v s="$1/main" '$3 == s {print $2; exit}')
+  echo "${mirror:-$2}"
 }
 
 cache=$CACHE_DIR/image-base/$key
@@ -38,12 +38,29 @@ archive=$cache/rootfs.tar
 if [[ ! -s "$archive" ]]; then
   mkdir -p "$cache"
   root=$(mktemp -d "$cache/root.XXXXXX")
-  # --one-file-system: never into a /proc or /dev that a failed debootstrap left mounted there.
-  trap 'rm -rf --one-file-system "$root"' EXIT
-  mirror=$(debian_mirror)
+  # --one-file-system: never into a /proc or /dev that a failed step left mounted there.
+  trap 'umount "$root/proc" 2>/dev/null; rm -rf --one-file-system "$root"' EXIT
+  mirror=${SIMPLISMART_DEBIAN_MIRROR:-$(configured_mirror "$SUITE" http://deb.debian.org/debian)}
+  security=$(configured_mirror "$SUITE-security" http://deb.debian.org/debian-security)
   step "debootstrap: Debian $SUITE (minbase, $PACKAGES) from $mirror"
   debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
     die "debootstrap failed; see $cache/debootstrap.log"
+  done_step
+
+  # debootstrap takes the suite as released; the updates and security fixes come on top, as in
+  # Debian's own images.
+  step "applying $SUITE-updates and $SUITE-security"
+  cat >"$root/etc/apt/sources.list" <<SOURCES
+deb $mirror $SUITE main
+deb $mirror $SUITE-updates main
+deb $security $SUITE-security main
+SOURCES
+  mount -t proc proc "$root/proc"
+  {
+    chroot "$root" apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get upgrade -y -qq
+  } >>"$cache/debootstrap.log" 2>&1 || die "upgrading the root failed; see $cache/debootstrap.log"
+  umount "$root/proc"
   done_step
 
   step "slimming the root file system"
@@ -53,6 +70,8 @@ if [[ ! -s "$archive" ]]; then
   find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
   rm -rf "$root"/usr/share/{man,info,locale,lintian}/* "$root"/var/lib/apt/lists/* \
     "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old "$root"/var/log/*
+  # The building machine's name and name servers: a container runtime provides its own.
+  rm -f "$root/etc/hostname" "$root/etc/resolv.conf"
   cat >"$root/etc/dpkg/dpkg.cfg.d/slim" <<'DPKG'
 path-exclude /usr/share/doc/*
 path-include /usr/share/doc/*/copyright
