@@ -39,7 +39,7 @@ if [[ ! -s "$archive" ]]; then
   mkdir -p "$cache"
   root=$(mktemp -d "$cache/root.XXXXXX")
   # --one-file-system: never into a /proc or /dev that a failed step left mounted there.
-  trap 'umount "$root/proc" 2>/dev/null; rm -rf --one-file-system "$root"' EXIT
+  trap 'umount "$root/proc" 2>/dev/null || true; rm -rf --one-file-system "$root"' EXIT
   mirror=${SIMPLISMART_DEBIAN_MIRROR:-$(configured_mirror "$SUITE" http://deb.debian.org/debian)}
   security=$(configured_mirror "$SUITE-security" http://deb.debian.org/debian-security)
   step "debootstrap: Debian $SUITE (minbase, $PACKAGES) from $mirror"
