@@ -90,7 +90,11 @@ def main() -> None:
         ["| measure | result | target |", "| --- | --- | --- |"]
         + [f"| {what} | {result} | {target} |" for what, result, target in rows]
     )
-    machine = f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
+    load = os.getloadavg()[0]
+    machine = (
+        f"{platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}; "
+        f"load average at the end {load:.1f}"
+    )
     text = (
         "# `make image` benchmark\n\n"
         "`python bench/image_bench.py` (as root): hack/image.sh against an empty buildah store\n"
