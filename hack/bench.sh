@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # `make bench`: the scheduler, simulation, preemption, operator and API benchmarks, each printing a
 # table and writing it under docs/benchmarks/. The operator and API benchmarks get their own
-# control plane and Redis (or the cluster in $KUBECONFIG), stopped at the end.   BENCH_QUICK=1
-# shortens the scheduler, simulation and preemption runs.
+# control plane and Redis (or the cluster in $KUBECONFIG), stopped at the end; as root, the image
+# benchmark too.   BENCH_QUICK=1 shortens the scheduler, simulation and preemption runs.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/lib.sh
@@ -52,4 +52,13 @@ if [[ -f "$REPO_ROOT/bench/api_bench.py" ]]; then
   step "API benchmark"
   "$python" "$REPO_ROOT/bench/api_bench.py"
   done_step
+fi
+
+# The image benchmark builds with buildah's chroot isolation and debootstrap: root only.
+if ((EUID == 0)); then
+  step "image benchmark (make image, cold and warm)"
+  "$python" "$REPO_ROOT/bench/image_bench.py"
+  done_step
+else
+  echo "==> image benchmark skipped: it needs root (buildah, debootstrap)" >&2
 fi
