@@ -1,9 +1,18 @@
 """Clusters in the caller's organization: create, list, and one with its queue."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
+from simplismart.api.cache import Page, PageToken
 from simplismart.api.deps import DeveloperMember, KubeDep, ViewerMember
-from simplismart.api.routes.common import AUTHENTICATED, ObjectName, errors
+from simplismart.api.routes.common import (
+    AUTHENTICATED,
+    JSON,
+    CacheDep,
+    ContinueToken,
+    Limit,
+    ObjectName,
+    errors,
+)
 from simplismart.api.schemas.cluster import (
     REQUEST_FIELDS,
     ClusterCreate,
@@ -14,8 +23,7 @@ from simplismart.api.schemas.cluster import (
     ClusterReply,
     QueueEntry,
 )
-from simplismart.api.schemas.deployment import DeploymentOut
-from simplismart.crds import CLUSTER, DEPLOYMENT, Phase
+from simplismart.crds import CLUSTER, Phase
 
 router = APIRouter(tags=["clusters"])
 
@@ -26,36 +34,52 @@ router = APIRouter(tags=["clusters"])
     response_model=ClusterReply,
     responses=errors(*AUTHENTICATED, 409),
 )
-def create_cluster(body: ClusterCreate, member: DeveloperMember, kube: KubeDep) -> ClusterReply:
+def create_cluster(
+    body: ClusterCreate, member: DeveloperMember, kube: KubeDep, cache: CacheDep
+) -> ClusterReply:
     """Create a cluster with a fixed total of CPU, RAM and GPU (DEVELOPER or ADMIN)."""
     created = kube.create_object(
         CLUSTER, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
     )
+    cache.clusters.upsert(created)
     return ClusterReply(message=f"cluster {body.name!r} created", cluster=ClusterOut.of(created))
 
 
 @router.get("/clusters", response_model=ClusterListReply, responses=errors(*AUTHENTICATED))
-def list_clusters(member: ViewerMember, kube: KubeDep) -> ClusterListReply:
-    """Every cluster of your organization, with what the operator last reported."""
-    clusters = [ClusterOut.of(item) for item in kube.list_objects(CLUSTER, member.namespace)]
-    return ClusterListReply(message=f"{len(clusters)} cluster(s)", clusters=clusters)
+def list_clusters(
+    member: ViewerMember, cache: CacheDep, limit: Limit = None, continue_token: ContinueToken = None
+) -> Response:
+    """Your organization's clusters in name order, with what the operator last reported."""
+    after = PageToken.decode(continue_token) if continue_token else None
+    page = Page.take(cache.clusters.after(member.namespace, after), limit)
+    return Response(page.json("clusters", f"{len(page.entries)} cluster(s)"), media_type=JSON)
 
 
 @router.get(
     "/clusters/{name}", response_model=ClusterDetailReply, responses=errors(*AUTHENTICATED, 404)
 )
-def get_cluster(name: ObjectName, member: ViewerMember, kube: KubeDep) -> ClusterDetailReply:
-    """One cluster: capacity, allocation, counts, last scheduling decision and its queue."""
+def get_cluster(
+    name: ObjectName, member: ViewerMember, kube: KubeDep, cache: CacheDep
+) -> ClusterDetailReply:
+    """One cluster: capacity, allocation, counts, last scheduling decision and its queue.
+
+    The cluster is read from the API server; its queue from the watch cache.
+    """
     cluster = ClusterOut.of(kube.get_object(CLUSTER, member.namespace, name))
     queued = [
-        deployment
-        for deployment in map(DeploymentOut.of, kube.list_objects(DEPLOYMENT, member.namespace))
-        if deployment.cluster_name == name and deployment.phase is Phase.QUEUED
+        entry.out
+        for entry in cache.deployments.after(member.namespace, None)
+        if entry.out.cluster_name == name and entry.out.phase is Phase.QUEUED
     ]
     queued.sort(key=lambda d: (d.queue_position is None, d.queue_position or 0, d.queued_at or 0))
     queue = [
         QueueEntry(
-            name=d.name, priority=d.priority, position=d.queue_position, queued_at=d.queued_at
+            name=d.name,
+            priority=d.priority,
+            position=d.queue_position,
+            queued_at=d.queued_at,
+            message=d.message,
+            estimated_start_at=d.estimated_start_at,
         )
         for d in queued
     ]

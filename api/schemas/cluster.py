@@ -85,6 +85,10 @@ class QueueEntry(BaseModel):
     priority: int
     position: int | None
     queued_at: datetime | None
+    message: str | None = Field(default=None, description="Why it waits, in words.")
+    estimated_start_at: datetime | None = Field(
+        default=None, description="When the operator expects it to start, if it says."
+    )
 
 
 class ClusterDetail(ClusterOut):
@@ -101,3 +105,8 @@ class ClusterDetailReply(Reply):
 
 class ClusterListReply(Reply):
     clusters: list[ClusterOut]
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; null on the last page.",
+    )

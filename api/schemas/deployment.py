@@ -7,7 +7,14 @@ from pydantic import BaseModel, Field
 
 from simplismart.api.schemas.common import Amount, Name, Reply, Request
 from simplismart.api.schemas.resource import identity, read_status
-from simplismart.crds import DeploymentSpec, DeploymentStatus, Phase, Priority, Resources
+from simplismart.crds import (
+    DeploymentSpec,
+    DeploymentStatus,
+    Phase,
+    Priority,
+    Resources,
+    parse_time,
+)
 
 #: Where the API server's field paths point in this API's request body.
 REQUEST_FIELDS = {
@@ -73,6 +80,9 @@ class DeploymentOut(BaseModel):
     expires_at: datetime | None
     finished_at: datetime | None
     queue_position: int | None = Field(description="1-based, while Queued.")
+    estimated_start_at: datetime | None = Field(
+        default=None, description="While Queued: when the operator expects it to start."
+    )
 
     @classmethod
     def of(cls, resource: dict[str, Any]) -> "DeploymentOut":
@@ -97,7 +107,17 @@ class DeploymentOut(BaseModel):
             expires_at=status.expires_at,
             finished_at=status.finished_at,
             queue_position=status.queue_position,
+            estimated_start_at=_estimated_start(resource),
         )
+
+
+def _estimated_start(resource: dict[str, Any]) -> datetime | None:
+    """``status.estimatedStartAt``, read raw: operators that predate it simply leave it out."""
+    text = (resource.get("status") or {}).get("estimatedStartAt")
+    try:
+        return parse_time(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
 
 
 class DeploymentReply(Reply):
@@ -106,3 +126,8 @@ class DeploymentReply(Reply):
 
 class DeploymentListReply(Reply):
     deployments: list[DeploymentOut]
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; null on the last page.",
+    )

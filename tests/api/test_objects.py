@@ -172,7 +172,7 @@ def test_an_unreachable_kubernetes_is_503_and_changes_nothing(api: Api, org: Org
     api.cluster(org.developer)
     fake.reachable = False
     for method, path in [
-        ("GET", "/clusters"),
+        ("GET", "/clusters/c1"),
         ("GET", "/deployments/d1"),
         ("DELETE", "/deployments/d1"),
     ]:
