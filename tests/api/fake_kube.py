@@ -47,9 +47,15 @@ class FakeKube:
     def compact(self) -> None:
         """Forget the history, so that a watch resuming from before now is told 410 Gone."""
         with self._lock:
+            self._version += 1
             self._compacted = self._version
             self._history.clear()
             self._changed.notify_all()
+
+    def vanish(self, kind: ResourceKind, namespace: str, name: str) -> None:
+        """Remove an object without telling the watches: only a new LIST can notice."""
+        with self._lock:
+            del self.objects[(kind.plural, namespace, name)]
 
     def _up(self) -> None:
         if not self.reachable:
