@@ -10,6 +10,7 @@ throughput (several clients at once) and prints a Markdown table.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import secrets
@@ -17,6 +18,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +26,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from harness.browser import chromium
+from harness.kube import api_client
 from harness.ports import free_port
+from kubernetes import client as kubernetes
 
 HACK = Path(__file__).resolve().parent.parent / "hack"
 
@@ -136,11 +141,153 @@ def percentile(values: list[float], share: float) -> float:
 OUTPUT = Path(__file__).resolve().parents[1] / "docs/benchmarks/api.md"
 
 
+# --- the watch cache: large lists, memory, the event stream, the dashboard ---------------------
+
+
+def add_deployments(client: httpx.Client, first: int, count: int) -> None:
+    """``count`` more deployments in the populated organization, numbered from ``first``."""
+
+    def create(index: int) -> None:
+        body = {
+            "name": f"d{index:05d}",
+            "cluster_name": "pool",
+            "cpu": 1 + index % 7,
+            "ram": 1 + index % 5,
+            "gpu": index % 2,
+            "priority": index % 2,
+            "docker_path": f"registry.example/model:{index}",
+        }
+        client.post("/create_deployment", json=body).raise_for_status()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(create, range(first, first + count)))
+
+
+def resident_mib(client: httpx.Client) -> float:
+    """The API process's resident memory, from its own /metrics."""
+    for line in client.get("/metrics").text.splitlines():
+        if line.startswith("process_resident_memory_bytes "):
+            return float(line.split()[1]) / 2**20
+    raise SystemExit("the API's /metrics has no process_resident_memory_bytes")
+
+
+def stream_latencies(client: httpx.Client, kube: str, changes: int) -> list[float]:
+    """Seconds from a status write to the Kubernetes API (as the operator makes) to its event.
+
+    A subscriber follows ``GET /events``; each change writes a distinct ``status.message`` on
+    one deployment, and its latency ends when the subscriber reads that message.
+    """
+    custom = kubernetes.CustomObjectsApi(api_client(kube))
+    namespace = client.get("/me").json()["user"]["organization"]["namespace"]
+    arrived: dict[str, float] = {}
+    ready = threading.Event()
+
+    def subscribe() -> None:
+        with client.stream("GET", "/events", timeout=httpx.Timeout(30, read=None)) as events:
+            for line in events.iter_lines():
+                if line.startswith("event: ready"):
+                    ready.set()
+                elif line.startswith("data:") and "bench-change-" in line:
+                    message = json.loads(line[5:])["deployment"]["message"]
+                    arrived[message] = time.perf_counter()
+                    if len(arrived) == changes:
+                        return
+
+    subscriber = threading.Thread(target=subscribe, daemon=True)
+    subscriber.start()
+    ready.wait(30)
+    written: dict[str, float] = {}
+    for index in range(changes):
+        message = f"bench-change-{index}"
+        written[message] = time.perf_counter()
+        custom.patch_namespaced_custom_object_status(
+            "simplismart.io",
+            "v1alpha1",
+            namespace,
+            "deployments",
+            "d00007",
+            {"status": {"phase": "Queued", "message": message}},
+        )
+        time.sleep(0.02)
+    subscriber.join(30)
+    return [arrived[m] - written[m] for m in written if m in arrived]
+
+
+def dashboard_first_render(base: str, token: str, loads: int) -> list[float]:
+    """Seconds from navigation to the first complete render of /ui, in headless Chromium."""
+    with tempfile.TemporaryDirectory(prefix="simplismart-chromium-") as profile:
+        browser = chromium(Path(profile))
+        try:
+            browser.get(f"{base}/ui")
+            browser.execute_script(
+                "sessionStorage.setItem('simplismart.token', arguments[0])", token
+            )
+            measured = []
+            for _ in range(loads):
+                browser.get(f"{base}/ui")
+                deadline = time.monotonic() + 60
+                rendered = None
+                while rendered is None and time.monotonic() < deadline:
+                    rendered = browser.execute_script(
+                        "return window.simplismartFirstRender ?? null"
+                    )
+                    time.sleep(0.05)
+                if rendered is None:
+                    raise SystemExit("the dashboard did not render within 60 s")
+                rows = browser.execute_script("return document.querySelectorAll('tr').length")
+                assert rows > 0, "the dashboard rendered no deployment"
+                measured.append(float(rendered) / 1000)
+            return measured
+        finally:
+            browser.quit()
+
+
+def cache_report(client: httpx.Client, kube: str, base: str, have: int, target: int) -> list[str]:
+    """The watch cache's rows: lists at ``have`` and ``target`` deployments, memory, stream, UI."""
+    rows = []
+
+    def row(label: str, measured: list[float]) -> None:
+        rows.append(
+            f"| {label} | {statistics.median(measured) * 1000:.1f} "
+            f"| {percentile(measured, 0.99) * 1000:.1f} |"
+        )
+
+    token = client.headers["Authorization"].split()[1]
+    loads = dashboard_first_render(base, token, 5)
+    row(f"dashboard first render, {have} deployments (headless Chromium, 5 loads)", loads)
+    add_deployments(client, have, target - have)
+    listed = client.get("/deployments", params={"limit": target}).json()["deployments"]
+    assert len(listed) == target, len(listed)
+    page = lambda: client.get("/deployments", params={"limit": 100})  # noqa: E731
+    filtered = lambda: client.get(  # noqa: E731
+        "/deployments", params={"limit": 100, "priority": 1, "phase": "Pending"}
+    )
+    for label, call in {
+        f"GET /deployments?limit=100 ({target} in the organization)": page,
+        f"GET /deployments?limit=100&priority=1&phase=Pending ({target})": filtered,
+    }.items():
+        latencies(call, 10)
+        row(label, latencies(call, 200))
+    memory = resident_mib(client)
+    row(
+        "stream: status write to the Kubernetes API → event read by a subscriber",
+        stream_latencies(client, kube, 200),
+    )
+    rows.append(f"| API resident memory with {target} deployments cached | {memory:.0f} MiB | |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=1000)
     parser.add_argument("--requests", type=int, default=200, help="per measurement")
     parser.add_argument("--clients", type=int, default=8, help="for the throughput run")
+    parser.add_argument(
+        "--cached",
+        type=int,
+        default=10_000,
+        help="deployments for the watch cache's rows (0: skip them)",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="simplismart-api-bench-") as directory:
@@ -169,6 +316,9 @@ def main() -> None:
                     f"| {label} | {statistics.median(measured) * 1000:.1f} "
                     f"| {percentile(measured, 0.99) * 1000:.1f} | {rate:.0f} |"
                 )
+            cache_rows = []
+            if options.cached:
+                cache_rows = cache_report(client, kube, base, options.deployments, options.cached)
             client.close()
 
     report = "\n".join(
@@ -184,6 +334,18 @@ def main() -> None:
             "| --- | ---: | ---: | ---: |",
             *rows,
             "",
+            *(
+                [
+                    "## Watch cache, event stream and dashboard",
+                    "",
+                    "| what | p50 ms | p99 ms |",
+                    "| --- | ---: | ---: |",
+                    *cache_rows,
+                    "",
+                ]
+                if cache_rows
+                else []
+            ),
         ]
     )
     print(report)
