@@ -8,7 +8,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 UV_VERSION=0.13.9
-# chromium and chromium-driver: the dashboard tests and benchmark drive the system browser.
+# chromium and chromium-driver: the dashboard's tests and benchmark drive the system browser.
 apt_packages=(redis-server redis-tools postgresql chromium chromium-driver)
 
 missing=()

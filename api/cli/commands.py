@@ -439,7 +439,12 @@ def _pause() -> None:
 
 
 def _print_change(context: Context, name: str, data: str) -> None:
-    body = json.loads(data)
+    _show_change(context, name, json.loads(data))
+    # Each change as it happens, also into a pipe (which Python would otherwise buffer).
+    console.file.flush()
+
+
+def _show_change(context: Context, name: str, body: dict[str, Any]) -> None:
     if context.output is Format.JSON:
         console.print_json(json.dumps({"event": name, **body}))
         return
