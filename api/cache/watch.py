@@ -5,7 +5,7 @@ from typing import Any
 
 from simplismart.api.cache.changes import ChangeFeed
 from simplismart.api.cache.informer import Informer
-from simplismart.api.cache.store import Applied, Model, Store
+from simplismart.api.cache.store import Applied, Listener, Store
 from simplismart.api.errors import UnavailableError
 from simplismart.api.kube import Kube
 from simplismart.api.schemas.cluster import ClusterOut
@@ -35,8 +35,10 @@ class WatchCache:
             Informer(kube, CLUSTER, self.clusters, namespace_prefix),
         ]
 
-    def _announcer(self, kind: str) -> Any:
-        def announce(applied: Applied[Model]) -> None:
+    def _announcer(self, kind: str) -> Listener[Any]:
+        """Publish each change of ``kind`` (``deployment`` or ``cluster``) to the feed."""
+
+        def announce(applied: Applied[Any]) -> None:
             entry = applied.entry
             self.feed.publish(entry.namespace, kind, applied.type, entry.json)
 

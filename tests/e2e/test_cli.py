@@ -136,17 +136,23 @@ def test_watch_prints_changes_as_they_happen(
         stdout=subprocess.PIPE,
         text=True,
     )
+    assert watcher.stdout is not None
+    output = watcher.stdout
+
+    def read_until(text: str) -> str:
+        seen = ""
+        while text not in seen:
+            line = output.readline()
+            assert line, f"watch ended before printing {text}"
+            seen += line
+        return seen
+
     try:
+        read_until('"event": "ready"')  # following: what happens from now on is printed
         body = {"name": "watched", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
         created = api.post("/create_cluster", headers=bearer(api, people.developer), json=body)
         assert created.status_code == 201, created.text
-        assert watcher.stdout is not None
-        seen = ""
-        while '"watched"' not in seen:
-            line = watcher.stdout.readline()
-            assert line, "watch ended early"
-            seen += line
-        assert '"event": "cluster"' in seen
+        assert '"event": "cluster"' in read_until('"watched"')
     finally:
         watcher.terminate()
         watcher.wait(10)
