@@ -10,12 +10,10 @@ import binascii
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Generic
 
 from simplismart.api.cache.store import Entry, Model
 from simplismart.api.errors import UnprocessableError, field_error
-
-T = TypeVar("T")
 
 #: The largest page; without a limit a list is sent whole, as the original API did.
 MAX_LIMIT = 10_000
@@ -68,7 +66,11 @@ class Page(Generic[Model]):
         return cls(taken, None)
 
     def json(self, items_key: str, message: str) -> bytes:
-        """The reply body, joined from each entry's stored JSON instead of encoding anew."""
+        """The reply body, joined from each entry's stored JSON instead of encoding anew.
+
+        The head is ``{"message": ..., "continue": ...`` without its closing brace, so that the
+        items can follow as the last key.
+        """
         head = json.dumps({"message": message, "continue": self.next_token})[:-1].encode()
         items = b",".join(entry.json for entry in self.entries)
         return head + b', "' + items_key.encode() + b'": [' + items + b"]}"

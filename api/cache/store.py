@@ -7,12 +7,15 @@ newer one. A deletion leaves a tombstone, so that a late event cannot bring the 
 """
 
 import bisect
+import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
+
+log = logging.getLogger(__name__)
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -77,7 +80,13 @@ class Store(Generic[Model]):
                 return None
             if self._tombstones.get((namespace, name), -1) >= version:
                 return None
-        out = self._convert(resource)
+        try:
+            out = self._convert(resource)
+        except ValidationError as error:
+            # One object this API cannot read (written by a newer operator or by hand) must not
+            # stop the watch that keeps every other one current.
+            log.warning("skipping unreadable %s/%s: %s", namespace, name, error)
+            return None
         entry = Entry(namespace, name, version, out, out.model_dump_json().encode())
         with self._lock:
             current = self._by_namespace.get(namespace, {}).get(name)

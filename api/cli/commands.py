@@ -200,6 +200,7 @@ CLUSTER_COLUMNS = {
 }
 
 
+# The CLI imports nothing of the server (not even the CRD models), so it names these values itself.
 class Strategy(StrEnum):
     AUTO = "auto"
     COMBINATIONS = "combinations"

@@ -153,3 +153,11 @@ def test_after_410_gone_the_cache_lists_again(running_cache: tuple[FakeKube, Wat
     kube.vanish(DEPLOYMENT, "org-1", "d2")
     kube.compact()
     wait_for(lambda: _cached(cache) == ["d1"], timeout=10, what="the relist after 410")
+
+
+def test_an_unreadable_object_is_skipped_not_fatal(store: Store[DeploymentOut]) -> None:
+    broken = _deployment("broken", 1)
+    broken["spec"] = {"cluster": "c1"}
+    store.upsert(broken)
+    store.upsert(_deployment("fine", 2))
+    assert _phases(store) == {"fine": "Pending"}
