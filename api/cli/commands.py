@@ -30,8 +30,8 @@ app.add_typer(org_app, name="org")
 app.add_typer(cluster_app, name="cluster")
 app.add_typer(deploy_app, name="deploy")
 
-#: Member list of the caller's organization (ADMINs and members; added with the roles work).
-MEMBERS_PATH = "/organization/members"
+#: The member list of the caller's organization (its ADMINs may read it).
+MEMBERS_PATH = "/members"
 
 
 @dataclass
@@ -161,7 +161,7 @@ def org_join(ctx: typer.Context, invite_code: str) -> None:
 
 @org_app.command("members")
 def org_members(ctx: typer.Context) -> None:
-    """The members of your organization and their roles."""
+    """The members of your organization and their roles (ADMIN)."""
     context = _context(ctx)
     with context.client() as client:
         answer = client.get(MEMBERS_PATH)
