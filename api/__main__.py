@@ -9,6 +9,7 @@ import uvicorn
 from simplismart.api.app import create_app
 from simplismart.api.core.config import ConfigError, Settings
 from simplismart.api.core.db import make_engine, migrate
+from simplismart.api.metrics import serve_metrics
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,7 +34,18 @@ def main(argv: list[str] | None = None) -> int:
         engine.dispose()
         logging.getLogger("simplismart.api").info("database schema is up to date")
         return 0
-    uvicorn.run(create_app(settings), host=settings.api_host, port=settings.api_port)
+    app = create_app(settings)
+    if settings.metrics_port:
+        serve_metrics(app.state.metrics, settings.api_host, settings.metrics_port)
+    uvicorn.run(
+        app,
+        host=settings.api_host,
+        port=settings.api_port,
+        # Uvicorn would otherwise believe X-Forwarded-For from loopback; the app decides whom
+        # to believe, from SIMPLISMART_TRUSTED_PROXIES (simplismart.api.core.clients).
+        proxy_headers=False,
+        forwarded_allow_ips="",
+    )
     return 0
 
 

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from simplismart.api.bodylimit import BodySizeLimit
 from simplismart.api.core.config import Settings
 from simplismart.api.core.db import migrate
 from simplismart.api.errors import install_error_handlers
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, kube: Kube | None = None) -> Fa
         lifespan=lifespan,
     )
     app.state.metrics = Metrics()
+    app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)
     app.include_router(router)

@@ -12,6 +12,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from simplismart.api.core.clients import client_address
 from simplismart.api.core.security import InvalidTokenError, decode_access_token
 from simplismart.api.errors import ForbiddenError, UnauthorizedError
 from simplismart.api.kube import Kube
@@ -52,6 +53,14 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session)]
 
 
+def get_client(request: Request, services: ServicesDep) -> str:
+    """The caller's address, as rate limits count it."""
+    return client_address(request, services.settings.trusted_proxies)
+
+
+ClientAddress = Annotated[str, Depends(get_client)]
+
+
 def get_current_user(
     services: ServicesDep,
     session: SessionDep,
@@ -60,12 +69,13 @@ def get_current_user(
     if credentials is None:
         raise UnauthorizedError("not authenticated: send Authorization: Bearer <token>")
     try:
-        user_id = decode_access_token(credentials.credentials, services.settings.jwt_secret)
+        subject = decode_access_token(credentials.credentials, services.settings.jwt_secret)
     except InvalidTokenError:
         raise UnauthorizedError("the token is invalid or expired; log in again") from None
-    user = session.get(User, user_id) if user_id <= MAX_ID else None
-    if user is None:
-        raise UnauthorizedError("the token is invalid or expired; log in again")
+    user = session.get(User, subject.user_id) if subject.user_id <= MAX_ID else None
+    # A token issued before the last logout or password change is revoked.
+    if user is None or user.token_version != subject.version:
+        raise UnauthorizedError("the token is invalid, expired or revoked; log in again")
     return user
 
 

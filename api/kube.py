@@ -85,6 +85,8 @@ class Kube(Protocol):
 
     def list_objects(self, kind: ResourceKind, namespace: str) -> list[dict[str, Any]]: ...
 
+    def count_objects(self, kind: ResourceKind, namespace: str) -> int: ...
+
     def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]: ...
 
     def list_all(self, kind: ResourceKind) -> Listing: ...
@@ -181,6 +183,17 @@ class KubernetesApi:
                 GROUP, VERSION, namespace, kind.plural, _request_timeout=self._timeout
             )
         return [_object(item) for item in _object(listed)["items"]]
+
+    def count_objects(self, kind: ResourceKind, namespace: str) -> int:
+        """How many there are, from a one-item page and the server's count of the rest."""
+        with _translated(f"{kind.plural} in {namespace!r}"):
+            page = _object(
+                self._custom().list_namespaced_custom_object(
+                    GROUP, VERSION, namespace, kind.plural, limit=1, _request_timeout=self._timeout
+                )
+            )
+        remaining = (page.get("metadata") or {}).get("remainingItemCount") or 0
+        return len(page["items"]) + int(remaining)
 
     def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
         """Delete and return the object as it was, so the caller can report what it cancelled."""

@@ -1,5 +1,8 @@
 """Prometheus metrics of the HTTP API: requests by route and status, and their latency.
 
+Served on a port of their own (as the operator does), never on the public API port: request
+counts by route tell an outsider what others are doing.
+
 A plain ASGI middleware (not Starlette's BaseHTTPMiddleware) so that measuring adds almost
 nothing to each request. Routes are labelled by their template (``/deployments/{name}``), never
 by the concrete path, so the number of series stays bounded.
@@ -8,7 +11,13 @@ by the concrete path, so the number of series stays bounded.
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessCollector
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    ProcessCollector,
+    start_http_server,
+)
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -30,6 +39,11 @@ class Metrics:
             ["method", "route"],
             registry=self.registry,
         )
+
+
+def serve_metrics(metrics: Metrics, host: str, port: int) -> None:
+    """Expose ``metrics`` at ``http://host:port/metrics`` from a background thread."""
+    start_http_server(port, addr=host, registry=metrics.registry)
 
 
 class MetricsMiddleware:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from simplismart.api.cache import WatchCache
 from simplismart.api.core.config import Settings
 from simplismart.api.core.db import make_engine, make_sessionmaker
-from simplismart.api.core.ratelimit import LoginLimiter
+from simplismart.api.core.ratelimit import FixedWindow, LoginLimiter, LoginLimits
+from simplismart.api.core.security import bound_concurrent_hashing
 from simplismart.api.kube import Kube, KubernetesApi
 
 
@@ -21,12 +22,15 @@ class Services:
     kube: Kube
     redis: redis.Redis
     login_limiter: LoginLimiter
+    #: Registrations per client address per hour.
+    registrations: FixedWindow
     cache: WatchCache
 
     @classmethod
     def build(cls, settings: Settings, kube: Kube | None = None) -> "Services":
         """Connect lazily: nothing here needs the database, Redis or Kubernetes to be up yet."""
         engine = make_engine(settings.database_url)
+        bound_concurrent_hashing(settings.hash_concurrency)
         store = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         kube = kube or KubernetesApi(settings.kubeconfig, settings.kube_timeout_seconds)
         return cls(
@@ -36,11 +40,18 @@ class Services:
             kube=kube,
             redis=store,
             login_limiter=LoginLimiter(
-                settings.login_rate_limit,
-                settings.login_rate_window_seconds,
+                LoginLimits(
+                    per_client_and_account=settings.login_rate_limit,
+                    per_client=settings.login_client_limit,
+                    per_account=settings.login_account_limit,
+                    window_seconds=settings.login_rate_window_seconds,
+                ),
                 store,
                 # The namespace prefix already tells installations sharing a cluster apart.
                 scope=settings.namespace_prefix,
+            ),
+            registrations=FixedWindow(
+                store, f"simplismart:{settings.namespace_prefix}:register", window_seconds=3600
             ),
             cache=WatchCache(kube, settings.namespace_prefix),
         )

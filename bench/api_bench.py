@@ -1,10 +1,15 @@
-"""Benchmark of the HTTP API: ``GET /deployments`` with 1,000 deployments in the organization.
+"""Benchmark of the HTTP API: ``GET /deployments`` with 1,000 deployments in the organization,
+and a flood of concurrent logins.
 
-Run ``python bench/api_bench.py [--deployments N] [--requests N]``. It serves the API the way
-``python -m simplismart.api`` does (one uvicorn worker, SQLite), against the Kubernetes API in
-``KUBECONFIG`` or, without one, a local control plane started (and stopped) with the project's
-hack/ scripts. It fills one organization, then measures latency (sequential requests) and
-throughput (several clients at once) and prints a Markdown table.
+Run ``python bench/api_bench.py [--deployments N] [--requests N] [--login-flood-only]``. It
+serves the API the way ``python -m simplismart.api`` does (one uvicorn worker, SQLite), against
+the Kubernetes API in ``KUBECONFIG`` or, without one, a local control plane started (and
+stopped) with the project's hack/ scripts. It fills one organization, then measures latency
+(sequential requests) and throughput (several clients at once) and prints a Markdown table.
+
+The login flood sends 32 logins at once, round after round, for unknown users and for a real
+one, and reports the API process's peak memory (the kernel's high-water mark of its resident
+set) and the login latency, with the default bound on concurrent hashes and with none (32).
 """
 
 from __future__ import annotations
@@ -53,8 +58,10 @@ def kubeconfig(state: Path) -> Iterator[str]:
 
 
 @contextmanager
-def api_server(state: Path, kube: str) -> Iterator[str]:
-    """``python -m simplismart.api`` on a free loopback port: one worker process."""
+def serving(
+    state: Path, kube: str, **settings: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The API process and its base URL; ``settings`` are extra ``SIMPLISMART_*`` variables."""
     port = free_port()
     env = {
         **os.environ,
@@ -65,6 +72,8 @@ def api_server(state: Path, kube: str) -> Iterator[str]:
         "SIMPLISMART_API_HOST": "127.0.0.1",
         "SIMPLISMART_API_PORT": str(port),
         "SIMPLISMART_NAMESPACE_PREFIX": f"bench{secrets.token_hex(3)}-",
+        "SIMPLISMART_API_METRICS_PORT": "0",
+        **{f"SIMPLISMART_{name.upper()}": value for name, value in settings.items()},
     }
     log = (state / "api.log").open("w")
     server = subprocess.Popen(
@@ -81,7 +90,7 @@ def api_server(state: Path, kube: str) -> Iterator[str]:
                 if server.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit(f"the API did not start; see {state / 'api.log'}") from None
                 time.sleep(0.2)
-        yield base
+        yield base, server
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -139,6 +148,89 @@ def percentile(values: list[float], share: float) -> float:
 
 
 OUTPUT = Path(__file__).resolve().parents[1] / "docs/benchmarks/api.md"
+FLOOD_OUTPUT = OUTPUT.with_name("api-login-flood.md")
+#: Concurrent logins in the flood: what took the API from 200 MiB to 1.17 GiB before the bound.
+FLOOD_CLIENTS = 32
+FLOOD_ROUNDS = 4
+
+
+def _memory_kib(pid: int, field: str) -> int:
+    """``VmRSS`` (now) or ``VmHWM`` (peak so far) of a process, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
+def _flood(base: str, usernames: Callable[[int], str], password: str) -> list[float]:
+    """``FLOOD_ROUNDS`` rounds of ``FLOOD_CLIENTS`` simultaneous logins; seconds per login."""
+    barrier = threading.Barrier(FLOOD_CLIENTS)
+
+    def login(client_index: int) -> list[float]:
+        seconds = []
+        with httpx.Client(base_url=base, timeout=120) as client:
+            for round_ in range(FLOOD_ROUNDS):
+                barrier.wait()
+                started = time.perf_counter()
+                answer = client.post(
+                    "/login",
+                    json={
+                        "username": usernames(round_ * FLOOD_CLIENTS + client_index),
+                        "password": password,
+                    },
+                )
+                seconds.append(time.perf_counter() - started)
+                assert answer.status_code in (200, 401), answer.text
+        return seconds
+
+    with ThreadPoolExecutor(FLOOD_CLIENTS) as pool:
+        return [s for seconds in pool.map(login, range(FLOOD_CLIENTS)) for s in seconds]
+
+
+def login_flood(state: Path, kube: str) -> str:
+    """The flood's Markdown table, for the default bound on hashes in flight and for none."""
+    rows = []
+    for concurrency in ("4", str(FLOOD_CLIENTS)):
+        database = state / f"flood-{concurrency}"
+        database.mkdir()
+        with serving(
+            database,
+            kube,
+            hash_concurrency=concurrency,
+            # The flood measures hashing: no rate limit may answer 429 first.
+            login_rate_limit="1000000",
+            login_client_limit="1000000",
+            login_account_limit="1000000",
+        ) as (base, server):
+            password = secrets.token_urlsafe(12)
+            httpx.post(
+                f"{base}/register", json={"username": "owner", "password": password}, timeout=60
+            ).raise_for_status()
+            idle = _memory_kib(server.pid, "VmRSS")
+            unknown = _flood(base, lambda index: f"nobody{index}", password)
+            known = _flood(base, lambda _index: "owner", password)
+            peak = _memory_kib(server.pid, "VmHWM")
+        for label, seconds in (("unknown users", unknown), ("the real user", known)):
+            rows.append(
+                f"| {concurrency} | {label} | {idle / 1024:.0f} | {peak / 1024:.0f} "
+                f"| {statistics.median(seconds) * 1000:.0f} "
+                f"| {percentile(seconds, 0.99) * 1000:.0f} |"
+            )
+    return "\n".join(
+        [
+            "# API login flood",
+            "",
+            f"{FLOOD_CLIENTS} concurrent logins x {FLOOD_ROUNDS} rounds, Argon2id m=19 MiB t=2 "
+            f"p=1, one uvicorn worker, {platform.python_implementation()} "
+            f"{platform.python_version()}, {os.cpu_count()} CPUs. Memory is the API process's "
+            "resident set when idle and its peak (VmHWM) over both floods.",
+            "",
+            "| hashes in flight | logins of | idle MiB | peak MiB | p50 ms | p99 ms |",
+            "| ---: | --- | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+        ]
+    )
 
 
 # --- the watch cache: large lists, memory, the event stream, the dashboard ---------------------
@@ -190,14 +282,6 @@ def mark_queued(client: httpx.Client, kube: str, count: int) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(queue, range(count)))
-
-
-def resident_mib(client: httpx.Client) -> float:
-    """The API process's resident memory, from its own /metrics."""
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith("process_resident_memory_bytes "):
-            return float(line.split()[1]) / 2**20
-    raise SystemExit("the API's /metrics has no process_resident_memory_bytes")
 
 
 def stream_latencies(client: httpx.Client, kube: str, changes: int) -> list[float]:
@@ -273,8 +357,14 @@ def dashboard_first_render(base: str, token: str, loads: int, expected_rows: int
             browser.quit()
 
 
-def cache_report(client: httpx.Client, kube: str, base: str, have: int, target: int) -> list[str]:
-    """The watch cache's rows: lists at ``have`` and ``target`` deployments, memory, stream, UI."""
+def cache_report(
+    client: httpx.Client, kube: str, api: tuple[str, int], have: int, target: int
+) -> list[str]:
+    """The watch cache's rows: lists at ``have`` and ``target`` deployments, memory, stream, UI.
+
+    ``api`` is the API's base URL and process id.
+    """
+    base, pid = api
     rows = []
 
     def row(label: str, measured: list[float]) -> None:
@@ -306,7 +396,7 @@ def cache_report(client: httpx.Client, kube: str, base: str, have: int, target: 
     }.items():
         latencies(call, 10)
         row(label, latencies(call, 200))
-    memory = resident_mib(client)
+    memory = _memory_kib(pid, "VmRSS") / 1024
     row(
         "stream: status write to the Kubernetes API → event read by a subscriber",
         stream_latencies(client, kube, 200),
@@ -321,6 +411,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="per measurement")
     parser.add_argument("--clients", type=int, default=8, help="for the throughput run")
     parser.add_argument(
+        "--login-flood-only", action="store_true", help="only the login flood (no Kubernetes)"
+    )
+    parser.add_argument(
+        "--no-login-flood", action="store_true", help="everything but the login flood"
+    )
+    parser.add_argument(
         "--cached",
         type=int,
         default=10_000,
@@ -328,9 +424,18 @@ def main() -> None:
     )
     options = parser.parse_args()
 
+    if not options.no_login_flood:
+        with tempfile.TemporaryDirectory(prefix="simplismart-api-bench-") as directory:
+            flood = login_flood(Path(directory), os.environ.get("KUBECONFIG", ""))
+        print(flood)
+        FLOOD_OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        FLOOD_OUTPUT.write_text(flood)
+    if options.login_flood_only:
+        return
+
     with tempfile.TemporaryDirectory(prefix="simplismart-api-bench-") as directory:
         state = Path(directory)
-        with kubeconfig(state) as kube, api_server(state, kube) as base:
+        with kubeconfig(state) as kube, serving(state, kube) as (base, server):
             client = httpx.Client(base_url=base, timeout=60)
             started = time.perf_counter()
             populate(client, options.deployments)
@@ -356,7 +461,9 @@ def main() -> None:
                 )
             cache_rows = []
             if options.cached:
-                cache_rows = cache_report(client, kube, base, options.deployments, options.cached)
+                cache_rows = cache_report(
+                    client, kube, (base, server.pid), options.deployments, options.cached
+                )
             client.close()
 
     report = "\n".join(

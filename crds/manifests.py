@@ -7,8 +7,7 @@ from typing import Any
 
 import yaml
 
-#: Applied in this order: the kinds first, kopf's peering resources last.
-_FILES = ("clusters.yaml", "deployments.yaml", "kopf-peering.yaml")
+_FILES = ("clusters.yaml", "deployments.yaml")
 
 
 def crd_paths() -> list[Traversable]:

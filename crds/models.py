@@ -84,9 +84,24 @@ class SchedulingSpec(_Model):
     run_duration: RunDuration = Field(default_factory=RunDuration)
 
 
+#: Seconds a finished deployment is kept when its cluster says nothing else: an hour.
+DEFAULT_TTL_AFTER_FINISHED = 3600
+#: The CRD's bound on a retention period: a year.
+MAX_TTL_SECONDS = 31_536_000
+
+
+class HistorySpec(_Model):
+    """Retention of finished deployments; None keeps them for ever."""
+
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0, le=MAX_TTL_SECONDS)
+
+
 class ClusterSpec(_Model):
     resources: Resources
     scheduling: SchedulingSpec = Field(default_factory=SchedulingSpec)
+    history: HistorySpec = Field(
+        default_factory=lambda: HistorySpec(ttl_seconds_after_finished=DEFAULT_TTL_AFTER_FINISHED)
+    )
 
 
 class Condition(_Model):
@@ -98,6 +113,17 @@ class Condition(_Model):
     observed_generation: int | None = None
 
 
+class HistoryStatus(_Model):
+    """Rolling figures over the runs that finished recently."""
+
+    window_seconds: int
+    runs_finished: int
+    mean_wait_seconds: float | None = None
+    p90_wait_seconds: float | None = None
+    mean_run_seconds: float | None = None
+    p90_run_seconds: float | None = None
+
+
 class ClusterStatus(_Model):
     observed_generation: int | None = None
     capacity: Resources | None = None
@@ -107,6 +133,7 @@ class ClusterStatus(_Model):
     running: int | None = None
     pending: int | None = None
     last_decision: dict[str, Any] | None = None
+    history: HistoryStatus | None = None
     conditions: list[Condition] = Field(default_factory=list)
 
 
@@ -121,6 +148,7 @@ class DeploymentSpec(_Model):
     priority: Priority = Priority.LOW
     image: str = Field(min_length=1, max_length=2048)
     duration_seconds: int | None = Field(default=None, ge=1, le=86400)
+    ttl_seconds_after_finished: int | None = Field(default=None, ge=0, le=MAX_TTL_SECONDS)
 
 
 class Phase(StrEnum):
@@ -139,6 +167,7 @@ class DeploymentStatus(_Model):
     started_at: datetime | None = None
     expires_at: datetime | None = None
     finished_at: datetime | None = None
+    retained_until: datetime | None = None
     queue_position: int | None = None
     allocated: Resources | None = None
     conditions: list[Condition] = Field(default_factory=list)

@@ -10,7 +10,6 @@ config=${1:-${KUBECONFIG:-$STATE_DIR/cluster/kubeconfig}}
 step "applying CRDs from crds/"
 "$kubectl" --kubeconfig="$config" apply --server-side --force-conflicts -f "$REPO_ROOT/crds/" >/dev/null
 "$kubectl" --kubeconfig="$config" wait --for=condition=Established --timeout=60s \
-  crd/clusters.simplismart.io crd/deployments.simplismart.io crd/clusterkopfpeerings.kopf.dev >/dev/null
-"$kubectl" --kubeconfig="$config" apply -f "$here/manifests/kopf-peering.yaml" >/dev/null
+  crd/clusters.simplismart.io crd/deployments.simplismart.io >/dev/null
 done_step
 echo "$config"

@@ -8,6 +8,7 @@ from prometheus_client import start_http_server
 
 import simplismart.operator.handlers  # noqa: F401  (importing registers the handlers with kopf)
 from simplismart.operator.config import ConfigError, OperatorConfig
+from simplismart.operator.runtime import OperatorMemo
 
 
 def main() -> int:
@@ -24,10 +25,9 @@ def main() -> int:
     kopf.run(
         clusterwide=not config.namespaces,
         namespaces=config.namespaces,
-        standalone=config.standalone,
-        # kopf makes a named peering mandatory, and pauses a standalone operator waiting for it.
-        peering_name=None if config.standalone else config.peering_name,
-        priority=config.priority,
+        # Every replica watches; our leadership Lease, not kopf's peering, decides who writes.
+        standalone=True,
+        memo=OperatorMemo(),
         liveness_endpoint=f"http://0.0.0.0:{config.health_port}/healthz"
         if config.health_port
         else None,

@@ -40,11 +40,6 @@ def _positive(value: float) -> bool:
 @dataclass(frozen=True, slots=True)
 class OperatorConfig:
     redis_url: str = "redis://127.0.0.1:6379/0"
-    poll_interval: float = 0.1
-    """Seconds between scans of the deadline set: the bound on how late a run can end. Redis
-    sends `expired` only when it gets round to deleting a key, which its sampling expiry
-    cycle may do a second or more after the TTL, so the poller is what keeps ends prompt; a
-    ZRANGEBYSCORE of the due head of a sorted set is cheap enough to run ten times a second."""
     resync_interval: float = 10.0
     """Seconds between safety-net passes over every cluster."""
     position_refresh: float = 30.0
@@ -58,8 +53,12 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = field(default_factory=tuple)
     """Watch only these namespaces; empty means the whole cluster."""
     standalone: bool = False
-    peering_name: str = "simplismart"
-    priority: int = 0
+    """Skip leader election: for a single replica that is sure to be alone (tests, `make up`)."""
+    lease_name: str = "simplismart-operator"
+    lease_namespace: str = "default"
+    """Where the leadership Lease lives: the operator's own namespace (POD_NAMESPACE)."""
+    lease_seconds: float = 15.0
+    """How long a silent leader's Lease stays valid: the bound on a failover (client-go's)."""
     seed: int | None = None
     """Seed for run durations and the genetic strategy: reproducible demos and tests."""
 
@@ -70,9 +69,6 @@ class OperatorConfig:
         seed = os.environ.get("SIMPLISMART_SEED")
         return cls(
             redis_url=os.environ.get("SIMPLISMART_REDIS_URL") or default.redis_url,
-            poll_interval=_env(
-                "SIMPLISMART_POLL_INTERVAL_SECONDS", default.poll_interval, float, _positive
-            ),
             resync_interval=_env(
                 "SIMPLISMART_RESYNC_SECONDS", default.resync_interval, float, _positive
             ),
@@ -93,7 +89,12 @@ class OperatorConfig:
             ),
             namespaces=tuple(n.strip() for n in namespaces.split(",") if n.strip()),
             standalone=_env("SIMPLISMART_STANDALONE", default.standalone, _flag, lambda _: True),
-            peering_name=os.environ.get("SIMPLISMART_PEERING") or default.peering_name,
-            priority=_env("SIMPLISMART_PEERING_PRIORITY", default.priority, int, lambda _: True),
+            lease_name=os.environ.get("SIMPLISMART_LEASE_NAME") or default.lease_name,
+            lease_seconds=_env(
+                "SIMPLISMART_LEASE_SECONDS", default.lease_seconds, float, lambda v: v >= 3
+            ),
+            lease_namespace=os.environ.get("SIMPLISMART_LEASE_NAMESPACE")
+            or os.environ.get("POD_NAMESPACE")
+            or default.lease_namespace,
             seed=_env("SIMPLISMART_SEED", None, int, lambda _: True) if seed else None,
         )

@@ -2,7 +2,10 @@
 
 A burst of a thousand new deployments must not become a thousand passes: a request made while a
 pass runs only marks the cluster dirty, and one more pass runs after the current one. A failed
-pass is retried with back-off, so a request is never dropped.
+pass is retried with back-off, so a request is never dropped. While this replica does not lead,
+the coordinator is closed and requests are ignored: the new leader's first act is a pass over
+every cluster. A cluster with nothing running and nothing scheduled has no slot, so deleted
+clusters leave nothing behind.
 """
 
 import asyncio
@@ -33,6 +36,10 @@ class PassCoordinator:
     def __init__(self, run_pass: PassFunction) -> None:
         self._run_pass = run_pass
         self._slots: dict[ClusterRef, _Slot] = {}
+        self._closed = True
+
+    def open(self) -> None:
+        """Start taking requests (this replica now leads)."""
         self._closed = False
 
     def request(self, ref: ClusterRef, delay: float = 0.0) -> None:
@@ -55,6 +62,10 @@ class PassCoordinator:
         slot.timer = None
         self.request(ref)
 
+    def _release(self, ref: ClusterRef, slot: _Slot) -> None:
+        if not slot.dirty and slot.timer is None and self._slots.get(ref) is slot:
+            del self._slots[ref]
+
     async def _drain(self, ref: ClusterRef, slot: _Slot) -> None:
         while slot.dirty and not self._closed:
             slot.dirty = False
@@ -70,9 +81,10 @@ class PassCoordinator:
                 slot.failures = 0
             if follow_up is not None:
                 self.request(ref, follow_up)
+        self._release(ref, slot)
 
-    def known(self) -> list[ClusterRef]:
-        """Every cluster a pass was ever requested for."""
+    def active(self) -> list[ClusterRef]:
+        """The clusters with a pass running or scheduled."""
         return list(self._slots)
 
     async def idle(self) -> None:
@@ -83,12 +95,12 @@ class PassCoordinator:
             await asyncio.wait(workers)
 
     async def close(self) -> None:
+        """Stop: cancel every pass and timer (leadership lost, or shutting down)."""
         self._closed = True
-        for slot in self._slots.values():
+        slots, self._slots = list(self._slots.values()), {}
+        for slot in slots:
             if slot.timer:
                 slot.timer.cancel()
             if slot.worker:
                 slot.worker.cancel()
-        await asyncio.gather(
-            *(s.worker for s in self._slots.values() if s.worker), return_exceptions=True
-        )
+        await asyncio.gather(*(s.worker for s in slots if s.worker), return_exceptions=True)

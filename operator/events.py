@@ -1,9 +1,10 @@
 """Kubernetes Events about our objects, posted in the background.
 
 Events are for people (`kubectl describe`), so they must never slow a scheduling pass or fail
-it: they go through a bounded queue and a worker. Like client-go's event spam filter, a token
-bucket bounds how many are posted: under a burst of thousands of runs the API server's time goes
-to the transitions themselves, and the status of each object still says what happened.
+it: they go through a bounded queue and a worker. Like client-go's event spam filter, each object
+has its own token bucket (a burst of 25, then one per five minutes), kept for the most recently
+seen 4,096 objects: one object in a loop cannot flood the API server, and a noisy cluster cannot
+silence the others. The status of each object says what happened whatever was dropped.
 """
 
 import asyncio
@@ -11,6 +12,7 @@ import logging
 import os
 import socket
 import time
+from collections import OrderedDict
 from typing import Any
 
 from kubernetes import client
@@ -23,9 +25,11 @@ logger = logging.getLogger(__name__)
 
 COMPONENT = "simplismart-operator"
 QUEUE_SIZE = 10_000
-#: Events posted in a burst, and the steady rate after it (per second).
-BURST = 100
-RATE = 5.0
+#: Per object: events posted in a burst, and the steady rate after it (client-go's values).
+BURST = 25
+RATE = 1 / 300
+#: Objects whose buckets are remembered (client-go's LRU size).
+TRACKED = 4096
 
 
 class EventRecorder:
@@ -33,24 +37,25 @@ class EventRecorder:
         self._core = client.CoreV1Api(api_client)
         self._queue: asyncio.Queue[tuple[str, client.CoreV1Event]] = asyncio.Queue(QUEUE_SIZE)
         self._instance = os.environ.get("HOSTNAME") or socket.gethostname()
-        self._tokens = float(BURST)
-        self._refilled = time.monotonic()
+        # uid -> (tokens, when last refilled), least recently used first.
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
 
-    def _take_token(self) -> bool:
+    def _take_token(self, uid: str) -> bool:
         clock = time.monotonic()
-        self._tokens = min(BURST, self._tokens + (clock - self._refilled) * RATE)
-        self._refilled = clock
-        if self._tokens < 1:
-            return False
-        self._tokens -= 1
-        return True
+        tokens, refilled = self._buckets.pop(uid, (float(BURST), clock))
+        tokens = min(BURST, tokens + (clock - refilled) * RATE)
+        allowed = tokens >= 1
+        self._buckets[uid] = (tokens - 1 if allowed else tokens, clock)
+        if len(self._buckets) > TRACKED:
+            self._buckets.popitem(last=False)
+        return allowed
 
     def announce(self, reference: dict[str, Any], reason: str, message: str) -> None:
         """Queue a Normal event about ``reference`` (apiVersion, kind, metadata)."""
-        if not self._take_token():
+        meta = reference["metadata"]
+        if not self._take_token(meta["uid"]):
             metrics.events_dropped.inc()
             return
-        meta = reference["metadata"]
         stamp = format_time(now())
         event = client.CoreV1Event(
             metadata=client.V1ObjectMeta(

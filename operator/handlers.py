@@ -1,7 +1,7 @@
-"""kopf handlers: turn watch events into scheduling-pass requests.
+"""kopf handlers: turn watch events into store updates and scheduling-pass requests.
 
 Handlers are level-triggered and write nothing themselves; the pass reads the whole cluster and
-converges. Only spec changes (a new generation), creations and deletions request a pass: the
+converges. Only creations, spec changes (a new generation) and deletions request a pass: the
 operator's own status writes would otherwise wake it up again for nothing.
 """
 
@@ -10,17 +10,17 @@ from typing import Any
 
 import kopf
 
-from simplismart.crds import CLUSTER, DEPLOYMENT
+from simplismart.crds import CLUSTER, DEPLOYMENT, Phase
 from simplismart.operator.config import OperatorConfig
 from simplismart.operator.leases import RunId
-from simplismart.operator.objects import ClusterRef
-from simplismart.operator.runtime import Runtime
+from simplismart.operator.objects import ClusterRef, DeploymentObject
+from simplismart.operator.runtime import OperatorMemo, Runtime
 
 logger = logging.getLogger(__name__)
 
 
 @kopf.on.startup()
-async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def start(settings: kopf.OperatorSettings, memo: OperatorMemo, **_: Any) -> None:
     config = OperatorConfig.from_env()
     # Keep kopf's bookkeeping out of our objects: event handlers need no diff-base or progress.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="simplismart.io")
@@ -32,63 +32,67 @@ async def start(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> N
     memo.runtime = Runtime.build(config)
     memo.seen = {}
     memo.runtime.start()
-    logger.info("operator started: redis %s, poll %.1fs", config.redis_url, config.poll_interval)
+    leading = "standalone" if config.standalone else f"Lease {config.lease_name}"
+    logger.info("operator started: redis %s, %s", config.redis_url, leading)
 
 
 @kopf.on.cleanup()
-async def stop(memo: kopf.Memo, **_: Any) -> None:
+async def stop(memo: OperatorMemo, **_: Any) -> None:
     await memo.runtime.close()
 
 
-def _observe(memo: Any, meta: kopf.Meta, cluster: ClusterRef) -> ClusterRef | None:
-    """Record what an object asks for now; return the cluster a pass is due for, if any.
+def _changed(memo: OperatorMemo, meta: kopf.Meta, cluster: ClusterRef) -> bool:
+    """Record what an object asks for now; True on a creation or a spec change.
 
-    A pass is due on a creation or a new generation (a spec change), not on the status-only
-    changes the operator itself writes. The previous cluster is returned too when it changed.
+    When a deployment moved to another cluster, the one it left gets a pass too.
     """
-    seen: dict[str, tuple[int, ClusterRef]] = memo.seen
     state = (meta.get("generation", 0), cluster)
-    previous = seen.get(meta["uid"])
-    seen[meta["uid"]] = state
-    if previous == state:
-        return None
+    previous = memo.seen.get(meta["uid"])
+    memo.seen[meta["uid"]] = state
     if previous is not None and previous[1] != cluster:
-        memo.runtime.passes.request(previous[1])
-    return cluster
+        memo.runtime.wake(previous[1])
+    return previous != state
 
 
 # Handlers are coroutines: kopf runs plain functions in a thread, where no event loop runs.
 @kopf.on.event(CLUSTER.group, CLUSTER.version, CLUSTER.plural)
 async def cluster_event(
-    event: kopf.RawEvent, meta: kopf.Meta, namespace: str | None, name: str, memo: Any, **_: Any
-) -> None:
+    event: kopf.RawEvent, meta: kopf.Meta, namespace: str | None, name: str, memo: OperatorMemo,
+    **_: Any,
+) -> None:  # fmt: skip
     assert namespace, "Clusters are namespaced"
     ref = ClusterRef(namespace, name)
     if event["type"] == "DELETED":
         memo.seen.pop(meta["uid"], None)
-    elif not _observe(memo, meta, ref):
+    elif not _changed(memo, meta, ref):
         return
     memo.runtime.store.invalidate(ref)  # the next pass reads the new spec
-    memo.runtime.passes.request(ref)
+    memo.runtime.wake(ref)
 
 
 @kopf.on.event(DEPLOYMENT.group, DEPLOYMENT.version, DEPLOYMENT.plural)
 async def deployment_event(
-    event: kopf.RawEvent,
-    body: kopf.Body,
-    meta: kopf.Meta,
-    spec: kopf.Spec,
-    namespace: str | None,
-    name: str,
-    memo: Any,
-    **_: Any,
+    event: kopf.RawEvent, body: kopf.Body, meta: kopf.Meta, memo: OperatorMemo, **_: Any
 ) -> None:
-    assert namespace, "Deployments are namespaced"
-    cluster = ClusterRef(namespace, spec["cluster"])
+    deployment = DeploymentObject.from_body(body)
+    runtime: Runtime = memo.runtime
     if event["type"] == "DELETED":
-        memo.seen.pop(meta["uid"], None)
-        await memo.runtime.cancel(RunId(namespace, name, meta["uid"]), cluster)
+        memo.seen.pop(deployment.uid, None)
+        runtime.store.observe(body, deleted=True)
+        run = RunId(deployment.namespace, deployment.spec.cluster, deployment.name, deployment.uid)
+        await runtime.cancel(run)
         return
-    memo.runtime.store.observe(body)
-    if _observe(memo, meta, cluster):
-        memo.runtime.passes.request(cluster)
+    runtime.store.observe(body)
+    if deployment.phase == Phase.SUCCEEDED:
+        # Finished: nothing to schedule, only (perhaps) a deletion to time.
+        memo.seen.pop(deployment.uid, None)
+        if deployment.status.retained_until is not None:
+            runtime.reaper.schedule(
+                deployment.namespace,
+                deployment.name,
+                deployment.uid,
+                deployment.status.retained_until,
+            )
+        return
+    if _changed(memo, meta, ClusterRef(deployment.namespace, deployment.spec.cluster)):
+        runtime.wake(ClusterRef(deployment.namespace, deployment.spec.cluster))

@@ -47,14 +47,50 @@ class KubeApi:
             raise
         return ClusterObject.from_body(_json(body))
 
-    async def list_deployments(self, ref: ClusterRef) -> list[DeploymentObject]:
-        """A consistent (quorum) read of the cluster's deployments, our own writes included."""
-        body = await asyncio.to_thread(
+    async def list_clusters(self, namespaces: tuple[str, ...]) -> list[ClusterRef]:
+        """Every Cluster in ``namespaces`` (all when empty): the resync's list of work."""
+        if namespaces:
+            bodies = await asyncio.gather(*(self._list_clusters_in(n) for n in namespaces))
+            items = [item for body in bodies for item in _json(body)["items"]]
+        else:
+            body = await asyncio.to_thread(
+                self._custom.list_cluster_custom_object,
+                CLUSTER.group, CLUSTER.version, CLUSTER.plural,
+            )  # fmt: skip
+            items = _json(body)["items"]
+        return [ClusterRef(i["metadata"]["namespace"], i["metadata"]["name"]) for i in items]
+
+    async def _list_clusters_in(self, namespace: str) -> object:
+        return await asyncio.to_thread(
+            self._custom.list_namespaced_custom_object,
+            CLUSTER.group, CLUSTER.version, namespace, CLUSTER.plural,
+        )  # fmt: skip
+
+    async def list_deployments(self, ref: ClusterRef) -> tuple[list[DeploymentObject], str]:
+        """A consistent (quorum) read of the cluster's deployments, our own writes included,
+        with the resourceVersion the snapshot was taken at."""
+        listed = await asyncio.to_thread(
             self._custom.list_namespaced_custom_object,
             DEPLOYMENT.group, DEPLOYMENT.version, ref.namespace, DEPLOYMENT.plural,
             field_selector=f"spec.cluster={ref.name}",
         )  # fmt: skip
-        return [DeploymentObject.from_body(item) for item in _json(body)["items"]]
+        body = _json(listed)
+        items = [DeploymentObject.from_body(item) for item in body["items"]]
+        return items, body["metadata"]["resourceVersion"]
+
+    async def delete_deployment(self, namespace: str, name: str, uid: str) -> bool:
+        """Delete that very object (a namesake created since is left alone); False if gone."""
+        try:
+            await asyncio.to_thread(
+                self._custom.delete_namespaced_custom_object,
+                DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, name,
+                body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid)),
+            )  # fmt: skip
+        except ApiException as error:
+            if error.status in (404, 409):
+                return False
+            raise
+        return True
 
     async def get_deployment(self, namespace: str, name: str) -> DeploymentObject | None:
         try:

@@ -1,173 +1,105 @@
-"""Run leases, run deadlines, queue index and pass locks in Redis.
+"""Run leases in Redis: the clock of every simulated run, and its wake-up when it is over.
 
-Redis holds only what can be rebuilt from Deployment status: a lease key per running deployment
-(expiring with the run, so Redis itself announces the end), a sorted set of deadlines (so a
-poller finds overdue runs even when the announcement was lost), and a sorted set per cluster
-mirroring its queue. Every write that matters is one atomic script, and every read-modify-write
-on a run is an atomic claim: whoever removes the deadline owns the transition.
+A running deployment is a key that expires when its run does (``SET key PX ttl NX``): the NX
+makes a second start of the same run impossible, whatever process tries. When the key expires,
+Redis announces it (a keyspace event), which wakes that cluster's scheduling pass, the one place
+where runs end. Events are fire-and-forget, so they are only the fast path: every pass also asks
+to run again at its next deadline. Redis may lose everything: a pass re-creates the leases of
+the runs that status says are still going (``restore``).
 """
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError, ResponseError
 
 from simplismart.operator.objects import ClusterRef
 
-PREFIX = "simplismart"
-DEADLINES = f"{PREFIX}:deadlines"
-LEASE_PREFIX = f"{PREFIX}:lease:"
-#: A pass lock outlives its holder by at most this much when the holder dies.
-LOCK_TTL_MS = 5000
+logger = logging.getLogger(__name__)
 
-# SET NX and ZADD together, or neither: a lease without a deadline would end only by the event.
-_START = """
-if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1])
-  return 1
-end
-return 0
-"""
-# Rebuild what a Redis restart lost; returns 1 when the deadline was missing.
-_REPAIR = """
-local added = redis.call('ZADD', KEYS[2], 'NX', ARGV[2], ARGV[1])
-if tonumber(ARGV[3]) > 0 then
-  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3], 'NX')
-end
-return added
-"""
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return 0
-"""
-_UNLOCK = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-"""
+LEASE_PREFIX = "simplismart:lease:"
+EXPIRED_CHANNEL = "__keyevent@*__:expired"
 
 
 @dataclass(frozen=True, slots=True)
 class RunId:
-    """One run of one deployment. The uid tells a deployment from a namesake created later."""
+    """One run of one deployment. The uid tells a deployment from a namesake created later;
+    the cluster lets an expiry wake the right pass."""
 
     namespace: str
+    cluster: str
     name: str
     uid: str
 
     @property
-    def member(self) -> str:
-        return f"{self.namespace}/{self.name}/{self.uid}"
+    def key(self) -> str:
+        return f"{LEASE_PREFIX}{self.namespace}/{self.cluster}/{self.name}/{self.uid}"
 
     @property
-    def lease_key(self) -> str:
-        return LEASE_PREFIX + self.member
+    def cluster_ref(self) -> ClusterRef:
+        return ClusterRef(self.namespace, self.cluster)
 
     @classmethod
-    def parse(cls, member: str) -> "RunId | None":
-        parts = member.split("/")
-        return cls(*parts) if len(parts) == 3 and all(parts) else None
-
-    @classmethod
-    def from_lease_key(cls, key: str) -> "RunId | None":
-        return cls.parse(key.removeprefix(LEASE_PREFIX)) if key.startswith(LEASE_PREFIX) else None
+    def from_key(cls, key: str) -> "RunId | None":
+        if not key.startswith(LEASE_PREFIX):
+            return None
+        parts = key.removeprefix(LEASE_PREFIX).split("/")
+        return cls(*parts) if len(parts) == 4 and all(parts) else None
 
 
-class PassLockTimeoutError(RuntimeError):
-    """Another operator process held the cluster's pass lock for too long."""
-
-
-class Leases:
+class RunLeases:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
-        self._start = redis.register_script(_START)
-        self._repair = redis.register_script(_REPAIR)
-        self._renew = redis.register_script(_RENEW)
-        self._unlock = redis.register_script(_UNLOCK)
 
-    async def start(self, run: RunId, ttl_ms: int, deadline_ms: int) -> bool:
-        """Write the lease and its deadline; False if the run already has a lease."""
-        keys = [run.lease_key, DEADLINES]
-        return bool(await self._start(keys=keys, args=[run.member, ttl_ms, deadline_ms]))
+    async def take(self, run: RunId, ttl_ms: int) -> bool:
+        """Start ``run``'s clock; False if it already has a lease (it runs, or a start failed
+        half-way and left one)."""
+        return bool(await self._redis.set(run.key, "1", px=max(ttl_ms, 1), nx=True))
 
-    async def repair(self, run: RunId, deadline_ms: int, now_ms: int) -> bool:
-        """Re-create a lost lease and deadline; True when the deadline had been lost."""
-        keys = [run.lease_key, DEADLINES]
-        args: list[str | int] = [run.member, deadline_ms, max(deadline_ms - now_ms, 0)]
-        return bool(await self._repair(keys=keys, args=args))
+    async def release(self, run: RunId) -> None:
+        await self._redis.delete(run.key)
 
-    async def claim(self, run: RunId) -> bool:
-        """The atomic claim on a run's end: only one caller ever gets True for one deadline."""
-        return bool(await self._redis.zrem(DEADLINES, run.member))
-
-    async def reschedule(self, run: RunId, deadline_ms: int) -> None:
-        """Give a claimed run back to the poller, when ending it failed half-way."""
-        await self._redis.zadd(DEADLINES, {run.member: deadline_ms})
-
-    async def forget(self, run: RunId) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(run.lease_key)
-            pipe.zrem(DEADLINES, run.member)
+    async def restore(self, runs: list[tuple[RunId, int]]) -> None:
+        """Re-create the leases Redis lost, each with the run's remaining milliseconds."""
+        if not runs:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for run, remaining_ms in runs:
+                pipe.set(run.key, "1", px=max(remaining_ms, 1), nx=True)
             await pipe.execute()
 
-    async def overdue(self, now_ms: int, limit: int = 500) -> list[RunId]:
-        members = await self._redis.zrangebyscore(DEADLINES, "-inf", now_ms, start=0, num=limit)
-        decoded = (m.decode() if isinstance(m, bytes) else str(m) for m in members)
-        return [run for member in decoded if (run := RunId.parse(member)) is not None]
-
-    async def set_queue(self, cluster: ClusterRef, positions: dict[str, int]) -> None:
-        """Mirror the cluster's queue (name → position): ZRANK answers the live position."""
-        key = f"{PREFIX}:queue:{cluster}"
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.delete(key)
-            if positions:
-                pipe.zadd(key, dict(positions))
-            await pipe.execute()
-
-    async def take_turn(self, cluster: ClusterRef, writer: str) -> bool:
-        """Record ``writer`` as the cluster's last writer; True if another process wrote last.
-
-        Called under the pass lock: a process whose own view may lack another's admissions
-        reads the cluster afresh before deciding.
-        """
-        previous = await self._redis.getset(f"{PREFIX}:writer:{cluster}", writer)
-        if isinstance(previous, bytes):
-            previous = previous.decode()
-        return previous is not None and previous != writer
-
-    @asynccontextmanager
-    async def pass_lock(
-        self, cluster: ClusterRef, ttl_ms: int = LOCK_TTL_MS, wait_s: float = 30.0
-    ) -> AsyncIterator[None]:
-        """Mutual exclusion of scheduling passes across operator processes.
-
-        kopf peering keeps one operator active, but a paused one may still be finishing a pass
-        and two may briefly both believe they lead: this lock makes that harmless. The TTL is
-        short, so a killed holder blocks nobody for long, and renewed while the pass runs.
-        """
-        key, token = f"{PREFIX}:lock:{cluster}", secrets.token_hex(16)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + wait_s
-        while not await self._redis.set(key, token, px=ttl_ms, nx=True):
-            if loop.time() > deadline:
-                raise PassLockTimeoutError(
-                    f"pass lock of cluster {cluster} still held after {wait_s}s"
-                )
-            await asyncio.sleep(0.02)
-        renewal = asyncio.create_task(self._keep(key, token, ttl_ms))
-        try:
-            yield
-        finally:
-            renewal.cancel()
-            await self._unlock(keys=[key], args=[token])
-
-    async def _keep(self, key: str, token: str, ttl_ms: int) -> None:
+    async def listen(self, wake: Callable[[ClusterRef], None]) -> None:
+        """Wake the pass of every cluster whose lease expires; reconnect for ever."""
         while True:
-            await asyncio.sleep(ttl_ms / 3000)
-            await self._renew(keys=[key], args=[token, ttl_ms])
+            try:
+                await _enable_expiry_events(self._redis)
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.psubscribe(EXPIRED_CHANNEL)
+                    async for message in pubsub.listen():
+                        key = message["data"]
+                        run = RunId.from_key(key.decode() if isinstance(key, bytes) else key)
+                        if run is not None:
+                            wake(run.cluster_ref)
+            except (RedisError, OSError) as error:
+                logger.warning("expiry events unavailable (%s); reconnecting in 1s", error)
+                await asyncio.sleep(1)
+
+
+async def _enable_expiry_events(redis: Redis) -> None:
+    """Turn on expired-key events (flags E and x), keeping whatever else is configured.
+
+    A managed Redis may refuse CONFIG SET: runs then end on each pass's own deadline timer.
+    """
+    try:
+        current = (await redis.config_get("notify-keyspace-events")).get(
+            "notify-keyspace-events", ""
+        )
+        flags = set(current.decode() if isinstance(current, bytes) else str(current))
+        if "E" in flags and flags & {"x", "A"}:
+            return
+        await redis.config_set("notify-keyspace-events", "".join(sorted(flags | {"E", "x"})))
+    except ResponseError as error:
+        logger.warning("cannot enable keyspace notifications (%s): runs end on timers", error)

@@ -1,6 +1,10 @@
 """Prometheus metrics of the operator, served on its own port (SIMPLISMART_METRICS_PORT)."""
 
+from contextlib import suppress
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from simplismart.crds import Resources
 
 CLUSTER_LABELS = ("namespace", "cluster")
 
@@ -31,11 +35,38 @@ admissions = Counter(
     "simplismart_admissions_total", "Deployments started (Queued to Running).", CLUSTER_LABELS
 )
 run_ends = Counter(
-    "simplismart_run_ends_total",
-    "Runs ended, by the path that won the claim: event, poller or reconcile.",
-    ("path",),
+    "simplismart_run_ends_total", "Runs ended (Running to Succeeded).", CLUSTER_LABELS
+)
+deletions = Counter(
+    "simplismart_finished_deleted_total",
+    "Finished deployments deleted when their ttlSecondsAfterFinished passed.",
 )
 events_dropped = Counter(
     "simplismart_events_dropped_total",
-    "Kubernetes Events not posted: over the rate limit or the queue was full.",
+    "Kubernetes Events not posted: over their object's rate limit or the queue was full.",
 )
+leader = Gauge("simplismart_leader", "1 while this replica holds the leadership Lease.")
+
+_PER_CLUSTER = (queue_depth, running, admissions, run_ends)
+_PER_RESOURCE = (capacity, allocated)
+
+
+def report_cluster(
+    namespace: str, cluster: str, queued: int, runs: int, total: Resources, held: Resources
+) -> None:
+    queue_depth.labels(namespace, cluster).set(queued)
+    running.labels(namespace, cluster).set(runs)
+    for resource, amount in total.as_dict().items():
+        capacity.labels(namespace, cluster, resource).set(amount)
+        allocated.labels(namespace, cluster, resource).set(held.as_dict()[resource])
+
+
+def forget_cluster(namespace: str, cluster: str) -> None:
+    """Remove a deleted cluster's series, so that they do not report it for ever."""
+    for metric in _PER_CLUSTER:
+        with suppress(KeyError):
+            metric.remove(namespace, cluster)
+    for resource in ("cpu", "ram", "gpu"):
+        for gauge in _PER_RESOURCE:
+            with suppress(KeyError):
+                gauge.remove(namespace, cluster, resource)

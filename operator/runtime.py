@@ -1,20 +1,30 @@
-"""Everything the operator runs besides kopf's handlers, built once at start-up."""
+"""Everything the operator runs besides kopf's handlers, built once at start-up.
+
+Every replica keeps its store and deletion schedule warm from the watch; only the leader (or a
+standalone replica) runs passes, the lease-expiry listener, the resync and the reaper.
+"""
 
 import asyncio
 import logging
+import os
+import secrets
+import socket
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import kopf
 from redis.asyncio import Redis
 
+from simplismart.crds import now
 from simplismart.operator.config import OperatorConfig
 from simplismart.operator.coordinator import PassCoordinator
 from simplismart.operator.events import EventRecorder
 from simplismart.operator.kube import KubeApi, load_api_client
-from simplismart.operator.leases import Leases, RunId
+from simplismart.operator.leadership import Leadership
+from simplismart.operator.leases import RunId, RunLeases
 from simplismart.operator.objects import ClusterRef
-from simplismart.operator.passes import SchedulingPass
-from simplismart.operator.runs import ExpiryWatcher, RunEnder
+from simplismart.operator.reaper import Reaper
+from simplismart.operator.reconciler import Reconciler
 from simplismart.operator.store import DeploymentStore
 
 logger = logging.getLogger(__name__)
@@ -27,11 +37,12 @@ class Runtime:
     config: OperatorConfig
     redis: Redis
     kube: KubeApi
-    leases: Leases
+    leases: RunLeases
     store: DeploymentStore
     passes: PassCoordinator
-    watcher: ExpiryWatcher
+    reaper: Reaper
     events: EventRecorder
+    leadership: Leadership | None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @classmethod
@@ -40,46 +51,80 @@ class Runtime:
         api_client = load_api_client()
         kube = KubeApi(api_client)
         events = EventRecorder(api_client)
-        announce = events.announce
-        leases = Leases(redis)
+        leases = RunLeases(redis)
         store = DeploymentStore()
-        passes: PassCoordinator
-        ender = RunEnder(kube, leases, store, lambda ref: passes.request(ref), announce)
-        passes = PassCoordinator(SchedulingPass(kube, leases, ender, store, config, announce))
-        watcher = ExpiryWatcher(redis, leases, ender, config.poll_interval)
-        return cls(config, redis, kube, leases, store, passes, watcher, events)
+        passes = PassCoordinator(Reconciler(kube, leases, store, events, config, now))
+        identity = f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{secrets.token_hex(4)}"
+        leadership = None
+        if not config.standalone:
+            leadership = Leadership(
+                api_client, config.lease_namespace, config.lease_name, identity,
+                lease_seconds=config.lease_seconds,
+            )  # fmt: skip
+        return cls(
+            config, redis, kube, leases, store, passes, Reaper(kube, now), events, leadership
+        )
 
     def start(self) -> None:
         # Kubernetes calls and the solver run in threads; the default pool (cores + 4) would
         # queue one pass's parallel writes behind another's.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(THREADS))
+        main = self._lead() if self.leadership is None else self.leadership.run(self._lead)
         self.tasks = [
-            asyncio.create_task(self.watcher.listen(), name="expiry events"),
-            asyncio.create_task(self.watcher.poll(), name="deadline poller"),
-            asyncio.create_task(self._resync(), name="resync"),
+            asyncio.create_task(main, name="scheduling"),
             asyncio.create_task(self.events.run(), name="events"),
         ]
 
+    async def _lead(self) -> None:
+        """What the leader does, until it stops leading (cancelled)."""
+        self.store.invalidate_all()  # the previous leader wrote what our watch may not show yet
+        self.passes.open()
+        try:
+            await asyncio.gather(
+                self.leases.listen(self.passes.request),
+                self.reaper.run(),
+                self._resync(),
+            )
+        finally:
+            await self.passes.close()
+
     async def _resync(self) -> None:
-        """The slow safety net: a pass over every known cluster, however quiet it has been."""
+        """A pass over every cluster now, then on a slow timer: the safety net."""
         while True:
-            await asyncio.sleep(self.config.resync_interval)
-            for ref in self.passes.known():
+            try:
+                clusters = await self.kube.list_clusters(self.config.namespaces)
+            except Exception:
+                logger.exception("could not list clusters; retrying at the next resync")
+                clusters = []
+            for ref in {*clusters, *self.passes.active()}:
                 self.store.invalidate(ref)
                 self.passes.request(ref)
+            await asyncio.sleep(self.config.resync_interval)
 
-    async def cancel(self, run: RunId, cluster: ClusterRef) -> None:
+    async def cancel(self, run: RunId) -> None:
         """A deleted deployment: free its lease at once and let its cluster start more."""
-        self.store.forget(run.uid)
         try:
-            await self.leases.forget(run)
+            await self.leases.release(run)
         finally:
-            self.passes.request(cluster)
+            self.passes.request(run.cluster_ref)
+
+    def wake(self, ref: ClusterRef) -> None:
+        self.passes.request(ref)
 
     async def close(self) -> None:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.passes.close()
-        await self.watcher.drain()
+        if self.leadership is not None:
+            try:
+                await self.leadership.release()
+            except Exception:  # shutting down: the Lease then expires on its own
+                logger.warning("could not release the leadership Lease", exc_info=True)
         await self.redis.aclose()
+
+
+class OperatorMemo(kopf.Memo):
+    """What kopf hands every handler: the runtime, and what each live object last asked for."""
+
+    runtime: Runtime
+    seen: dict[str, tuple[int, ClusterRef]]

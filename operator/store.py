@@ -1,29 +1,43 @@
-"""The operator's view of every Deployment, kept current by the watch and by its own writes.
+"""The operator's view of the live Deployments, kept current by the watch and by its own writes.
 
-A scheduling pass must see what it and earlier passes wrote even before the watch shows it,
-and reading every deployment of a cluster from the API server on every pass costs more than the
-pass itself once queues are long. So the watch feeds this store (as client-go's informers do),
-each successful status write feeds it the object the API server returned, and a pass reads it.
+A scheduling pass must see what it and earlier passes wrote even before the watch shows it, and
+reading every deployment of a cluster from the API server on every pass costs more than the pass
+itself once queues are long. So, as client-go's informers do, the watch feeds this store, each
+successful status write feeds it the object the API server returned, and a pass reads it.
 
-Versions only move forward: an event older than what the store holds (a watch lagging behind
-our own write) is ignored. resourceVersions are etcd revisions, compared as integers; Kubernetes
-calls them opaque, so a value that is not an integer is simply accepted.
+Two rules make it correct:
 
-A cluster's members are trusted only after a LIST in this process has seeded them
-(``needs_list``), and again LISTed on every resync, so a missed event cannot persist.
+- Versions only move forward. An object older than what the store holds (a watch lagging behind
+  our own write) is ignored; so is one older than a deletion or a finish the store has seen (a
+  tombstone). resourceVersions are etcd revisions, compared as integers; Kubernetes calls them
+  opaque, so a value that is not an integer is simply accepted.
+- A LIST is a snapshot at its own resourceVersion. It never removes an object the store saw at a
+  newer version (created after the snapshot was taken), and never replaces a newer copy.
+
+Only what scheduling needs is held: unfinished deployments (Pending ones are re-evaluated when
+their cluster changes). A finished one leaves at once, so memory follows what is live, not
+history. A cluster's members are trusted only after a LIST in this process has seeded them
+(``needs_list``), and are LISTed again on every resync, so a missed event cannot persist.
 """
 
 from collections.abc import Mapping
 from typing import Any
 
+from simplismart.crds import Phase
 from simplismart.operator.objects import ClusterRef, DeploymentObject
 
 
-def _newer(candidate: str, held: str) -> bool:
+def _version(text: str) -> int | None:
     try:
-        return int(candidate) >= int(held)
+        return int(text)
     except ValueError:
-        return True
+        return None
+
+
+def _older(candidate: str, held: str) -> bool:
+    """True when ``candidate`` is strictly older than ``held`` (unknown order: not older)."""
+    mine, theirs = _version(candidate), _version(held)
+    return mine is not None and theirs is not None and mine < theirs
 
 
 class DeploymentStore:
@@ -31,45 +45,98 @@ class DeploymentStore:
         self._members: dict[ClusterRef, dict[str, DeploymentObject]] = {}
         self._home: dict[str, ClusterRef] = {}
         self._listed: set[ClusterRef] = set()
+        # uid -> resourceVersion of a deletion or a finish, per cluster: older copies of it
+        # (from a watch lagging behind our own write, or a LIST in flight) must not come back.
+        self._tombstones: dict[str, str] = {}
+        self._graves: dict[ClusterRef, dict[str, str]] = {}
+        # The newest resourceVersion the watch delivered, per namespace.
+        self._watched: dict[str, str] = {}
 
     def needs_list(self, ref: ClusterRef) -> bool:
         return ref not in self._listed
 
     def invalidate(self, ref: ClusterRef) -> None:
-        """Make the next pass over ``ref`` read from the API server (resync, another writer)."""
+        """Make the next pass over ``ref`` read from the API server (resync, a refused write)."""
         self._listed.discard(ref)
 
-    def observe(self, body: Mapping[str, Any]) -> None:
+    def invalidate_all(self) -> None:
+        """After gaining leadership: another process may have written since we last listed."""
+        self._listed.clear()
+
+    def observe(self, body: Mapping[str, Any], deleted: bool = False) -> None:
         """Take in a watch event's object, unless the store already has a newer version."""
-        self.put(DeploymentObject.from_body(body))
+        deployment = DeploymentObject.from_body(body)
+        self._watched[deployment.namespace] = deployment.resource_version
+        if deleted:
+            self._bury(deployment)
+        else:
+            self.put(deployment)
 
     def put(self, deployment: DeploymentObject) -> None:
-        """Keep ``deployment`` unless the store already holds a newer version of it."""
+        """Keep ``deployment`` unless a newer version, deletion or finish was seen."""
+        uid = deployment.uid
+        tombstone = self._tombstones.get(uid)
+        if tombstone is not None and not _older(tombstone, deployment.resource_version):
+            return
+        home = self._home.get(uid)
+        held = None if home is None else self._members[home].get(uid)
+        if held is not None and _older(deployment.resource_version, held.resource_version):
+            return
+        if deployment.phase == Phase.SUCCEEDED:
+            self._bury(deployment)
+            return
         ref = ClusterRef(deployment.namespace, deployment.spec.cluster)
-        previous_home = self._home.get(deployment.uid)
-        if previous_home is not None:
-            held = self._members[previous_home].get(deployment.uid)
-            if held and not _newer(deployment.resource_version, held.resource_version):
-                return
-            if previous_home != ref:
-                del self._members[previous_home][deployment.uid]
-        self._members.setdefault(ref, {})[deployment.uid] = deployment
-        self._home[deployment.uid] = ref
+        if home is not None and home != ref:
+            self._drop(uid)
+        self._members.setdefault(ref, {})[uid] = deployment
+        self._home[uid] = ref
 
-    def forget(self, uid: str) -> None:
+    def _bury(self, deployment: DeploymentObject) -> None:
+        """It was deleted or finished: drop it, and keep a tombstone against older copies."""
+        self._drop(deployment.uid)
+        ref = ClusterRef(deployment.namespace, deployment.spec.cluster)
+        self._tombstones[deployment.uid] = deployment.resource_version
+        self._graves.setdefault(ref, {})[deployment.uid] = deployment.resource_version
+
+    def _drop(self, uid: str) -> None:
         home = self._home.pop(uid, None)
         if home is not None:
-            self._members[home].pop(uid, None)
+            members = self._members[home]
+            members.pop(uid, None)
+            if not members:
+                del self._members[home]
 
-    def replace(self, ref: ClusterRef, listed: list[DeploymentObject]) -> None:
-        """Seed a cluster from a LIST: what it lacks is gone, what it has is at least as new."""
+    def replace(self, ref: ClusterRef, listed: list[DeploymentObject], version: str) -> None:
+        """Seed a cluster from a LIST taken at resourceVersion ``version``.
+
+        What the store holds but the LIST lacks is gone, unless the store saw it after the
+        snapshot: a deployment created while the LIST was in flight must survive it.
+        """
         present = {d.uid for d in listed}
-        for uid in list(self._members.get(ref, {})):
-            if uid not in present:
-                self.forget(uid)
+        for uid, held in list(self._members.get(ref, {}).items()):
+            if uid not in present and not _older(version, held.resource_version):
+                self._drop(uid)
         for deployment in listed:
             self.put(deployment)
         self._listed.add(ref)
+        self._prune(ref, version)
+
+    def _prune(self, ref: ClusterRef, version: str) -> None:
+        """Drop the tombstones no older copy can come after: covered by this LIST (which no
+        longer has the object) and passed by the watch (which delivers in version order)."""
+        graves = self._graves.get(ref, {})
+        watched = self._watched.get(ref.namespace, "0")
+        for uid, buried in list(graves.items()):
+            if not _older(version, buried) and not _older(watched, buried):
+                del graves[uid]
+                self._tombstones.pop(uid, None)
+        if not graves:
+            self._graves.pop(ref, None)
+
+    def forget_cluster(self, ref: ClusterRef) -> None:
+        """A deleted cluster's last pass is over: its tombstones guard nothing any more."""
+        for uid in self._graves.pop(ref, {}):
+            self._tombstones.pop(uid, None)
 
     def get(self, uid: str) -> DeploymentObject | None:
         home = self._home.get(uid)
@@ -77,3 +144,6 @@ class DeploymentStore:
 
     def members(self, ref: ClusterRef) -> list[DeploymentObject]:
         return list(self._members.get(ref, {}).values())
+
+    def __len__(self) -> int:
+        return len(self._home)

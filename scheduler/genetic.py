@@ -1,50 +1,89 @@
-"""Heuristic search: Chu and Beasley's steady-state genetic algorithm for the 0/1 MKP.
+"""Heuristic search: Chu and Beasley's steady-state GA for the 0/1 MKP, made anytime.
 
 Individuals are bit strings. Each child comes from two binary tournaments, uniform
 crossover and a two-bit mutation, then the repair operator makes it feasible and maximal:
 drop the worst-ranked selected items until every resource fits, then add the best-ranked
 items that still fit (see `greedy`). The child replaces the population's worst member
 unless it duplicates a member, which keeps the population diverse without a diversity
-measure. The population is seeded with greedy solutions and the rounded LP relaxation, and
-the best individual ever seen is kept, so the answer is never worse than those seeds.
+measure. The population is seeded with greedy solutions, the rounded LP relaxation and any
+selection the caller already has (`auto` passes HiGHS's incumbent), and the best individual
+ever seen is kept, so the answer is never worse than those seeds.
+
+Three additions make it use whatever time it is given (the original stopped for good after
+25 generations without improvement, so ten seconds bought nothing over one):
+
+- every new best is polished by local search (1-1 and 2-1 swaps, see `swaps`), the step
+  that separates memetic algorithms from plain GAs on this problem;
+- after `STALL_GENERATIONS` generations without a new best the population restarts around
+  the best: it is kept, the others are perturbed copies of it and fresh random fills;
+- the population is fitted to the budget: a short budget gets a small population, so that
+  it still runs some tens of generations instead of spending it all on the first one.
+
+The run ends at the deadline, when the best reaches the LP bound (then it is optimal), or
+after `PATIENCE` restarts in a row without improving: a short queue whose optimum was found
+early does not spin until its time limit. With a fixed seed, a run that ends before its
+deadline is reproducible.
 
 DEAP provides the individual and fitness types and the toolbox the run is assembled in.
 The operators are our own: DEAP's built-in ones draw from the global `random` module,
 which would make a seeded run depend on whatever else uses it, and loop over bits in
 Python, which is too slow for ten thousand candidates.
-
-The run stops at the first of: the time limit, the generation budget, or `stall`
-generations without improving the best (a generation is one population's worth of
-children), so short queues do not spend the whole time limit confirming the greedy answer.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import time
+from collections.abc import Sequence
 from typing import Any, Final
 
+import highspy
 import numpy as np
+import numpy.typing as npt
 from deap import base, creator
 
+from simplismart.scheduler import swaps
 from simplismart.scheduler.greedy import Order, drop, fill, greedy, ranking
 from simplismart.scheduler.knapsack import Bits, Knapsack
-from simplismart.scheduler.objective import compare
-from simplismart.scheduler.program import program, set_costs
+from simplismart.scheduler.objective import compare, tolerance
+from simplismart.scheduler.program import program, run_until, set_costs
 
 POPULATION: Final = 100
-MAX_GENERATIONS: Final = 1000
-STALL_GENERATIONS: Final = 25
+"""Chu and Beasley's population size, used when the budget allows it."""
+
+MIN_POPULATION: Final = 10
+GENERATIONS_IN_BUDGET: Final = 50
+"""The population is sized so that the budget holds about this many generations."""
+
+CHILD_SECONDS: Final = 4e-5
+CHILD_SECONDS_PER_WEIGHT: Final = 2e-9
+"""A child's cost, fixed plus per entry of the weight matrix (measured on the benchmark);
+a static estimate rather than a measurement, so that a seeded run stays reproducible."""
+
+STALL_GENERATIONS: Final = 10
+PATIENCE: Final = 30
+"""Restarts in a row without a new best after which the run gives up before its deadline."""
+
 MUTATION_FLIPS: Final = 2
 """Chu and Beasley flip two bits: enough to leave a parent's neighbourhood, few enough
 that the repair does not undo the whole child."""
 
+PERTURBATION: Final = 0.1
+"""The share of a restart's population's bits flipped in the copies of the best."""
+
 _INTEGRAL: Final = 1e-6
 """How close to 1 a relaxed value counts as taking the item."""
 
+_PRICE_FLOOR: Final = 1e-6
+"""The price, per whole free capacity, of a resource the LP relaxation leaves slack."""
+
 _LEVELS: Final = 3
 """DEAP fixes the number of fitness values per type; fewer levels are padded with zeros."""
+
+_Bound = tuple[np.ndarray, float]
+"""The one scored level and the LP bound on it."""
 
 _Entry = tuple[tuple[float, ...], int, Any]
 """A population member as the heap holds it: (weighted fitness, arrival, individual)."""
@@ -58,106 +97,206 @@ def search(
     deadline: float,
     seed: int | None,
     *,
-    max_generations: int = MAX_GENERATIONS,
-    stall: int = STALL_GENERATIONS,
+    budget: float,
+    seeds: Sequence[Bits] = (),
 ) -> Bits:
-    """Evolve until `deadline` (perf_counter), the generation budget or a stall."""
+    """Evolve until `deadline` (perf_counter), the LP bound or `PATIENCE` restarts.
+
+    `budget` is the nominal time in seconds the population is sized for; `seeds` are
+    feasible selections to start from.
+    """
+    if not knapsack.size:
+        return knapsack.empty()
     rng = np.random.default_rng(seed)
-    order = ranking(knapsack)
+    relaxed, bound, duals = _relaxation(knapsack, deadline)
+    # Chu and Beasley rank by value per surrogate size weighted by the LP's dual prices:
+    # a resource the relaxation leaves slack costs nothing, a binding one what it is worth.
+    order = ranking(knapsack) if duals is None else ranking(knapsack, duals)
     toolbox = base.Toolbox()
     toolbox.register("evaluate", _evaluate, knapsack)
     toolbox.register("repair", _repair, knapsack, order)
     toolbox.register("select", _tournament, rng)
     toolbox.register("mate", _uniform_crossover, rng)
     toolbox.register("mutate", _flip_bits, rng)
+    size = population_size(knapsack, budget)
+    run = _Run(knapsack, order, toolbox, deadline, size, bound)
+    if relaxed is not None:
+        _repair(knapsack, order, relaxed)
+    rounded = [] if relaxed is None else [relaxed]
+    default = ranking(knapsack)
+    for bits in [*seeds, greedy(knapsack, order), greedy(knapsack, default), *rounded]:
+        run.admit(bits)
+    for bits in _per_resource(knapsack):
+        run.admit(bits)
+    run.fill_randomly(rng)
 
-    # A min-heap on fitness, so the worst member, which each child replaces, is at [0].
-    # The counter keeps equal fitnesses from ever comparing the arrays themselves.
-    counter = itertools.count()
-    population = [
-        (member.fitness.wvalues, next(counter), member)
-        for member in _initial_population(knapsack, order, rng, toolbox, deadline)
-    ]
-    heapq.heapify(population)
-    members = {_key(member) for _, _, member in population}
-    best = max(population)[2]
-
-    generation = stale = 0
-    while generation < max_generations and stale < stall:
-        improved = False
-        for _ in range(len(population)):
-            if time.perf_counter() >= deadline:
-                return np.asarray(best, dtype=bool)
-            child = toolbox.mate(toolbox.select(population), toolbox.select(population))
-            toolbox.mutate(child)
-            toolbox.repair(child)
-            key = _key(child)
-            if key in members:
-                continue
-            toolbox.evaluate(child)
-            members.add(key)
-            _, _, replaced = heapq.heapreplace(
-                population, (child.fitness.wvalues, next(counter), child)
-            )
-            members.discard(_key(replaced))
-            if compare(child.fitness.values, best.fitness.values) > 0:
-                best, improved = child, True
-        generation += 1
-        stale = 0 if improved else stale + 1
-    return np.asarray(best, dtype=bool)
+    stale = restarts = 0
+    while not run.reached_bound() and restarts < PATIENCE:
+        if time.perf_counter() >= deadline:
+            break
+        if run.breed():
+            stale = restarts = 0
+            continue
+        stale += 1
+        if stale >= STALL_GENERATIONS * size:
+            run.restart(rng)
+            stale, restarts = 0, restarts + 1
+    return np.asarray(run.best, dtype=bool)
 
 
-def _initial_population(
-    knapsack: Knapsack, order: Order, rng: np.random.Generator, toolbox: Any, deadline: float
-) -> list[Any]:
-    """Greedy seeds first, then repaired random bit strings, all distinct.
+def population_size(knapsack: Knapsack, budget: float) -> int:
+    """The population that lets `budget` seconds hold `GENERATIONS_IN_BUDGET` generations.
 
-    The seeds are the rounded LP relaxation and greedy fills ranked by the default
-    surrogate size and by each resource alone, so the population starts with good
-    solutions of different shapes. Short queues may have
-    fewer distinct maximal selections than POPULATION; the attempts are bounded.
+    Never more than twice the items: a short queue has few distinct maximal selections.
     """
-    population: list[Any] = []
-    members: set[bytes] = set()
+    child = CHILD_SECONDS + CHILD_SECONDS_PER_WEIGHT * knapsack.weights.size
+    fitted = int(budget / child / GENERATIONS_IN_BUDGET)
+    return max(MIN_POPULATION, min(POPULATION, fitted, 2 * knapsack.size))
 
-    def admit(bits: Bits) -> None:
+
+class _Run:
+    """The population (a min-heap on fitness, worst at [0]), its members and the best."""
+
+    def __init__(
+        self,
+        knapsack: Knapsack,
+        order: Order,
+        toolbox: Any,
+        deadline: float,
+        size: int,
+        bound: _Bound | None,
+    ) -> None:
+        self.knapsack, self.order, self.toolbox = knapsack, order, toolbox
+        self.deadline, self.size, self.bound = deadline, size, bound
+        self.population: list[_Entry] = []
+        self.members: set[bytes] = set()
+        # The counter keeps equal fitnesses from ever comparing the arrays themselves.
+        self.counter = itertools.count()
+        self.best: Any = None
+
+    def admit(self, bits: Bits) -> bool:
+        """Add `bits` (feasible) unless it is a member or the population is full."""
         individual = _individual(bits)
         key = _key(individual)
-        if key not in members:
-            toolbox.evaluate(individual)
-            members.add(key)
-            population.append(individual)
+        if key in self.members or len(self.population) >= self.size:
+            return False
+        self.toolbox.evaluate(individual)
+        self.members.add(key)
+        heapq.heappush(
+            self.population, (individual.fitness.wvalues, next(self.counter), individual)
+        )
+        self._consider(individual)
+        return True
 
-    admit(greedy(knapsack, order))
-    admit(_rounded_relaxation(knapsack, order))
+    def fill_randomly(self, rng: np.random.Generator) -> None:
+        """Complete the population with repaired random bit strings, attempts bounded."""
+        for _ in range(2 * self.size):
+            if len(self.population) >= self.size or time.perf_counter() >= self.deadline:
+                return
+            bits = rng.random(self.knapsack.size) < 0.5
+            self.toolbox.repair(bits)
+            self.admit(bits)
+
+    def breed(self) -> bool:
+        """One child replaces the worst member; True when it is a new best."""
+        toolbox = self.toolbox
+        child = toolbox.mate(toolbox.select(self.population), toolbox.select(self.population))
+        toolbox.mutate(child)
+        toolbox.repair(child)
+        key = _key(child)
+        if key in self.members:
+            return False
+        toolbox.evaluate(child)
+        self.members.add(key)
+        _, _, replaced = heapq.heapreplace(
+            self.population, (child.fitness.wvalues, next(self.counter), child)
+        )
+        self.members.discard(_key(replaced))
+        return self._consider(child)
+
+    def restart(self, rng: np.random.Generator) -> None:
+        """Keep the best; half the others are perturbed copies of it, half random fills."""
+        self.population, self.members = [], set()
+        self.admit(np.asarray(self.best, dtype=bool))
+        flips = max(MUTATION_FLIPS, math.ceil(PERTURBATION * self.knapsack.size))
+        for attempt in range(2 * self.size):
+            if len(self.population) >= self.size or time.perf_counter() >= self.deadline:
+                return
+            if attempt % 2:
+                bits = rng.random(self.knapsack.size) < 0.5
+            else:
+                bits = np.asarray(self.best, dtype=bool).copy()
+                flipped = rng.integers(self.knapsack.size, size=flips)
+                bits[flipped] = ~bits[flipped]
+            self.toolbox.repair(bits)
+            self.admit(bits)
+
+    def reached_bound(self) -> bool:
+        """True when the best meets the LP bound, so no selection can be better."""
+        if self.bound is None:
+            return False
+        level, bound = self.bound
+        score = float(level @ np.asarray(self.best, dtype=bool))
+        return score >= bound - tolerance(bound)
+
+    def _consider(self, individual: Any) -> bool:
+        """Make `individual` the best if it is better, polished by local search first."""
+        if (
+            self.best is not None
+            and compare(individual.fitness.values, self.best.fitness.values) <= 0
+        ):
+            return False
+        polished = np.asarray(individual, dtype=bool).copy()
+        if swaps.improve(self.knapsack, polished, self.order, self.deadline):
+            individual = _individual(polished)
+            self.toolbox.evaluate(individual)
+        self.best = individual
+        return True
+
+
+def _relaxation(
+    knapsack: Knapsack, deadline: float
+) -> tuple[Bits | None, _Bound | None, npt.NDArray[np.float64] | None]:
+    """The LP relaxation's optimum rounded down, its bound and its dual prices.
+
+    An LP optimum has at most one fractional item per resource, so rounding it down (the
+    caller then fills it) loses little on long queues, and it balances the resources where
+    a greedy ranking fills one of them first and strands the others. Only the most
+    important level is relaxed. The LP optimum bounds every selection when that level is
+    the only one anybody scores on (explicit values, or a queue of one priority without
+    waits), rounded down when the scores are integral; otherwise the bound is None.
+    """
+    scored = [level for level in knapsack.levels if level.any()]
+    if not scored:
+        return None, None, None
+    highs = program(knapsack, integral=False, deadline=deadline)
+    set_costs(highs, scored[0])
+    if (
+        not run_until(highs, deadline)
+        or highs.getModelStatus() != highspy.HighsModelStatus.kOptimal
+    ):
+        return None, None, None
+    solution = highs.getSolution()
+    relaxed = np.asarray(solution.col_value)
+    # A resource whose price is zero still counts a little, so ties break by its share.
+    duals = np.abs(np.asarray(solution.row_dual)) + _PRICE_FLOOR / knapsack.capacity
+    bits = relaxed > 1.0 - _INTEGRAL
+    if len(scored) > 1:
+        return bits, None, duals
+    bound = float(scored[0] @ relaxed)
+    if np.all(scored[0] == np.round(scored[0])):
+        bound = math.floor(bound + tolerance(bound))
+    return bits, (scored[0], bound), duals
+
+
+def _per_resource(knapsack: Knapsack) -> list[Bits]:
+    """Greedy fills ranked by each resource alone: good selections of different shapes."""
+    fills = []
     for resource in range(len(knapsack.capacity)):
         alone = np.zeros(len(knapsack.capacity))
         alone[resource] = 1.0 / knapsack.capacity[resource]
-        admit(greedy(knapsack, ranking(knapsack, alone)))
-    for _ in range(2 * POPULATION):
-        if len(population) >= POPULATION or time.perf_counter() >= deadline:
-            break
-        bits = rng.random(knapsack.size) < 0.5
-        toolbox.repair(bits)
-        admit(bits)
-    return population
-
-
-def _rounded_relaxation(knapsack: Knapsack, order: Order) -> Bits:
-    """The LP relaxation's optimum rounded down, then filled.
-
-    An LP optimum has at most one fractional item per resource, so rounding it down loses
-    little on long queues, and it balances the resources where a greedy ranking fills one
-    of them first and strands the others. Only the most important level is relaxed; the
-    fill ranks the rest.
-    """
-    highs = program(knapsack, integral=False)
-    set_costs(highs, next(level for level in knapsack.levels if level.any()))
-    highs.run()
-    bits = np.asarray(highs.getSolution().col_value) > 1.0 - _INTEGRAL
-    drop(knapsack, bits, order)
-    fill(knapsack, bits, order)
-    return bits
+        fills.append(greedy(knapsack, ranking(knapsack, alone)))
+    return fills
 
 
 def _individual(bits: Bits) -> Any:

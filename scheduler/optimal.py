@@ -19,11 +19,12 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+import numpy.typing as npt
 
 from simplismart.scheduler.greedy import Order, drop, fill, greedy, ranking
 from simplismart.scheduler.knapsack import Bits, Knapsack
 from simplismart.scheduler.objective import compare, tolerance
-from simplismart.scheduler.program import program, set_costs
+from simplismart.scheduler.program import Incumbents, program, run_until, set_costs
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,36 +33,51 @@ class Outcome:
 
     The gap is HiGHS's relative gap on the first level it could not prove, the earlier
     levels being optimal; None when it is unknown (time ran out before the level started,
-    or HiGHS found no solution of its own).
+    or HiGHS found no solution of its own). `bound` is then that level's index and HiGHS's
+    bound on it, so that a better selection found later can be measured against it.
     """
 
     bits: Bits
     proven: bool
     gap: float | None
+    bound: tuple[int, float] | None = None
 
 
-def search(knapsack: Knapsack, time_limit: float, seed: int | None) -> Outcome:
-    """Solve the levels in order within `time_limit` seconds overall."""
-    deadline = time.perf_counter() + time_limit
+def search(knapsack: Knapsack, deadline: float, seed: int | None) -> Outcome:
+    """Solve the levels in order until `deadline` (perf_counter)."""
     order = ranking(knapsack)
     best = greedy(knapsack, order)
-    highs = program(knapsack, integral=True, seed=seed)
-    for level in knapsack.levels:
+    highs = program(knapsack, integral=True, deadline=deadline, seed=seed)
+    incumbents = Incumbents(highs)
+    for index, level in enumerate(knapsack.levels):
         if not level.any():
             continue  # every selection ties on a level nobody scores on
-        remaining = deadline - time.perf_counter()
-        if remaining <= 0:
+        if time.perf_counter() >= deadline:
             return Outcome(best, proven=False, gap=None)
-        highs.setOptionValue("time_limit", remaining)
         set_costs(highs, level)
         highs.setSolution(_solution(best))
-        highs.run()
-        found = _incumbent(highs, knapsack, order)
-        if found is not None and compare(knapsack.scores(found), knapsack.scores(best)) > 0:
-            best = found
+        incumbents.clear()
+        if not run_until(highs, deadline):
+            # HiGHS is still between two checks of the clock: take its last incumbent.
+            if incumbents.latest is not None:
+                best = _better(knapsack, best, _rounded(incumbents.latest, knapsack, order))
+            return Outcome(
+                best,
+                proven=False,
+                gap=_finite(incumbents.gap),
+                bound=_open(index, incumbents.bound),
+            )
+        if highs.getInfo().primal_solution_status == highspy.kSolutionStatusFeasible:
+            solution = np.asarray(highs.getSolution().col_value)
+            best = _better(knapsack, best, _rounded(solution, knapsack, order))
         if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            gap = float(highs.getInfo().mip_gap)  # infinite when HiGHS found no solution
-            return Outcome(best, proven=False, gap=gap if math.isfinite(gap) else None)
+            info = highs.getInfo()
+            return Outcome(
+                best,
+                proven=False,
+                gap=_finite(info.mip_gap),  # infinite without a solution
+                bound=_open(index, info.mip_dual_bound),
+            )
         reached = float(level @ best)
         highs.addRow(
             reached - tolerance(reached),
@@ -80,15 +96,27 @@ def _solution(bits: Bits) -> highspy.HighsSolution:
     return solution
 
 
-def _incumbent(highs: highspy.Highs, knapsack: Knapsack, order: Order) -> Bits | None:
-    """HiGHS's best solution rounded to 0/1 and made exactly feasible and maximal.
+def _rounded(values: npt.NDArray[np.float64], knapsack: Knapsack, order: Order) -> Bits:
+    """A HiGHS solution rounded to 0/1 and made exactly feasible and maximal.
 
     HiGHS accepts values within its integrality tolerance, so rounding can overload a
     resource by a unit in rare cases; the greedy drop and fill restore exactness.
     """
-    if highs.getInfo().primal_solution_status != highspy.kSolutionStatusFeasible:
-        return None
-    bits = np.asarray(highs.getSolution().col_value) > 0.5
+    bits = values > 0.5
     drop(knapsack, bits, order)
     fill(knapsack, bits, order)
     return bits
+
+
+def _better(knapsack: Knapsack, best: Bits, found: Bits) -> Bits:
+    return found if compare(knapsack.scores(found), knapsack.scores(best)) > 0 else best
+
+
+def _finite(value: float | None) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def _open(index: int, bound: float | None) -> tuple[int, float] | None:
+    """The open level's index and HiGHS's bound on it, when HiGHS has one."""
+    bound = _finite(bound)
+    return None if bound is None else (index, bound)

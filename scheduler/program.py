@@ -4,19 +4,42 @@ HiGHS's default relative gap (1e-4) would stop a hundredth of a percent short of
 optimum and call it optimal, and its default feasibility tolerance (1e-6) would let a
 pinned objective row of a lexicographic stage slip by that much. Both are set to the
 comparison tolerance the rest of the scheduler uses.
+
+HiGHS checks its time limit and its interrupt callbacks only between steps of its own
+(presolve, the root LP, cut rounds, nodes), tens of milliseconds apart on a thousand
+candidates and seconds apart on ten thousand: a 1 s limit was overrun by 2.6 s. So a solve
+runs on a thread of its own and the caller waits for it only until its deadline.
+HiGHS's time limit is set a margin short of the deadline and the interrupt callbacks ask it
+to stop at the deadline; if it has not returned by then, `run_until` says so and the caller
+goes on with what it has (for a MILP, the incumbents `Incumbents` recorded), leaving HiGHS
+to stop at its next check, alone on a program nobody reads again.
 """
 
 from __future__ import annotations
 
+import threading
+import time
+from typing import Final
+
 import highspy
 import numpy as np
+import numpy.typing as npt
 
 from simplismart.scheduler.knapsack import Knapsack
 from simplismart.scheduler.objective import REL_TOL
 
+MARGIN: Final = 0.003
+"""Seconds HiGHS's own time limit stops short of the deadline, for the solution it then
+hands back and the drop-and-fill after it."""
 
-def program(knapsack: Knapsack, *, integral: bool, seed: int | None = None) -> highspy.Highs:
-    """``max c @ x, weights @ x <= capacity, 0 <= x <= 1``; the caller sets the costs c."""
+
+def program(
+    knapsack: Knapsack, *, integral: bool, deadline: float, seed: int | None = None
+) -> highspy.Highs:
+    """``max c @ x, weights @ x <= capacity, 0 <= x <= 1``; the caller sets the costs c.
+
+    `run_until` solves it; any solve stops at `deadline` (perf_counter).
+    """
     items, resources = knapsack.size, len(knapsack.capacity)
     lp = highspy.HighsLp()
     lp.num_col_ = items
@@ -42,7 +65,48 @@ def program(knapsack: Knapsack, *, integral: bool, seed: int | None = None) -> h
     if seed is not None:
         highs.setOptionValue("random_seed", seed)
     highs.passModel(lp)
+
+    def interrupt(event: highspy.HighsCallbackEvent) -> None:
+        if time.perf_counter() >= deadline:
+            event.interrupt()
+
+    highs.cbSimplexInterrupt += interrupt
+    highs.cbIpmInterrupt += interrupt
+    highs.cbMipInterrupt += interrupt
     return highs
+
+
+def run_until(highs: highspy.Highs, deadline: float) -> bool:
+    """Solve until `deadline` at the latest; False when HiGHS had not returned by then.
+
+    Only when it returned may the caller read its status and solution, or solve again.
+    """
+    highs.setOptionValue("time_limit", max(deadline - time.perf_counter() - MARGIN, 1e-3))
+    # Our own thread, not highspy's startSolve: that one guards every Highs object with one
+    # lock shared by the class, so an abandoned solve would block all later ones.
+    worker = threading.Thread(target=highs.run, name="highs", daemon=True)
+    worker.start()
+    worker.join(timeout=max(deadline - time.perf_counter(), 0.0))
+    return not worker.is_alive()
+
+
+class Incumbents:
+    """HiGHS's improving MILP solutions as it finds them, readable while it still runs."""
+
+    def __init__(self, highs: highspy.Highs) -> None:
+        self.latest: npt.NDArray[np.float64] | None = None
+        self.gap: float | None = None
+        self.bound: float | None = None
+        highs.cbMipImprovingSolution += self._record
+
+    def _record(self, event: highspy.HighsCallbackEvent) -> None:
+        self.latest = np.array(event.data_out.mip_solution)
+        self.gap = float(event.data_out.mip_gap)
+        self.bound = float(event.data_out.mip_dual_bound)
+
+    def clear(self) -> None:
+        """Forget the solutions of an earlier stage."""
+        self.latest = self.gap = self.bound = None
 
 
 def set_costs(highs: highspy.Highs, costs: np.ndarray) -> None:

@@ -13,8 +13,11 @@ from simplismart.scheduler.strategy import Strategy
 class Selection:
     """The chosen candidate ids (in the problem's order) and the run that chose them.
 
-    `strategy` is the one that actually ran, never AUTO. `gap` is the relative distance to
-    the best proven bound: 0.0 when `proven_optimal`, None when no bound is known.
+    `strategy` is the one whose selection this is, never AUTO. `ran` lists every strategy
+    that ran, in order (empty when there was nothing to search), and `reason` says in a
+    sentence why those: the decision record an operator shows. `gap` is the relative
+    distance to the best proven bound: 0.0 when `proven_optimal`, None when no bound is
+    known.
     """
 
     selected: tuple[str, ...]
@@ -23,6 +26,8 @@ class Selection:
     duration_ms: float
     proven_optimal: bool
     gap: float | None
+    ran: tuple[Strategy, ...]
+    reason: str
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view, as the CLI prints it."""
@@ -33,4 +38,6 @@ class Selection:
             "duration_ms": self.duration_ms,
             "proven_optimal": self.proven_optimal,
             "gap": self.gap,
+            "ran": [strategy.value for strategy in self.ran],
+            "reason": self.reason,
         }

@@ -4,7 +4,11 @@ import enum
 
 
 class Strategy(enum.StrEnum):
-    """How `solve` searches; AUTO picks by queue length the way the original scheduler did."""
+    """How `solve` searches.
+
+    AUTO enumerates short queues like the original scheduler; on long ones it runs HiGHS
+    first and the genetic search only when HiGHS cannot prove the optimum in time.
+    """
 
     AUTO = "auto"
     COMBINATIONS = "combinations"

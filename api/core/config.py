@@ -4,6 +4,7 @@ Everything is read once at start-up into a frozen :class:`Settings`, so a bad va
 process with a message naming the variable instead of failing on the first request.
 """
 
+import ipaddress
 import logging
 import os
 import re
@@ -38,6 +39,15 @@ class Settings:
     kube_timeout_seconds: float
     kubeconfig: str | None
     namespace_prefix: str
+    #: Who may set X-Forwarded-For; nobody by default, so a client cannot pick its own address.
+    trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    login_client_limit: int
+    login_account_limit: int
+    hash_concurrency: int
+    max_body_bytes: int
+    bootstrap_token: str | None
+    metrics_port: int
+    quotas: "Quotas"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
@@ -59,7 +69,43 @@ class Settings:
             # Kubernetes' own variable, unprefixed; unset means in-cluster or ~/.kube/config.
             namespace_prefix=_namespace_prefix(env.text("NAMESPACE_PREFIX", "sm-org-")),
             kubeconfig=(os.environ if environ is None else environ).get("KUBECONFIG") or None,
+            trusted_proxies=_networks(env.text("TRUSTED_PROXIES", "")),
+            login_client_limit=env.integer("LOGIN_CLIENT_LIMIT", 50, minimum=1),
+            login_account_limit=env.integer("LOGIN_ACCOUNT_LIMIT", 100, minimum=1),
+            hash_concurrency=env.integer("HASH_CONCURRENCY", 4, minimum=1),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", 1 << 20, minimum=1024),
+            bootstrap_token=_secret(
+                "BOOTSTRAP_TOKEN", env.raw("BOOTSTRAP_TOKEN"), env.raw("BOOTSTRAP_TOKEN_FILE")
+            ),
+            metrics_port=env.integer("API_METRICS_PORT", 9091, minimum=0, maximum=65535),
+            quotas=Quotas(
+                clusters=env.integer("QUOTA_CLUSTERS", 100, minimum=1),
+                deployments=env.integer("QUOTA_DEPLOYMENTS", 50_000, minimum=1),
+                cpu=env.integer("QUOTA_CPU", 1_000_000, minimum=1),
+                ram=env.integer("QUOTA_RAM", 1_000_000, minimum=1),
+                gpu=env.integer("QUOTA_GPU", 100_000, minimum=1),
+                organizations_per_user=env.integer("QUOTA_ORGANIZATIONS_PER_USER", 10, minimum=1),
+                registrations_per_client=env.integer(
+                    "QUOTA_REGISTRATIONS_PER_CLIENT", 20, minimum=1
+                ),
+            ),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Quotas:
+    """Per-organization and per-client ceilings: generous, so they stop abuse and not real use."""
+
+    clusters: int
+    deployments: int
+    #: The sum of the organization's clusters' totals, per resource.
+    cpu: int
+    ram: int
+    gpu: int
+    #: Organizations one user may have founded (each is a Kubernetes namespace).
+    organizations_per_user: int
+    #: Registrations from one client address per hour.
+    registrations_per_client: int
 
 
 class _Env:
@@ -109,17 +155,36 @@ def _namespace_prefix(prefix: str) -> str:
     return prefix
 
 
-def _jwt_secret(env: _Env, dev_mode: bool) -> str:
-    """The signing key, from the variable or the file; only dev mode may make one up."""
-    secret = env.raw("JWT_SECRET")
-    source = f"{PREFIX}JWT_SECRET"
-    secret_file = env.raw("JWT_SECRET_FILE")
+def _networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Comma-separated addresses or CIDR ranges, e.g. ``10.0.0.0/8,fd00::/8``."""
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(
+                f"{PREFIX}TRUSTED_PROXIES must be comma-separated addresses or CIDR ranges, "
+                f"got {item!r}"
+            ) from None
+    return tuple(networks)
+
+
+def _secret(name: str, secret: str | None, secret_file: str | None) -> str | None:
+    """A secret given as ``<name>``, or else read from the file ``<name>_FILE`` names."""
     if secret is None and secret_file is not None:
-        source = f"{PREFIX}JWT_SECRET_FILE ({secret_file})"
         try:
             secret = Path(secret_file).read_text().strip() or None
         except OSError as error:
-            raise ConfigError(f"cannot read {source}: {error.strerror}") from None
+            raise ConfigError(
+                f"cannot read {PREFIX}{name}_FILE ({secret_file}): {error.strerror}"
+            ) from None
+    return secret
+
+
+def _jwt_secret(env: _Env, dev_mode: bool) -> str:
+    """The signing key, from the variable or the file; only dev mode may make one up."""
+    source = f"{PREFIX}JWT_SECRET" if env.raw("JWT_SECRET") else f"{PREFIX}JWT_SECRET_FILE"
+    secret = _secret("JWT_SECRET", env.raw("JWT_SECRET"), env.raw("JWT_SECRET_FILE"))
     if secret is None:
         if not dev_mode:
             raise ConfigError(

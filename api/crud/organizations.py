@@ -3,11 +3,12 @@
 import logging
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from simplismart.api.crud.admins import ensure_an_admin_remains, lock_organization
+from simplismart.api.core.config import Settings
+from simplismart.api.crud.admins import ensure_an_admin_remains, lock_organization, lock_user
 from simplismart.api.errors import ApiError, ConflictError, NotFoundError, field_error
 from simplismart.api.kube import Kube, namespace_for
 from simplismart.api.models import Organization, Role, User
@@ -21,7 +22,7 @@ def new_invite_code() -> str:
 
 
 def create(
-    session: Session, kube: Kube, namespace_prefix: str, creator: User, name: str
+    session: Session, kube: Kube, settings: Settings, creator: User, name: str
 ) -> Organization:
     """Create the organization and its namespace, and make the creator its ADMIN.
 
@@ -29,10 +30,13 @@ def create(
     refuses, the transaction rolls back and nothing exists; if the commit fails, the namespace
     is deleted again.
     """
+    _check_organization_quota(session, creator, settings.quotas.organizations_per_user)
     # The namespace is named after the id, known only after the insert; until then (and never
     # committed) the row holds a unique placeholder, so concurrent creations do not collide.
     placeholder = f"pending-{secrets.token_hex(8)}"
-    organization = Organization(name=name, namespace=placeholder, invite_code=new_invite_code())
+    organization = Organization(
+        name=name, namespace=placeholder, invite_code=new_invite_code(), created_by_id=creator.id
+    )
     session.add(organization)
     try:
         session.flush()
@@ -41,7 +45,7 @@ def create(
         raise ConflictError(
             f"organization {name!r} already exists", [field_error("name", "is already taken")]
         ) from None
-    organization.namespace = namespace_for(namespace_prefix, organization.id)
+    organization.namespace = namespace_for(settings.namespace_prefix, organization.id)
     _move(session, creator, organization, Role.ADMIN)
     try:
         kube.create_namespace(organization.namespace, organization.id)
@@ -63,6 +67,19 @@ def create(
         _forget_namespace(kube, organization.namespace)
         raise
     return organization
+
+
+def _check_organization_quota(session: Session, creator: User, limit: int) -> None:
+    founded = session.scalar(
+        select(func.count())
+        .select_from(Organization)
+        .where(Organization.created_by_id == creator.id)
+    )
+    if (founded or 0) >= limit:
+        raise ConflictError(
+            f"you have founded {founded} organizations, the most one user may "
+            f"(SIMPLISMART_QUOTA_ORGANIZATIONS_PER_USER = {limit})"
+        )
 
 
 def _forget_namespace(kube: Kube, namespace: str) -> None:
@@ -89,12 +106,20 @@ def join(session: Session, user: User, invite_code: str) -> Organization:
 
 
 def _move(session: Session, user: User, organization: Organization, role: Role) -> None:
-    """Make ``user`` a ``role`` of ``organization``, leaving their previous one with an ADMIN."""
+    """Make ``user`` a ``role`` of ``organization``, leaving their previous one with an ADMIN.
+
+    Locks (see :mod:`simplismart.api.crud.admins`) in the order every change takes them: the
+    previous organization, then the user, whose membership is then re-read as it is now.
+    """
     previous = user.organization_id
-    if previous is not None and user.role is Role.ADMIN:
+    if previous is not None:
         lock_organization(session, previous)
-    user.organization = organization
-    user.role = role
+    current = lock_user(session, user.id)
+    if current is None or current.organization_id != previous:
+        session.rollback()
+        raise ConflictError("your membership changed meanwhile; check GET /me and try again")
+    current.organization = organization
+    current.role = role
     session.flush()
     if previous is not None:
         ensure_an_admin_remains(session, previous)

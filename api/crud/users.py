@@ -1,35 +1,50 @@
-"""Users: registration (with the first-ADMIN claim), lookup and role changes."""
+"""Users: registration (with the first-ADMIN claim), lookup, roles, passwords and sessions."""
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from simplismart.api.core.security import hash_password
-from simplismart.api.crud.admins import ensure_an_admin_remains, lock_organization
-from simplismart.api.errors import ConflictError, ForbiddenError, NotFoundError, field_error
+from simplismart.api.core.usernames import canonical_username
+from simplismart.api.crud.admins import (
+    ensure_an_admin_remains,
+    lock_admin,
+    lock_organization,
+    lock_user,
+)
+from simplismart.api.errors import ConflictError, NotFoundError, field_error
 from simplismart.api.models import FirstAdmin, Role, User
 
 
 def get_by_username(session: Session, username: str) -> User | None:
-    query = select(User).where(func.lower(User.username) == username.lower())
+    query = select(User).where(User.username_key == canonical_username(username))
     return session.scalars(query).one_or_none()
 
 
-def register(session: Session, username: str, password: str) -> User:
-    """Create a VIEWER, or the ADMIN if this is the very first registration.
+def register(session: Session, username: str, password: str, *, may_be_first_admin: bool) -> User:
+    """Create a VIEWER, or the ADMIN if this is the very first registration and may claim it.
 
     Two registrations racing for the same name, or for being first, are decided by the
     database's unique constraints: the loser gets 409 (same name) or simply stays a VIEWER.
     """
-    user = User(username=username, password_hash=hash_password(password), role=Role.VIEWER)
+    user = User(
+        username=username,
+        username_key=canonical_username(username),
+        password_hash=hash_password(password),
+        role=Role.VIEWER,
+    )
     session.add(user)
     try:
         session.flush()
     except IntegrityError:
         session.rollback()
         raise _taken(username) from None
-    if session.get(FirstAdmin, 1) is None and _claim_first_admin(session, user.id):
+    if (
+        may_be_first_admin
+        and session.get(FirstAdmin, 1) is None
+        and _claim_first_admin(session, user.id)
+    ):
         user.role = Role.ADMIN
     try:
         session.commit()
@@ -37,6 +52,10 @@ def register(session: Session, username: str, password: str) -> User:
         session.rollback()
         raise _taken(username) from None
     return user
+
+
+def first_admin_claimed(session: Session) -> bool:
+    return session.get(FirstAdmin, 1) is not None
 
 
 def _claim_first_admin(session: Session, user_id: int) -> bool:
@@ -59,24 +78,102 @@ def _taken(username: str) -> ConflictError:
     )
 
 
+def _not_a_member(user_id: int) -> NotFoundError:
+    return NotFoundError(
+        f"no user with id {user_id} in your organization",
+        [field_error("user_id", "no such user in your organization")],
+    )
+
+
 def change_role(session: Session, admin: User, user_id: int, role: Role) -> User:
-    """Set the role of a member of the admin's organization, keeping at least one ADMIN."""
+    """Set the role of a member of the admin's organization, keeping at least one ADMIN.
+
+    The update applies only while the target is still a member: a member who joins another
+    organization meanwhile keeps the VIEWER role they joined it with.
+    """
     organization_id = admin.organization_id
     assert organization_id is not None
-    lock_organization(session, organization_id)
-    # Checked again under the lock: a concurrent change may have demoted the caller meanwhile.
-    actor = session.get(User, admin.id, populate_existing=True)
-    if actor is None or actor.role is not Role.ADMIN or actor.organization_id != organization_id:
+    lock_admin(session, admin.id, organization_id)
+    changed = session.execute(
+        update(User)
+        .where(User.id == user_id, User.organization_id == organization_id)
+        .values(role=role)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:  # type: ignore[attr-defined]
         session.rollback()
-        raise ForbiddenError("you are no longer an ADMIN of this organization")
+        raise _not_a_member(user_id)
+    ensure_an_admin_remains(session, organization_id)
+    session.commit()
     target = session.get(User, user_id, populate_existing=True)
-    if target is None or target.organization_id != organization_id:
-        raise NotFoundError(
-            f"no user with id {user_id} in your organization",
-            [field_error("user_id", "no such user in your organization")],
-        )
-    target.role = role
+    assert target is not None
+    return target
+
+
+def members(session: Session, organization_id: int) -> list[User]:
+    query = select(User).where(User.organization_id == organization_id).order_by(User.id)
+    return list(session.scalars(query))
+
+
+def remove_member(session: Session, admin: User, user_id: int) -> User:
+    """Take a member out of the admin's organization (an ADMIN must remain).
+
+    Their tokens stay valid for their own account, but every route of the organization checks
+    membership on each request, so they lose access at once.
+    """
+    organization_id = admin.organization_id
+    assert organization_id is not None
+    lock_admin(session, admin.id, organization_id)
+    removed = session.execute(
+        update(User)
+        .where(User.id == user_id, User.organization_id == organization_id)
+        .values(organization_id=None, role=Role.VIEWER)
+        .execution_options(synchronize_session=False)
+    )
+    if removed.rowcount != 1:  # type: ignore[attr-defined]
+        session.rollback()
+        raise _not_a_member(user_id)
+    ensure_an_admin_remains(session, organization_id)
+    session.commit()
+    target = session.get(User, user_id, populate_existing=True)
+    assert target is not None
+    return target
+
+
+def leave(session: Session, user: User) -> User:
+    """Leave one's organization and become a VIEWER of none (an ADMIN must remain)."""
+    organization_id = user.organization_id
+    if organization_id is None:
+        raise ConflictError("you are not a member of any organization")
+    lock_organization(session, organization_id)
+    current = lock_user(session, user.id)
+    assert current is not None
+    if current.organization_id != organization_id:
+        session.rollback()
+        raise ConflictError("your membership changed meanwhile; check GET /me and try again")
+    current.organization = None
+    current.role = Role.VIEWER
     session.flush()
     ensure_an_admin_remains(session, organization_id)
     session.commit()
-    return target
+    return current
+
+
+def change_password(session: Session, user: User, new_password: str) -> User:
+    """Set a new password and revoke every token issued before."""
+    password_hash = hash_password(new_password)
+    current = lock_user(session, user.id)
+    assert current is not None
+    current.password_hash = password_hash
+    current.token_version += 1
+    session.commit()
+    return current
+
+
+def revoke_tokens(session: Session, user: User) -> User:
+    """Log out everywhere: every token issued so far stops working on its next request."""
+    current = lock_user(session, user.id)
+    assert current is not None
+    current.token_version += 1
+    session.commit()
+    return current

@@ -17,4 +17,8 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     namespace: Mapped[str] = mapped_column(String(63), unique=True)
     invite_code: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The id of the user who founded it, for the organizations-per-user quota (None on rows
+    #: older than the quota). A plain column: users and organizations already refer to each
+    #: other, and a second cycle of foreign keys would buy nothing (users are never deleted).
+    created_by_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

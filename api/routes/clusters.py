@@ -1,9 +1,11 @@
-"""Clusters in the caller's organization: create, list, and one with its queue."""
+"""Clusters in the caller's organization: create, list, one with its queue, delete."""
 
 from fastapi import APIRouter, Response, status
 
 from simplismart.api.cache import Page, PageToken
-from simplismart.api.deps import DeveloperMember, KubeDep, ViewerMember
+from simplismart.api.deps import AdminMember, DeveloperMember, KubeDep, ServicesDep, ViewerMember
+from simplismart.api.errors import NotFoundError
+from simplismart.api.quotas import check_cluster_quota
 from simplismart.api.routes.common import (
     AUTHENTICATED,
     JSON,
@@ -16,6 +18,7 @@ from simplismart.api.routes.common import (
 from simplismart.api.schemas.cluster import (
     REQUEST_FIELDS,
     ClusterCreate,
+    ClusterDeletedReply,
     ClusterDetail,
     ClusterDetailReply,
     ClusterListReply,
@@ -23,7 +26,8 @@ from simplismart.api.schemas.cluster import (
     ClusterReply,
     QueueEntry,
 )
-from simplismart.crds import CLUSTER, Phase
+from simplismart.api.schemas.deployment import DeploymentOut
+from simplismart.crds import CLUSTER, DEPLOYMENT, Phase
 
 router = APIRouter(tags=["clusters"])
 
@@ -35,9 +39,18 @@ router = APIRouter(tags=["clusters"])
     responses=errors(*AUTHENTICATED, 409),
 )
 def create_cluster(
-    body: ClusterCreate, member: DeveloperMember, kube: KubeDep, cache: CacheDep
+    body: ClusterCreate,
+    member: DeveloperMember,
+    kube: KubeDep,
+    services: ServicesDep,
+    cache: CacheDep,
 ) -> ClusterReply:
-    """Create a cluster with a fixed total of CPU, RAM and GPU (DEVELOPER or ADMIN)."""
+    """Create a cluster with a fixed total of CPU, RAM and GPU (DEVELOPER or ADMIN).
+
+    Refused with 409 beyond the organization's quotas: the number of clusters and the total
+    CPU, RAM and GPU of all its clusters.
+    """
+    check_cluster_quota(kube, member.namespace, services.settings.quotas, body.spec().resources)
     created = kube.create_object(
         CLUSTER, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
     )
@@ -85,3 +98,38 @@ def get_cluster(
     ]
     detail = ClusterDetail(**cluster.model_dump(), queue=queue)
     return ClusterDetailReply(message=f"cluster {name!r}", cluster=detail)
+
+
+@router.delete(
+    "/clusters/{name}",
+    response_model=ClusterDeletedReply,
+    responses=errors(*AUTHENTICATED, 404),
+)
+def delete_cluster(
+    name: ObjectName, admin: AdminMember, kube: KubeDep, cache: CacheDep
+) -> ClusterDeletedReply:
+    """Delete a cluster and cancel every deployment on it (ADMIN only).
+
+    The cluster goes first, so that no deployment can be submitted to it meanwhile; then each
+    of its deployments is deleted, as ``DELETE /deployments/{name}`` would.
+    """
+    deleted = kube.delete_object(CLUSTER, admin.namespace, name)
+    cache.clusters.delete(deleted)
+    cluster = ClusterOut.of(deleted)
+    cancelled: list[str] = []
+    for item in kube.list_objects(DEPLOYMENT, admin.namespace):
+        deployment = DeploymentOut.of(item)
+        if deployment.cluster_name != name:
+            continue
+        try:
+            cache.deployments.delete(
+                kube.delete_object(DEPLOYMENT, admin.namespace, deployment.name)
+            )
+        except NotFoundError:
+            continue  # cancelled by someone else meanwhile
+        cancelled.append(deployment.name)
+    return ClusterDeletedReply(
+        message=f"cluster {name!r} deleted; {len(cancelled)} deployment(s) cancelled",
+        cluster=cluster,
+        cancelled_deployments=sorted(cancelled),
+    )

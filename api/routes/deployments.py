@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from simplismart.api.cache import Page, PageToken
-from simplismart.api.deps import DeveloperMember, KubeDep, ViewerMember
+from simplismart.api.deps import DeveloperMember, KubeDep, ServicesDep, ViewerMember
 from simplismart.api.errors import NotFoundError, UnprocessableError, field_error
 from simplismart.api.kube import Kube
+from simplismart.api.quotas import check_deployment_quota
 from simplismart.api.routes.common import (
     AUTHENTICATED,
     JSON,
@@ -37,10 +38,18 @@ router = APIRouter(tags=["deployments"])
     responses=errors(*AUTHENTICATED, 409),
 )
 def create_deployment(
-    body: DeploymentCreate, member: DeveloperMember, kube: KubeDep, cache: CacheDep
+    body: DeploymentCreate,
+    member: DeveloperMember,
+    kube: KubeDep,
+    services: ServicesDep,
+    cache: CacheDep,
 ) -> DeploymentReply:
-    """Ask a cluster of your organization for resources; it queues until they are free."""
+    """Ask a cluster of your organization for resources; it queues until they are free.
+
+    Refused with 409 once the organization has its quota of deployments.
+    """
     _check_fits(kube, member.namespace, body)
+    check_deployment_quota(kube, member.namespace, services.settings.quotas)
     created = kube.create_object(
         DEPLOYMENT, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
     )

@@ -1,18 +1,24 @@
-"""Liveness, readiness and metrics: for probes and Prometheus, no token needed."""
+"""Liveness and readiness for probes, no token needed.
 
+Metrics are not here: they are served on their own port (``SIMPLISMART_API_METRICS_PORT``),
+which the public never reaches. Readiness tells the public only which dependency fails; why
+(exception, configuration paths) goes to the log, for operators.
+"""
+
+import logging
 from collections.abc import Callable
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from simplismart.api.core.db import ping as ping_database
 from simplismart.api.deps import ServicesDep
-from simplismart.api.errors import ApiError
-from simplismart.api.metrics import Metrics
 from simplismart.api.schemas.common import FieldError, Reply
 
 router = APIRouter(tags=["health"])
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = "unavailable"
 
 
 class Readiness(Reply):
@@ -40,12 +46,10 @@ def readyz(services: ServicesDep) -> JSONResponse:
         try:
             probe()
             checks[name] = "ok"
-        except ApiError as error:
-            checks[name] = error.message
         except Exception as error:
-            checks[name] = f"unreachable: {type(error).__name__}"
-        if checks[name] != "ok":
-            failed.append(FieldError(field=name, message=checks[name]))
+            log.warning("readiness: %s is unavailable: %r", name, error)
+            checks[name] = UNAVAILABLE
+            failed.append(FieldError(field=name, message=f"is {UNAVAILABLE} (see the API's log)"))
     ready = not failed
     body = Readiness(
         message="ready" if ready else "not ready: " + ", ".join(e.field for e in failed),
@@ -53,11 +57,3 @@ def readyz(services: ServicesDep) -> JSONResponse:
         errors=failed,
     )
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
-
-
-@router.get("/metrics", response_class=Response, include_in_schema=False)
-def metrics(request: Request) -> Response:
-    """Prometheus exposition of this process's request counters and latencies."""
-    registry = request.app.state.metrics
-    assert isinstance(registry, Metrics)
-    return Response(generate_latest(registry.registry), media_type=CONTENT_TYPE_LATEST)

@@ -24,10 +24,11 @@ router = APIRouter(tags=["organizations"])
 def create_organization(
     body: OrganizationCreate, admin: Admin, session: SessionDep, services: ServicesDep
 ) -> OrganizationReply:
-    """Create an organization and its namespace; you become its ADMIN (and leave your old one)."""
-    organization = organizations.create(
-        session, services.kube, services.settings.namespace_prefix, admin, body.name
-    )
+    """Create an organization and its namespace; you become its ADMIN (and leave your old one).
+
+    A user may found a limited number of organizations (409 beyond it).
+    """
+    organization = organizations.create(session, services.kube, services.settings, admin, body.name)
     return OrganizationReply(
         message=f"organization {organization.name!r} created",
         organization=OrganizationOut.of(organization, with_invite_code=True),
@@ -54,7 +55,11 @@ def join_organization(
     "/rotate_invite_code", response_model=OrganizationReply, responses=errors(*AUTHENTICATED)
 )
 def rotate_invite_code(admin: AdminMember, session: SessionDep) -> OrganizationReply:
-    """Replace your organization's invite code; the old one stops working at once."""
+    """Replace your organization's invite code; the old one stops working at once.
+
+    Members who already joined stay: list them with `GET /members` and remove any who should
+    not be there with `POST /remove_member`.
+    """
     organization = organizations.rotate_invite_code(session, admin.organization)
     return OrganizationReply(
         message="invite code rotated",

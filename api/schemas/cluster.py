@@ -110,3 +110,9 @@ class ClusterListReply(Reply):
         alias="continue",
         description="Pass as `continue` to get the next page; null on the last page.",
     )
+
+
+class ClusterDeletedReply(ClusterReply):
+    cancelled_deployments: list[str] = Field(
+        description="The deployments on the cluster that were cancelled with it."
+    )

@@ -19,6 +19,23 @@ class Credentials(Request):
 
 class Registration(Credentials):
     password: str = Field(min_length=8, max_length=1024, description="At least 8 characters.")
+    bootstrap_token: str | None = Field(
+        default=None,
+        max_length=1024,
+        description=(
+            "Outside dev mode, the first user becomes ADMIN only with the installation's "
+            "bootstrap token (SIMPLISMART_BOOTSTRAP_TOKEN); ignored afterwards."
+        ),
+    )
+
+
+class PasswordChange(Request):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=8, max_length=1024, description="At least 8 characters.")
+
+
+class MemberRef(Request):
+    user_id: int = Field(strict=True, ge=1, le=2**31 - 1)
 
 
 class RoleChange(Request):
@@ -45,6 +62,20 @@ class UserOut(BaseModel):
 
 class UserReply(Reply):
     user: UserOut
+
+
+class MemberOut(BaseModel):
+    id: int
+    username: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User) -> "MemberOut":
+        return cls(id=user.id, username=user.username, role=user.role)
+
+
+class MemberListReply(Reply):
+    members: list[MemberOut]
 
 
 class TokenReply(Reply):

@@ -8,14 +8,17 @@ Every test gets a fresh database and its own namespace prefix, so tests never se
 users, organizations or objects.
 """
 
+import dataclasses
 import os
 import shutil
 import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -51,6 +54,9 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # Nothing listens on port 1: the unit tier has no Redis and must cope.
         "SIMPLISMART_REDIS_URL": "redis://127.0.0.1:1/0",
         "SIMPLISMART_NAMESPACE_PREFIX": f"t{uuid.uuid4().hex[:8]}-org-",
+        # The original behaviour (the first user becomes ADMIN), as `make up` runs;
+        # test_bootstrap.py covers the bootstrap token outside dev mode.
+        "SIMPLISMART_DEV_MODE": "1",
     }
     env.update({f"SIMPLISMART_{key.upper()}": str(value) for key, value in overrides.items()})
     return Settings.from_env(env)
@@ -164,3 +170,21 @@ def live(backend: Backend) -> Iterator[Api]:
         httpx.Client(base_url=url, timeout=30) as client,
     ):
         yield Api(client, backend)
+
+
+#: Builds an API on the test's backend with some settings changed, e.g.
+#: ``api_with(login_client_limit=3)`` or ``api_with(quotas=...)``; ``peer`` is the address the
+#: requests come from.
+ApiFactory = Callable[..., Api]
+
+
+@pytest.fixture
+def api_with(backend: Backend) -> Iterator[ApiFactory]:
+    with ExitStack() as stack:
+
+        def make(peer: str = "testclient", **overrides: Any) -> Api:
+            settings = dataclasses.replace(backend.settings, **overrides)
+            client = TestClient(create_app(settings, backend.kube), client=(peer, 50000))
+            return Api(stack.enter_context(client), dataclasses.replace(backend, settings=settings))
+
+        yield make

@@ -29,6 +29,8 @@ class FakeKube:
         self.namespaces: dict[str, dict[str, str]] = {}
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.reachable = True
+        #: Set to make ping fail with this message, as a misconfigured client would.
+        self.fail_ping_with: str | None = None
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         #: Every change as a watch would deliver it: (resourceVersion, plural, event).
@@ -63,6 +65,8 @@ class FakeKube:
 
     def ping(self) -> None:
         self._up()
+        if self.fail_ping_with is not None:
+            raise UnavailableError(self.fail_ping_with)
 
     def create_namespace(self, name: str, organization_id: int) -> None:
         self._up()
@@ -107,6 +111,11 @@ class FakeKube:
             }
             self._record(kind.plural, "ADDED", self.objects[key])
             return copy.deepcopy(self.objects[key])
+
+    def count_objects(self, kind: ResourceKind, namespace: str) -> int:
+        self._up()
+        with self._lock:
+            return sum(1 for key in self.objects if key[:2] == (kind.plural, namespace))
 
     def get_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
         self._up()

@@ -5,6 +5,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -44,10 +46,18 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert "up to date" in result.stderr
 
 
-def test_dev_mode_serves_on_the_configured_port(tmp_path: Path) -> None:
+def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def _serving(tmp_path: Path, **extra: str) -> Iterator[tuple[int, list[str]]]:
+    """Run ``python -m simplismart.api`` in dev mode until it answers; yield its port and, after
+    it stopped, its stderr (in the list)."""
+    port = _free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "simplismart.api"],
         env=_env(
@@ -55,22 +65,58 @@ def test_dev_mode_serves_on_the_configured_port(tmp_path: Path) -> None:
             SIMPLISMART_DEV_MODE="1",
             SIMPLISMART_API_HOST="127.0.0.1",
             SIMPLISMART_API_PORT=str(port),
+            SIMPLISMART_REDIS_URL="redis://127.0.0.1:1/0",
+            **extra,
         ),
         stderr=subprocess.PIPE,
         text=True,
     )
+    stderr: list[str] = []
     try:
         deadline = time.monotonic() + 30
         while True:
             try:
-                answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
                 break
             except httpx.TransportError:
                 assert server.poll() is None, "the server exited"
                 assert time.monotonic() < deadline, "the server did not answer"
                 time.sleep(0.2)
-        assert answer.json() == {"message": "ok"}
+        yield port, stderr
     finally:
         server.terminate()
-        _, stderr = server.communicate(timeout=30)
-    assert "generated a random JWT signing key" in stderr
+        stderr.append(server.communicate(timeout=30)[1])
+
+
+def test_dev_mode_serves_on_the_configured_port(tmp_path: Path) -> None:
+    with _serving(tmp_path, SIMPLISMART_API_METRICS_PORT="0") as (port, stderr):
+        answer = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert answer.json() == {"message": "ok"}
+    assert "generated a random JWT signing key" in stderr[0]
+
+
+def test_metrics_are_served_on_their_own_port_only(tmp_path: Path) -> None:
+    """Finding 8: /metrics is not on the public port."""
+    metrics_port = _free_port()
+    with _serving(tmp_path, SIMPLISMART_API_METRICS_PORT=str(metrics_port)) as (port, _):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
+        assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 404
+        metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)
+        assert metrics.status_code == 200
+        assert 'simplismart_api_requests_total{method="GET",route="/healthz"' in metrics.text
+
+
+def test_the_server_does_not_believe_forwarded_addresses_from_loopback(tmp_path: Path) -> None:
+    """Finding 3: uvicorn trusts X-Forwarded-For from 127.0.0.1 by default; rotating it used to
+    start every login limit afresh."""
+    with _serving(tmp_path, SIMPLISMART_API_METRICS_PORT="0") as (port, _):
+        statuses = [
+            httpx.post(
+                f"http://127.0.0.1:{port}/login",
+                json={"username": "victim", "password": "wrong-wrong"},
+                headers={"X-Forwarded-For": f"198.51.100.{index}"},
+                timeout=30,
+            ).status_code
+            for index in range(11)
+        ]
+    assert statuses == [401] * 10 + [429]

@@ -92,3 +92,27 @@ def test_parallel_deployments_of_one_name(api: Api) -> None:
     body = {"name": "same", "cluster_name": "c1", "cpu": 1, "ram": 1, "gpu": 1, "docker_path": "x"}
     answers = _all_at_once(api, [("POST", "/create_deployment", body, org.developer.headers)] * 4)
     assert Counter(a.status_code for a in answers) == {201: 1, 409: 3}
+
+
+def test_a_promotion_racing_a_join_through_the_api_never_makes_an_admin_there(api: Api) -> None:
+    """Finding 1 through the HTTP API: the ADMIN of A promotes X while X joins B."""
+    org = api.organization()
+    other = api.second_organization(org)
+    for _ in range(6):
+        target = api.member(org.invite_code, org.admin, "VIEWER")
+        answers = _all_at_once(
+            api,
+            [
+                (
+                    "POST",
+                    "/update_role",
+                    {"user_id": target.id, "role": "ADMIN"},
+                    org.admin.headers,
+                ),
+                ("POST", "/join_organization", {"invite_code": other.invite_code}, target.headers),
+            ],
+        )
+        assert {a.status_code for a in answers} <= {200, 404}, [a.text for a in answers]
+        me = api.call("GET", "/me", target).json()["user"]
+        assert me["organization"]["namespace"] == other.namespace
+        assert me["role"] == "VIEWER"

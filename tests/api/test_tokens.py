@@ -10,6 +10,7 @@ import pytest
 
 from simplismart.api.core.security import (
     InvalidTokenError,
+    TokenSubject,
     create_access_token,
     decode_access_token,
 )
@@ -23,7 +24,12 @@ def _b64(data: dict[str, Any]) -> str:
 
 def _claims(user_id: object = "1", **changes: object) -> dict[str, object]:
     now = datetime.now(UTC)
-    claims: dict[str, object] = {"sub": user_id, "iat": now, "exp": now + timedelta(hours=1)}
+    claims: dict[str, object] = {
+        "sub": user_id,
+        "ver": 0,
+        "iat": now,
+        "exp": now + timedelta(hours=1),
+    }
     claims.update(changes)
     return {key: value for key, value in claims.items() if value is not None}
 
@@ -45,6 +51,9 @@ def forged(user: Caller) -> dict[str, str]:
         "missing sub": jwt.encode(_claims(None), SECRET, algorithm="HS256"),
         "missing exp": jwt.encode(_claims(sub, exp=None), SECRET, algorithm="HS256"),
         "missing iat": jwt.encode(_claims(sub, iat=None), SECRET, algorithm="HS256"),
+        "missing version": jwt.encode(_claims(sub, ver=None), SECRET, algorithm="HS256"),
+        "older version": jwt.encode(_claims(sub, ver=-1), SECRET, algorithm="HS256"),
+        "version as text": jwt.encode(_claims(sub, ver="0"), SECRET, algorithm="HS256"),
         "unknown user": jwt.encode(_claims("424242"), SECRET, algorithm="HS256"),
         "huge sub": jwt.encode(_claims("9" * 40), SECRET, algorithm="HS256"),
         "not a number": jwt.encode(_claims("alice"), SECRET, algorithm="HS256"),
@@ -84,10 +93,11 @@ def test_a_non_string_subject_is_invalid(sub: object) -> None:
 
 @pytest.mark.unit
 def test_issued_tokens_carry_exactly_what_is_needed() -> None:
-    token = create_access_token(7, SECRET, 60)
+    token = create_access_token(7, 3, SECRET, 60)
     claims = jwt.decode(token.token, SECRET, algorithms=["HS256"])
-    assert set(claims) == {"sub", "iat", "exp"}
+    assert set(claims) == {"sub", "ver", "iat", "exp"}
+    assert claims["ver"] == 3
     assert claims["sub"] == "7"
     assert claims["exp"] - claims["iat"] == 60 == token.expires_in
     assert jwt.get_unverified_header(token.token)["alg"] == "HS256"
-    assert decode_access_token(token.token, SECRET) == 7
+    assert decode_access_token(token.token, SECRET) == TokenSubject(7, 3)

@@ -2,9 +2,11 @@
 
 import filecmp
 import tarfile
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -126,10 +128,10 @@ def test_every_environment_variable_is_one_the_code_reads(tools_bin: Path) -> No
     for objects in (template("sm", "ns"), template("sm", "ns", *everything)):
         api = container_env(objects, "Deployment", "api")
         operator = container_env(objects, "Deployment", "operator")
-        assert set(api) <= variables_read_by(API_SETTINGS), set(api) - variables_read_by(
-            API_SETTINGS
-        )
-        assert set(operator) <= variables_read_by(OPERATOR_SETTINGS)
+        # REDIS_PASSWORD only feeds $(REDIS_PASSWORD) in SIMPLISMART_REDIS_URL.
+        read_by_api = variables_read_by(API_SETTINGS) | {"REDIS_PASSWORD"}
+        assert set(api) <= read_by_api, set(api) - read_by_api
+        assert set(operator) <= variables_read_by(OPERATOR_SETTINGS) | {"REDIS_PASSWORD"}
         # What each process cannot start without.
         assert "SIMPLISMART_JWT_SECRET_FILE" in api
         assert "SIMPLISMART_DATABASE_URL" in api
@@ -143,12 +145,17 @@ def test_values_are_wired_where_they_belong(tools_bin: Path) -> None:
     api = container_env(objects, "Deployment", "api")
     operator = container_env(objects, "Deployment", "operator")
     assert api["SIMPLISMART_REDIS_URL"] == operator["SIMPLISMART_REDIS_URL"]
-    assert api["SIMPLISMART_REDIS_URL"] == "redis://sm-simplismart-redis:6379/0"
+    assert api["SIMPLISMART_REDIS_URL"] == "redis://:$(REDIS_PASSWORD)@sm-simplismart-redis:6379/0"
     assert ("Service", "sm-simplismart-redis") in kinds
-    assert ("ClusterKopfPeering", operator["SIMPLISMART_PEERING"]) in kinds
+    # Replicas elect their leader through a Lease only the operator may update.
     assert operator["SIMPLISMART_STANDALONE"] == "false"
+    lease_role = next(
+        o for o in objects if o["kind"] == "Role" and "operator" in o["metadata"]["name"]
+    )
+    (_, named) = lease_role["rules"]
+    assert named["resourceNames"] == [operator["SIMPLISMART_LEASE_NAME"]]
+    assert set(named["verbs"]) == {"get", "update"}
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
-    assert deployments["sm-simplismart-operator"]["spec"]["strategy"]["type"] == "Recreate"
     assert deployments["sm-simplismart-operator"]["spec"]["replicas"] == 1
     # The Redis of the chart ends runs through expired-key notifications.
     redis = deployments["sm-simplismart-redis"]["spec"]["template"]["spec"]["containers"][0]
@@ -183,7 +190,7 @@ def test_every_container_is_locked_down(tools_bin: Path) -> None:
 @pytest.mark.parametrize(
     ("values", "message"),
     [
-        (["operator.replicas=2"], "/operator/replicas"),
+        (["operator.replicas=0"], "/operator/replicas"),
         (["api.replicas=2"], "needs an external database"),
         (["api.typo=1"], "additional properties 'typo' not allowed"),
         (["api.namespacePrefix=Not_A_Name"], "/api/namespacePrefix"),
@@ -214,3 +221,133 @@ def test_values_documented_in_the_readme(tools_bin: Path) -> None:
 
     missing = [key for key in leaves(values, "") if f"`{key}`" not in readme]
     assert not missing, f"values missing from charts/simplismart/README.md: {missing}"
+
+
+# --- Finding 9: Redis password, NetworkPolicy by default, trimmed RBAC, admission policy -----
+
+
+def _by_kind(objects: list[dict[str, Any]], kind: str) -> dict[str, dict[str, Any]]:
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+
+
+def test_redis_requires_a_password_that_both_processes_carry(tools_bin: Path) -> None:
+    objects = template("sm", "ns")
+    secret = _by_kind(objects, "Secret")["sm-simplismart-redis-password"]
+    assert secret["data"]["redis-password"]
+    password_ref = {
+        "secretKeyRef": {"name": "sm-simplismart-redis-password", "key": "redis-password"}
+    }
+    for component in ("api", "operator"):
+        env = container_env(objects, "Deployment", component)
+        assert env["REDIS_PASSWORD"] == password_ref
+        assert env["SIMPLISMART_REDIS_URL"].startswith("redis://:$(REDIS_PASSWORD)@")
+        names = [e["name"] for e in _container(objects, component)["env"]]
+        # Kubernetes substitutes only variables defined earlier in the list.
+        assert names.index("REDIS_PASSWORD") < names.index("SIMPLISMART_REDIS_URL")
+    redis = _container(objects, "redis")
+    assert redis["args"][redis["args"].index("--requirepass") + 1] == "$(REDISCLI_AUTH)"
+    assert {"name": "REDISCLI_AUTH", "valueFrom": password_ref} in redis["env"]
+
+
+def _container(objects: list[dict[str, Any]], component: str) -> dict[str, Any]:
+    deployment = _by_kind(objects, "Deployment")[f"sm-simplismart-{component}"]
+    container: dict[str, Any] = deployment["spec"]["template"]["spec"]["containers"][0]
+    return container
+
+
+def test_network_policies_are_on_by_default_and_cover_the_api_metrics(tools_bin: Path) -> None:
+    policies = _by_kind(template("sm", "ns"), "NetworkPolicy")
+    assert set(policies) == {
+        "sm-simplismart-api",
+        "sm-simplismart-operator",
+        "sm-simplismart-redis",
+    }
+    ports = [
+        port["port"]
+        for rule in policies["sm-simplismart-api"]["spec"]["ingress"]
+        for port in rule["ports"]
+    ]
+    assert ports == ["http", "metrics"]
+
+
+def test_the_api_serves_metrics_and_the_bootstrap_token_apart(tools_bin: Path) -> None:
+    objects = template("sm", "ns")
+    env = container_env(objects, "Deployment", "api")
+    assert env["SIMPLISMART_API_METRICS_PORT"] == "9091"
+    assert env["SIMPLISMART_BOOTSTRAP_TOKEN_FILE"].endswith("/bootstrap-token")
+    assert env["SIMPLISMART_QUOTA_ORGANIZATIONS_PER_USER"] == "10"
+    assert "sm-simplismart-bootstrap" in _by_kind(objects, "Secret")
+    ports = {p["name"] for p in _container(objects, "api")["ports"]}
+    assert ports == {"http", "metrics"}
+    proxies = template("sm", "ns", "api.trustedProxies={10.0.0.0/8,fd00::/8}")
+    assert container_env(proxies, "Deployment", "api")["SIMPLISMART_TRUSTED_PROXIES"] == (
+        "10.0.0.0/8,fd00::/8"
+    )
+
+
+def test_the_api_role_is_what_the_api_uses(tools_bin: Path) -> None:
+    role = _by_kind(template("sm", "ns"), "ClusterRole")["ns-sm-simplismart-api"]
+    rights = {
+        (resource, verb)
+        for rule in role["rules"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    assert {r for r in rights if r[0] == "namespaces"} == {
+        ("namespaces", "create"),
+        ("namespaces", "delete"),
+    }
+    assert ("clusters", "delete") in rights  # DELETE /clusters/{name}
+    assert not {verb for _, verb in rights} & {"update", "patch", "watch", "deletecollection"}
+
+
+@pytest.fixture
+def namespace_guard(kubeconfig: str) -> Iterator[str]:
+    """The chart's admission policy on the real API server; yields the API's user name."""
+    release = f"g{uuid.uuid4().hex[:6]}"
+    objects = [
+        o
+        for o in template(release, "guard")
+        if o["kind"] in {"ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"}
+    ]
+    manifest = yaml.safe_dump_all(objects)
+    kubectl(kubeconfig, "apply", "-f", "-", stdin=manifest)
+    try:
+        yield f"system:serviceaccount:guard:{release}-simplismart-api"
+    finally:
+        kubectl(kubeconfig, "delete", "-f", "-", stdin=manifest, check=False)
+
+
+def _namespace(name: str, organization: str | None) -> str:
+    labels = {"simplismart.io/organization": organization} if organization else {}
+    return yaml.safe_dump(
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+    )
+
+
+def test_the_admission_policy_checks_the_whole_name_and_the_label(
+    kubeconfig: str, namespace_guard: str
+) -> None:
+    def create(name: str, organization: str | None) -> str:
+        result = kubectl(
+            kubeconfig,
+            "create",
+            "--dry-run=server",
+            f"--as={namespace_guard}",
+            "--as-group=system:masters",
+            "-f",
+            "-",
+            stdin=_namespace(name, organization),
+            check=False,
+        )
+        return "denied" if "denied request" in result.stderr else result.stdout + result.stderr
+
+    # The policy takes a moment to reach the API server's admission chain.
+    deadline = time.monotonic() + 30
+    while create("not-an-org", "1") != "denied":
+        assert time.monotonic() < deadline, "the admission policy never took effect"
+        time.sleep(0.5)
+    assert create("sm-org-12x", "12") == "denied"  # the prefix, then more than digits
+    assert create("sm-org-12", "13") == "denied"  # labelled with another organization
+    assert create("sm-org-12", None) == "denied"
+    assert "created (server dry run)" in create("sm-org-12", "12")

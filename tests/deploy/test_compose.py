@@ -86,13 +86,22 @@ def _volume_holding(service: dict[str, Any], path: str) -> tuple[str, bool]:
 
 def test_services_and_their_order(project: dict[str, Any]) -> None:
     services = project["services"]
-    assert set(services) == {"redis", "k3s", "crds", "jwt-secret", "operator", "api"}
+    assert set(services) == {
+        "redis",
+        "k3s",
+        "crds",
+        "jwt-secret",
+        "bootstrap-token",
+        "operator",
+        "api",
+    }
     depends = {name: s.get("depends_on", {}) for name, s in services.items()}
     assert depends["crds"]["k3s"]["condition"] == "service_healthy"
     for app in ("operator", "api"):
         assert depends[app]["redis"]["condition"] == "service_healthy"
         assert depends[app]["crds"]["condition"] == "service_completed_successfully"
     assert depends["api"]["jwt-secret"]["condition"] == "service_completed_successfully"
+    assert depends["api"]["bootstrap-token"]["condition"] == "service_completed_successfully"
     for name in ("redis", "k3s"):
         assert services[name]["healthcheck"]["test"]
     # One image, built once from the Dockerfile, for the API, the operator and the secret maker.
@@ -124,10 +133,19 @@ def test_api_and_operator_read_what_compose_gives_them(
     # The API's settings parse, as the API would read them at start-up.
     secret = tmp_path / "jwt"
     secret.write_text("k" * 48)
-    settings = Settings.from_env({**api_env, "SIMPLISMART_JWT_SECRET_FILE": str(secret)})
+    token = tmp_path / "bootstrap"
+    token.write_text("t" * 48)
+    settings = Settings.from_env(
+        {
+            **api_env,
+            "SIMPLISMART_JWT_SECRET_FILE": str(secret),
+            "SIMPLISMART_BOOTSTRAP_TOKEN_FILE": str(token),
+        }
+    )
     assert not settings.dev_mode
-    published = {p["target"]: p["published"] for p in api["ports"]}
-    assert published == {settings.api_port: "5002"}, "the README's curl flow uses :5002"
+    published = {p["target"]: (p["host_ip"], p["published"]) for p in api["ports"]}
+    # On loopback only: a fresh install must not be reachable (and claimable) from the network.
+    assert published == {settings.api_port: ("127.0.0.1", "5002")}, "the README uses :5002"
     assert settings.api_host == "0.0.0.0"
     assert settings.redis_url.startswith("redis://redis:6379")
     # SQLite on a volume of its own, writable.
@@ -141,6 +159,11 @@ def test_api_and_operator_read_what_compose_gives_them(
     maker = services["jwt-secret"]
     assert maker["command"] == ["jwt-secret", jwt_file]
     assert _volume_holding(maker, jwt_file) == (_volume_holding(api, jwt_file)[0], False)
+    # Outside dev mode the first ADMIN needs the bootstrap token, made the same way.
+    token_file = api_env["SIMPLISMART_BOOTSTRAP_TOKEN_FILE"]
+    token_maker = services["bootstrap-token"]
+    assert token_maker["command"] == ["jwt-secret", token_file]
+    assert _volume_holding(token_maker, token_file)[0] == _volume_holding(api, token_file)[0]
 
     # The operator's settings parse the same way.
     previous = dict(os.environ)
@@ -152,7 +175,7 @@ def test_api_and_operator_read_what_compose_gives_them(
         os.environ.update(previous)
     assert config.redis_url == settings.redis_url
     assert not config.standalone
-    assert config.peering_name == "simplismart"
+    assert config.lease_namespace == "default"
 
     # Both reach the API server through the kubeconfig the crds one-shot writes.
     crds = services["crds"]
@@ -163,10 +186,8 @@ def test_api_and_operator_read_what_compose_gives_them(
         assert _volume_holding(app, kubeconfig)[0] == _volume_holding(crds, kubeconfig)[0]
     assert "https://k3s:6443" in script
     assert "--tls-san=k3s" in services["k3s"]["command"]
-    # The CRDs and the peering that the operator's SIMPLISMART_PEERING names.
+    # The CRDs, from the repository itself.
     assert _volumes(crds)["/crds"][0] == str(REPO_ROOT / "crds")
-    peering = Path(_volumes(crds)["/manifests/kopf-peering.yaml"][0])
-    assert f"name: {config.peering_name}" in peering.read_text()
 
 
 def test_app_containers_are_locked_down(project: dict[str, Any]) -> None:

@@ -214,7 +214,8 @@ def test_both_service_accounts_are_enough_end_to_end(
         redis_url,
         tmp_path / "operator.log",
         SIMPLISMART_STANDALONE="false",
-        SIMPLISMART_PEERING=f"{release.fullname}-operator",
+        SIMPLISMART_LEASE_NAME=f"{release.fullname}-operator",
+        SIMPLISMART_LEASE_NAMESPACE=release.namespace,
     )
     base = f"http://127.0.0.1:{port}"
     with operator, api_log.open("ab") as log:
@@ -291,7 +292,8 @@ def test_operator_account_under_admin_created_objects(
             redis_url,
             tmp_path / "operator.log",
             SIMPLISMART_STANDALONE="false",
-            SIMPLISMART_PEERING=f"{release.fullname}-operator",
+            SIMPLISMART_LEASE_NAME=f"{release.fullname}-operator",
+            SIMPLISMART_LEASE_NAMESPACE=release.namespace,
         ) as operator:
             namespace.cluster("c1", cpu=4, ram=4, gpu=0)
             namespace.deployment("d1", "c1", cpu=2, ram=1, priority=1, duration=1)
@@ -321,10 +323,13 @@ OPERATOR_RIGHTS = [
     ("create", "clusterroles", "", False),
     ("create", "clusterrolebindings", "", False),
     ("delete", "customresourcedefinitions", "", False),
-    ("patch", "clusterkopfpeerings.kopf.dev/someone-else", "", False),
+    ("delete", "deployments.simplismart.io", "any-ns", True),
+    ("update", "leases.coordination.k8s.io", "any-ns", False),
 ]
 API_RIGHTS = [
     ("create", "namespaces", "", True),
+    ("get", "namespaces", "", False),
+    ("delete", "clusters.simplismart.io", "any-ns", True),
     ("create", "deployments.simplismart.io", "any-ns", True),
     ("list", "clusters.simplismart.io", "any-ns", True),
     ("delete", "deployments.simplismart.io", "any-ns", True),
@@ -340,7 +345,7 @@ API_RIGHTS = [
     ("create", "clusterroles", "", False),
     ("create", "rolebindings", "any-ns", False),
     ("create", "clusterrolebindings", "", False),
-    ("patch", "clusterkopfpeerings.kopf.dev", "", False),
+    ("update", "leases.coordination.k8s.io", "any-ns", False),
 ]
 
 
@@ -423,6 +428,5 @@ def test_uninstall_leaves_only_the_crds(release: Release) -> None:
     for crd in (
         "clusters.simplismart.io",
         "deployments.simplismart.io",
-        "clusterkopfpeerings.kopf.dev",
     ):
         assert crd in crds

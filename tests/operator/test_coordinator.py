@@ -22,6 +22,7 @@ def test_requests_during_a_pass_coalesce_into_one_more_pass() -> None:
 
     async def scenario() -> None:
         coordinator = PassCoordinator(run_pass)
+        coordinator.open()
         coordinator.request(A)
         await asyncio.sleep(0)
         for _ in range(50):
@@ -49,6 +50,7 @@ def test_one_cluster_never_has_two_passes_at_once() -> None:
 
     async def scenario() -> None:
         coordinator = PassCoordinator(run_pass)
+        coordinator.open()
         for _ in range(20):
             coordinator.request(A)
             await asyncio.sleep(0.003)
@@ -70,6 +72,7 @@ def test_a_failed_pass_is_retried() -> None:
 
     async def scenario() -> None:
         coordinator = PassCoordinator(run_pass)
+        coordinator.open()
         coordinator.request(A)
         await asyncio.sleep(1.5)  # first back-off is one second
         await coordinator.idle()
@@ -88,6 +91,7 @@ def test_a_pass_asking_to_run_again_later_is_run_again() -> None:
 
     async def scenario() -> None:
         coordinator = PassCoordinator(run_pass)
+        coordinator.open()
         coordinator.request(A)
         await asyncio.sleep(0.5)
         await coordinator.close()
@@ -95,3 +99,27 @@ def test_a_pass_asking_to_run_again_later_is_run_again() -> None:
     asyncio.run(scenario())
     assert len(times) == 2
     assert times[1] - times[0] >= 0.2
+
+
+def test_a_closed_coordinator_runs_nothing_and_forgets_settled_clusters() -> None:
+    calls: list[ClusterRef] = []
+
+    async def run_pass(ref: ClusterRef) -> None:
+        calls.append(ref)
+
+    async def scenario() -> list[ClusterRef]:
+        coordinator = PassCoordinator(run_pass)
+        coordinator.request(A)  # not leading yet: ignored
+        await asyncio.sleep(0.01)
+        coordinator.open()
+        coordinator.request(B)
+        await coordinator.idle()
+        active = coordinator.active()
+        await coordinator.close()
+        coordinator.request(B)  # leadership lost: ignored again
+        await asyncio.sleep(0.01)
+        return active
+
+    active = asyncio.run(scenario())
+    assert calls == [B]
+    assert active == [], "a settled cluster keeps no slot (a deleted one leaves nothing behind)"

@@ -13,6 +13,8 @@ from harness.monitor import InvariantMonitor
 from harness.ports import free_port
 from harness.processes import OperatorProcess
 
+from simplismart.crds import DEPLOYMENT, parse_time
+
 pytestmark = pytest.mark.integration
 
 HACK = Path(__file__).parents[2] / "hack"
@@ -80,14 +82,14 @@ def test_redis_restarted_empty_rebuilds_leases_from_status(
         )
         connection = redis.Redis.from_url(url)
         wait_for(
-            lambda: connection.zcard("simplismart:deadlines") >= 1,
+            lambda: len(connection.keys("simplismart:lease:*")) >= 1,
             timeout=15,
-            what="deadlines rebuilt in the new Redis",
+            what="leases rebuilt in the new Redis",
         )
         monitor.wait_all({"Succeeded"}, count=4, timeout=45)
 
 
-def test_runs_end_by_the_poller_when_keyspace_events_are_off(
+def test_runs_end_on_time_when_keyspace_events_are_off(
     kubeconfig: str, namespace: Namespace, monitor: InvariantMonitor, tmp_path: Path
 ) -> None:
     # A Redis that refuses CONFIG, as managed services do: the operator cannot turn events on.
@@ -106,28 +108,47 @@ def test_runs_end_by_the_poller_when_keyspace_events_are_off(
         with operator_process(kubeconfig, url, tmp_path, "operator") as process:
             monitor.wait_all({"Succeeded"}, count=3, timeout=30)
         assert "cannot enable keyspace notifications" in process.output()
-        assert "(event)" not in _event_messages(kubeconfig, namespace)
+        # Ended by each pass's own deadline timer, promptly, with no expiry event to wake it.
+        for deployment in namespace.list(DEPLOYMENT):
+            status = deployment["status"]
+            late = parse_time(status["finishedAt"]) - parse_time(status["expiresAt"])
+            assert late.total_seconds() < 1.0, status
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=10)
 
 
-def test_two_operators_at_once_never_start_anything_twice(
+def test_two_replicas_elect_one_leader_and_the_other_takes_over(
     kubeconfig: str,
     private_redis: tuple[str, Path],
     namespace: Namespace,
     monitor: InvariantMonitor,
     tmp_path: Path,
 ) -> None:
+    """Two replicas with leader election: one schedules; SIGKILL it mid-stream (no clean-up, so
+    its Lease must time out) and the other finishes everything, nothing started twice."""
     url, _ = private_redis
     namespace.cluster("pool", cpu=3, ram=3, gpu=0)
-    with (
-        operator_process(kubeconfig, url, tmp_path, "one"),
-        operator_process(kubeconfig, url, tmp_path, "two"),
-    ):
+    election = {
+        "SIMPLISMART_STANDALONE": "false",
+        "SIMPLISMART_LEASE_NAME": "operator-leader",
+        "SIMPLISMART_LEASE_NAMESPACE": namespace.name,
+        "SIMPLISMART_LEASE_SECONDS": "4",
+    }
+    # The runs of a killed leader end when its successor leads: within one lease duration.
+    monitor.overdue_grace = 12.0
+    one = OperatorProcess(kubeconfig, url, tmp_path / "one.log", **election)
+    two = OperatorProcess(kubeconfig, url, tmp_path / "two.log", **election)
+    with one, two:
         for index in range(20):
             namespace.deployment(f"job-{index}", "pool", cpu=1 + index % 2, ram=1, duration=1)
-        monitor.wait_all({"Succeeded"}, count=20, timeout=90)
+        wait_for(lambda: "leading as" in one.output() + two.output(), timeout=30, what="a leader")
+        monitor.wait_all({"Succeeded"}, count=3, timeout=60)
+        leader, follower = (one, two) if "leading as" in one.output() else (two, one)
+        assert "leading as" not in follower.output(), "two leaders at once"
+        leader.kill()
+        monitor.wait_all({"Succeeded"}, count=20, timeout=120)
+        assert "leading as" in follower.output()
     assert set(monitor.starts.values()) == {1}
     assert set(monitor.ends.values()) == {1}
 

@@ -1,4 +1,4 @@
-"""Run leases against a real Redis: one start, one claim, rebuilt after loss, exclusive passes."""
+"""Run leases against a real Redis: one start, rebuilt after loss, expiry wakes the cluster."""
 
 import asyncio
 import uuid
@@ -6,67 +6,64 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from simplismart.operator.leases import DEADLINES, Leases, RunId
+from simplismart.operator.leases import RunId, RunLeases
 from simplismart.operator.objects import ClusterRef
 
 pytestmark = pytest.mark.integration
 
 
 def run_id() -> RunId:
-    return RunId("ns", f"d-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex)
+    return RunId("ns", f"c-{uuid.uuid4().hex[:6]}", f"d-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex)
 
 
-def test_a_run_starts_once_and_is_claimed_once(redis_url: str) -> None:
-    async def scenario() -> tuple[list[bool], list[bool], int]:
+def test_a_run_is_leased_once(redis_url: str) -> None:
+    async def scenario() -> tuple[list[bool], int]:
         redis = Redis.from_url(redis_url)
-        leases, run = Leases(redis), run_id()
-        starts = await asyncio.gather(*(leases.start(run, 60_000, 1) for _ in range(10)))
-        claims = await asyncio.gather(*(leases.claim(run) for _ in range(10)))
-        ttl = await redis.pttl(run.lease_key)
-        await leases.forget(run)
+        leases, run = RunLeases(redis), run_id()
+        starts = await asyncio.gather(*(leases.take(run, 60_000) for _ in range(10)))
+        ttl = await redis.pttl(run.key)
+        await leases.release(run)
         await redis.aclose()
-        return starts, claims, ttl
+        return starts, ttl
 
-    starts, claims, ttl = asyncio.run(scenario())
+    starts, ttl = asyncio.run(scenario())
     assert starts.count(True) == 1
-    assert claims.count(True) == 1
     assert 0 < ttl <= 60_000
 
 
-def test_repair_restores_a_lost_deadline_with_the_remaining_time(redis_url: str) -> None:
-    async def scenario() -> tuple[bool, bool, float | None, int]:
+def test_restore_recreates_only_lost_leases_with_the_remaining_time(redis_url: str) -> None:
+    async def scenario() -> tuple[int, int]:
         redis = Redis.from_url(redis_url)
-        leases, run = Leases(redis), run_id()
-        lost = await leases.repair(run, deadline_ms=10_000, now_ms=4_000)
-        again = await leases.repair(run, deadline_ms=10_000, now_ms=4_000)
-        score = await redis.zscore(DEADLINES, run.member)
-        ttl = await redis.pttl(run.lease_key)
-        await leases.forget(run)
+        leases, kept, lost = RunLeases(redis), run_id(), run_id()
+        await leases.take(kept, 60_000)
+        await leases.restore([(kept, 5_000), (lost, 5_000)])
+        ttls = await redis.pttl(kept.key), await redis.pttl(lost.key)
+        await leases.release(kept)
+        await leases.release(lost)
         await redis.aclose()
-        return lost, again, score, ttl
+        return ttls
 
-    lost, again, score, ttl = asyncio.run(scenario())
-    assert (lost, again) == (True, False)
-    assert score == 10_000
-    assert 5_000 < ttl <= 6_000
+    kept_ttl, lost_ttl = asyncio.run(scenario())
+    assert kept_ttl > 50_000, "a lease that exists keeps its own deadline"
+    assert 4_000 < lost_ttl <= 5_000
 
 
-def test_pass_lock_excludes_a_second_holder(redis_url: str) -> None:
-    async def scenario() -> list[str]:
+def test_an_expired_lease_wakes_its_cluster(redis_url: str) -> None:
+    async def scenario() -> tuple[ClusterRef, list[ClusterRef]]:
         redis = Redis.from_url(redis_url)
-        first, second = Leases(redis), Leases(redis)
-        ref = ClusterRef("ns", f"c-{uuid.uuid4().hex[:6]}")
-        order: list[str] = []
-
-        async def hold(leases: Leases, name: str) -> None:
-            async with leases.pass_lock(ref):
-                order.append(f"{name} in")
-                await asyncio.sleep(0.1)
-                order.append(f"{name} out")
-
-        await asyncio.gather(hold(first, "a"), hold(second, "b"))
+        leases, run = RunLeases(redis), run_id()
+        woken: list[ClusterRef] = []
+        listener = asyncio.create_task(leases.listen(woken.append))
+        await asyncio.sleep(0.3)  # subscribed
+        await leases.take(run, 100)
+        for _ in range(100):
+            if run.cluster_ref in woken:
+                break
+            await asyncio.sleep(0.05)
+        listener.cancel()
+        await asyncio.gather(listener, return_exceptions=True)
         await redis.aclose()
-        return order
+        return run.cluster_ref, woken
 
-    order = asyncio.run(scenario())
-    assert order in (["a in", "a out", "b in", "b out"], ["b in", "b out", "a in", "a out"])
+    cluster, woken = asyncio.run(scenario())
+    assert cluster in woken

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 
-from simplismart.scheduler import Candidate, Problem, ProblemError, Strategy, solve
+from simplismart.scheduler import (
+    Candidate,
+    Problem,
+    ProblemError,
+    Strategy,
+    genetic,
+    optimal,
+    solve,
+)
 from simplismart.scheduler.greedy import greedy, ranking
 from simplismart.scheduler.knapsack import Knapsack
 from simplismart.scheduler.objective import compare
@@ -155,14 +165,46 @@ def _random_problem(count: int, seed: int) -> Problem:
 
 
 def test_a_fixed_seed_gives_the_same_answer() -> None:
+    # Reproducible when the search ends on its own (bound or patience), before its limit.
     problem = _random_problem(60, seed=5)
     first, second = (solve(problem, Strategy.GENETIC, seed=7, time_limit=30.0) for _ in range(2))
     assert first.selected == second.selected
+    assert first.duration_ms < 30_000
 
 
-def test_auto_enumerates_short_queues_and_evolves_long_ones() -> None:
-    assert solve(_random_problem(9, seed=1)).strategy is Strategy.COMBINATIONS
-    assert solve(_random_problem(10, seed=1), seed=1).strategy is Strategy.GENETIC
+def test_auto_enumerates_short_queues_and_proves_long_ones_with_highs() -> None:
+    short = solve(_random_problem(9, seed=1))
+    assert short.strategy is Strategy.COMBINATIONS
+    assert short.ran == (Strategy.COMBINATIONS,)
+    assert "fewer than 10" in short.reason
+    long = solve(_random_problem(10, seed=1), seed=1)
+    assert long.strategy is Strategy.OPTIMAL
+    assert long.ran == (Strategy.OPTIMAL,)
+    assert long.proven_optimal
+    assert "HiGHS proved the optimum" in long.reason
+
+
+def test_auto_hands_over_to_the_genetic_search_when_highs_cannot_prove() -> None:
+    # 1,000 candidates in 50 ms: HiGHS cannot close the gap on these random requests, so
+    # the genetic search runs from its incumbent.
+    problem = _random_problem(1000, seed=2)
+    selection = solve(problem, Strategy.AUTO, seed=1, time_limit=0.05)
+    assert not selection.proven_optimal
+    assert selection.ran == (Strategy.OPTIMAL, Strategy.GENETIC)
+    assert "HiGHS did not prove the optimum" in selection.reason
+    assert feasible(problem, selection.selected)
+
+
+@settings(max_examples=20, deadline=None)
+@given(problem=problems(max_candidates=14))
+def test_the_genetic_search_never_loses_a_seed(problem: Problem) -> None:
+    # What lets `auto` promise HiGHS's incumbent at least: a seed survives any budget.
+    knapsack = Knapsack.from_problem(problem)
+    optimum = optimal.search(knapsack, time.perf_counter() + 10.0, seed=0).bits
+    found = genetic.search(
+        knapsack, time.perf_counter() + 0.001, seed=0, budget=0.001, seeds=[optimum]
+    )
+    assert compare(knapsack.scores(found), knapsack.scores(optimum)) == 0
 
 
 def test_a_time_limit_stops_the_exact_strategies_with_a_feasible_answer() -> None:

@@ -63,10 +63,6 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "simplismart.component" (dict "root" . "component" "api")) .Values.api.serviceAccount.name }}
 {{- end }}
 
-{{- define "simplismart.peeringName" -}}
-{{- default (include "simplismart.component" (dict "root" . "component" "operator")) .Values.operator.peeringName }}
-{{- end }}
-
 {{- define "simplismart.jwtSecretName" -}}
 {{- default (include "simplismart.component" (dict "root" . "component" "jwt")) .Values.api.jwt.existingSecret }}
 {{- end }}
@@ -83,11 +79,25 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (include "simplismart.component" (dict "root" . "component" "redis-url")) .Values.redis.external.existingSecret }}
 {{- end }}
 
-{{/* SIMPLISMART_REDIS_URL for the API and the operator. */}}
+{{- define "simplismart.redisPasswordSecretName" -}}
+{{- include "simplismart.component" (dict "root" . "component" "redis-password") }}
+{{- end }}
+
+{{- define "simplismart.bootstrapSecretName" -}}
+{{- include "simplismart.component" (dict "root" . "component" "bootstrap") }}
+{{- end }}
+
+{{/* SIMPLISMART_REDIS_URL for the API and the operator. The chart's Redis requires a password,
+from a Secret; Kubernetes substitutes $(REDIS_PASSWORD) into the URL. */}}
 {{- define "simplismart.redisEnv" -}}
 {{- if .Values.redis.enabled }}
+- name: REDIS_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "simplismart.redisPasswordSecretName" . }}
+      key: redis-password
 - name: SIMPLISMART_REDIS_URL
-  value: {{ printf "redis://%s:6379/0" (include "simplismart.component" (dict "root" . "component" "redis")) | quote }}
+  value: {{ printf "redis://:$(REDIS_PASSWORD)@%s:6379/0" (include "simplismart.component" (dict "root" . "component" "redis")) | quote }}
 {{- else if or .Values.redis.external.url .Values.redis.external.existingSecret }}
 - name: SIMPLISMART_REDIS_URL
   valueFrom:

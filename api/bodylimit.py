@@ -1,0 +1,66 @@
+"""Refuse request bodies over a size limit (413) before reading them.
+
+Anonymous ``/login`` used to read and parse an 8 MiB body. A declared ``Content-Length`` over the
+limit is refused before a byte of the body is read; a body without one (chunked) is counted as
+it arrives and refused the moment it passes the limit, so no more than the limit is buffered.
+"""
+
+import json
+
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodySizeLimit:
+    """The limit is ``SIMPLISMART_MAX_BODY_BYTES``, from the settings the app started with."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        max_bytes: int = scope["app"].state.services.settings.max_body_bytes
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await _refuse(send, max_bytes)
+            return
+        received = 0
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > max_bytes:
+                    # The routes' error handler turns it into the usual error body.
+                    raise HTTPException(413, _message(max_bytes))
+            return message
+
+        await self.app(scope, counting_receive, send)
+
+
+def _message(max_bytes: int) -> str:
+    return f"the request body is larger than {max_bytes} bytes"
+
+
+async def _refuse(send: Send, max_bytes: int) -> None:
+    body = json.dumps(
+        {
+            "message": _message(max_bytes),
+            "errors": [{"field": "body", "message": f"must be at most {max_bytes} bytes"}],
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

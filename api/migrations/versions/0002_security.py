@@ -1,0 +1,69 @@
+"""Security: canonical usernames, token versions, and who founded each organization.
+
+Revision ID: 0002
+Revises: 0001
+Create Date: 2026-11-26
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+from simplismart.api.core.usernames import MAX_CANONICAL_LENGTH, canonical_username
+
+revision: str = "0002"
+down_revision: str | None = "0001"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+_users = sa.table(
+    "users", sa.column("id", sa.Integer()), sa.column("username"), sa.column("username_key")
+)
+
+
+def upgrade() -> None:
+    op.add_column(
+        "users", sa.Column("token_version", sa.Integer(), server_default="0", nullable=False)
+    )
+    # Filled in below; the empty default only lets existing rows take the NOT NULL column.
+    op.add_column(
+        "users",
+        sa.Column(
+            "username_key",
+            sa.String(length=MAX_CANONICAL_LENGTH),
+            server_default="",
+            nullable=False,
+        ),
+    )
+    _fill_username_keys()
+    op.drop_index("uq_users_username_lower", table_name="users")
+    op.create_index(op.f("ix_users_username_key"), "users", ["username_key"], unique=True)
+    op.add_column("organizations", sa.Column("created_by_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_organizations_created_by_id"), "organizations", ["created_by_id"])
+
+
+def _fill_username_keys() -> None:
+    """Canonicalise in Python (the databases fold differently), refusing to merge two users."""
+    connection = op.get_bind()
+    owners: dict[str, str] = {}
+    for user_id, username in connection.execute(sa.select(_users.c.id, _users.c.username)):
+        key = canonical_username(username)
+        if key in owners:
+            raise RuntimeError(
+                f"users {owners[key]!r} and {username!r} have the same canonical username: "
+                "rename one of them before upgrading"
+            )
+        owners[key] = username
+        connection.execute(_users.update().where(_users.c.id == user_id).values(username_key=key))
+
+
+def downgrade() -> None:
+    op.drop_index(op.f("ix_organizations_created_by_id"), table_name="organizations")
+    op.drop_column("organizations", "created_by_id")
+    op.drop_index(op.f("ix_users_username_key"), table_name="users")
+    op.create_index(
+        "uq_users_username_lower", "users", [sa.func.lower(sa.column("username"))], unique=True
+    )
+    op.drop_column("users", "username_key")
+    op.drop_column("users", "token_version")

@@ -1,0 +1,351 @@
+"""One scheduling pass over one cluster: the one place where runs end and start.
+
+A pass reads the cluster from the store, ends every run whose deadline has passed, holds what
+cannot be queued, starts what the scheduler selects, keeps queue positions current and reports,
+then returns when it wants to run again: at the next run's deadline (a requeue-after, as
+Kubernetes controllers do). Lease expiry events and that timer only wake it.
+
+free = capacity - what Running deployments hold, recomputed every pass from the store, which
+holds what earlier passes wrote even before the watch shows it. Every transition is a write with
+a resourceVersion precondition, and a start also takes the run's lease with NX, so each happens
+once even if a stale copy or a second process tries again. Only one pass per cluster runs at a
+time (the coordinator) and only in the leading replica (the leadership Lease).
+"""
+
+import asyncio
+import logging
+import math
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from simplismart.crds import Phase, Resources, format_time
+from simplismart.operator import metrics, planning, statuses
+from simplismart.operator.config import OperatorConfig
+from simplismart.operator.events import EventRecorder
+from simplismart.operator.history import RunHistory
+from simplismart.operator.kube import KubeApi
+from simplismart.operator.leases import RunId, RunLeases
+from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
+from simplismart.operator.store import DeploymentStore
+from simplismart.scheduler import Selection, Strategy, solve
+
+logger = logging.getLogger(__name__)
+
+#: Status writes in flight at once within one pass.
+WRITE_CONCURRENCY = 16
+#: Queues up to this long have their positions rewritten on every change.
+EXACT_POSITIONS = 20
+
+Clock = Callable[[], datetime]
+
+
+def _run(deployment: DeploymentObject) -> RunId:
+    return RunId(deployment.namespace, deployment.spec.cluster, deployment.name, deployment.uid)
+
+
+def _seconds(later: datetime | None, earlier: datetime | None) -> float:
+    return 0.0 if later is None or earlier is None else (later - earlier).total_seconds()
+
+
+class Reconciler:
+    def __init__(
+        self,
+        kube: KubeApi,
+        leases: RunLeases,
+        store: DeploymentStore,
+        events: EventRecorder,
+        config: OperatorConfig,
+        clock: Clock,
+    ) -> None:
+        self._kube = kube
+        self._leases = leases
+        self._store = store
+        self._events = events
+        self._config = config
+        self._clock = clock
+        # Run durations and solver seeds: simulation, not security; seedable for demos.
+        self._random = random.Random(config.seed)  # noqa: S311
+        self._writes = asyncio.Semaphore(WRITE_CONCURRENCY)
+        self._clusters: dict[ClusterRef, ClusterObject] = {}
+        self._history: dict[ClusterRef, RunHistory] = {}
+        self._positions_refreshed: dict[ClusterRef, float] = {}
+        self._reported: dict[ClusterRef, dict[str, Any]] = {}
+
+    async def __call__(self, ref: ClusterRef) -> float | None:
+        """Run one pass; returns when to run again (0 = at once), or None when settled."""
+        with metrics.pass_seconds.time():
+            return await self._pass(ref)
+
+    async def _pass(self, ref: ClusterRef) -> float | None:
+        cluster = await self._read(ref)
+        moment = self._clock()
+        settled = await self._end_due(cluster, ref, moment)
+        current = planning.plan(cluster, self._store.members(ref), moment)
+        settled &= all(await asyncio.gather(*(self._hold(h, moment) for h in current.holds)))
+        if cluster is None:
+            self._forget(ref)
+            return None if settled else 0.0
+        await self._restore_leases(current.running, moment)
+        selection, admitted = await self._admit(cluster, current, moment)
+        if selection is not None and len(admitted) < len(selection.selected):
+            settled = False  # a start lost a race: decide again from a fresh read
+        chosen = {d.uid for d in admitted}
+        waiting = [d for d in current.queue if d.uid not in chosen]
+        position_delay = await self._queue(ref, waiting, moment)
+        await self._report(cluster, current, admitted, waiting, selection, moment)
+        if not settled:
+            return 0.0
+        # The store holds what this pass wrote: the runs it started have their deadlines there.
+        deadlines = [
+            d.status.expires_at for d in self._store.members(ref) if d.phase == Phase.RUNNING
+        ]
+        next_end = min((e for e in deadlines if e is not None), default=None)
+        delays = [d for d in (position_delay,) if d is not None]
+        if next_end is not None:
+            # A millisecond late rather than early: the pass ends what is due, not what is near.
+            delays.append(max((next_end - self._clock()).total_seconds(), 0.0) + 0.001)
+        return min(delays, default=None)
+
+    async def _read(self, ref: ClusterRef) -> ClusterObject | None:
+        """The cluster's spec and members, from a quorum read when the store may be behind."""
+        if self._store.needs_list(ref) or ref not in self._clusters:
+            cluster, (listed, version) = await asyncio.gather(
+                self._kube.get_cluster(ref), self._kube.list_deployments(ref)
+            )
+            self._store.replace(ref, listed, version)
+            if cluster is None:
+                self._clusters.pop(ref, None)
+            else:
+                self._clusters[ref] = cluster
+        return self._clusters.get(ref)
+
+    def _forget(self, ref: ClusterRef) -> None:
+        """A deleted cluster: drop what this process kept about it, metric series included."""
+        self._clusters.pop(ref, None)
+        self._history.pop(ref, None)
+        self._positions_refreshed.pop(ref, None)
+        self._reported.pop(ref, None)
+        self._store.forget_cluster(ref)
+        metrics.forget_cluster(ref.namespace, ref.name)
+
+    async def _write(self, deployment: DeploymentObject, status: dict[str, Any]) -> bool:
+        """A conditional status write; the store learns the result either way."""
+        async with self._writes:
+            written = await self._kube.patch_deployment_status(deployment, status)
+        if written is None:
+            # Changed or gone since we read it: read the whole cluster afresh next time.
+            self._store.invalidate(ClusterRef(deployment.namespace, deployment.spec.cluster))
+            return False
+        self._store.put(written)
+        return True
+
+    async def _end_due(
+        self, cluster: ClusterObject | None, ref: ClusterRef, moment: datetime
+    ) -> bool:
+        """End every run whose deadline has passed; False if one must be decided again."""
+        due = [
+            d
+            for d in self._store.members(ref)
+            if d.phase == Phase.RUNNING and (d.status.expires_at or moment) <= moment
+        ]
+        if cluster is None:
+            return True  # runs on a deleted cluster are cancelled as holds, not finished
+        ended = await asyncio.gather(*(self._end(cluster, d, moment) for d in due))
+        return all(ended)
+
+    async def _end(
+        self, cluster: ClusterObject, deployment: DeploymentObject, now: datetime
+    ) -> bool:
+        ttl = deployment.spec.ttl_seconds_after_finished
+        if ttl is None:
+            ttl = cluster.spec.history.ttl_seconds_after_finished
+        retained = None if ttl is None else now + timedelta(seconds=ttl)
+        patch = statuses.succeeded(deployment.status, now, retained, deployment.generation)
+        if not await self._write(deployment, patch):
+            return False
+        await self._leases.release(_run(deployment))
+        status = deployment.status
+        waited, ran = (
+            _seconds(status.started_at, status.queued_at),
+            _seconds(now, status.started_at),
+        )
+        self._history.setdefault(cluster.ref, RunHistory()).record(now, waited, ran)
+        metrics.run_ends.labels(namespace=cluster.namespace, cluster=cluster.name).inc()
+        late_ms = _seconds(now, status.expires_at) * 1000
+        logger.info(
+            "%s: %s finished after %.1fs (ended %.0f ms after its deadline)",
+            cluster.ref, deployment.name, ran, late_ms,
+        )  # fmt: skip
+        self._events.announce(deployment.reference(), "Succeeded", "the run finished")
+        return True
+
+    async def _hold(self, hold: planning.Hold, moment: datetime) -> bool:
+        deployment = hold.deployment
+        current = deployment.status
+        if (current.phase, current.reason, current.message) == (
+            Phase.PENDING,
+            hold.reason,
+            hold.message,
+        ):
+            return True
+        patch = statuses.pending(current, moment, hold.reason, hold.message, deployment.generation)
+        if not await self._write(deployment, patch):
+            return False
+        if deployment.phase == Phase.RUNNING:  # its cluster is gone: the run is cancelled
+            await self._leases.release(_run(deployment))
+        self._events.announce(deployment.reference(), hold.reason, hold.message)
+        return True
+
+    async def _restore_leases(self, running: list[DeploymentObject], moment: datetime) -> None:
+        """Rebuild the leases Redis lost (restarted empty), each with its remaining time."""
+        await self._leases.restore(
+            [
+                (_run(d), int(_seconds(d.status.expires_at, moment) * 1000))
+                for d in running
+                if d.status.expires_at is not None and d.status.expires_at > moment
+            ]
+        )
+
+    async def _admit(
+        self, cluster: ClusterObject, current: planning.Plan, moment: datetime
+    ) -> tuple[Selection | None, list[DeploymentObject]]:
+        free = current.free(cluster)
+        if not any(d.spec.resources.fits_in(free) for d in current.queue):
+            return None, []  # nothing can start: spare the solver
+        # The solver is CPU-bound for up to its time limit: off the event loop, so that other
+        # clusters' passes and watch events go on meanwhile.
+        selection = await asyncio.to_thread(
+            solve,
+            planning.problem(cluster, current, moment),
+            Strategy(cluster.spec.scheduling.strategy.value),
+            seed=self._random.randrange(2**32),
+            time_limit=self._config.solver_time_limit,
+        )
+        metrics.solver_seconds.labels(strategy=selection.strategy.value).observe(
+            selection.duration_ms / 1000
+        )
+        picked = set(selection.selected)
+        chosen = [d for d in current.queue if d.name in picked]
+        if not Resources.total(d.spec.resources for d in chosen).fits_in(free):
+            # The scheduler promises feasibility; capacity is the one invariant never to bet on.
+            logger.error("%s: infeasible selection %s ignored", cluster.ref, selection.selected)
+            return None, []
+        started = await asyncio.gather(*(self._start(d, cluster, moment) for d in chosen))
+        admitted = [d for d, ok in zip(chosen, started, strict=True) if ok]
+        logger.info(
+            "%s: started %d of %d queued (%s, %.1f ms%s): %s",
+            cluster.ref, len(admitted), len(current.queue), selection.strategy.value,
+            selection.duration_ms, "" if selection.gap is None else f", gap {selection.gap:.4%}",
+            ", ".join(d.name for d in admitted) or "none",
+        )  # fmt: skip
+        return selection, admitted
+
+    async def _start(
+        self, deployment: DeploymentObject, cluster: ClusterObject, moment: datetime
+    ) -> bool:
+        """Lease, then conditional Running status; False (and no lease) if either is refused."""
+        window = cluster.spec.scheduling.run_duration
+        seconds = deployment.spec.duration_seconds or self._random.randint(
+            window.min_seconds, window.max_seconds
+        )
+        expires = moment + timedelta(seconds=seconds)
+        run = _run(deployment)
+        # The key expires at the deadline itself, however long the pass took to get here.
+        if not await self._leases.take(run, int(_seconds(expires, self._clock()) * 1000)):
+            # Already leased: either our view is behind (it runs) or a start's status write
+            # failed after its lease was taken. Ask the API server which.
+            fresh = await self._kube.get_deployment(deployment.namespace, deployment.name)
+            if fresh is not None and fresh.uid == run.uid and fresh.phase == Phase.RUNNING:
+                self._store.put(fresh)
+            else:
+                await self._leases.release(run)
+            return False
+        patch = statuses.running(
+            deployment.status, moment, expires, deployment.spec.resources, deployment.generation
+        )
+        try:
+            written = await self._write(deployment, patch)
+        except BaseException:
+            await self._leases.release(run)
+            raise
+        if not written:
+            await self._leases.release(run)
+            return False
+        metrics.admissions.labels(namespace=cluster.namespace, cluster=cluster.name).inc()
+        self._events.announce(
+            deployment.reference(), "Started", f"running until {format_time(expires)}"
+        )
+        return True
+
+    async def _queue(
+        self, ref: ClusterRef, waiting: list[DeploymentObject], moment: datetime
+    ) -> float | None:
+        """Mark newcomers Queued and keep positions current, rewriting long queues rarely.
+
+        Every admission shifts everyone behind it: rewriting a long queue on every pass would
+        cost more API writes than the admissions themselves (quadratic in the queue's length).
+        Short queues stay exact; longer ones are refreshed every `position_refresh` seconds.
+        """
+        clock = time.monotonic()
+        last = self._positions_refreshed.get(ref, -math.inf)
+        due = len(waiting) <= EXACT_POSITIONS or clock - last >= self._config.position_refresh
+        writes, stale = [], False
+        for position, deployment in enumerate(waiting, start=1):
+            fresh = deployment.phase != Phase.QUEUED
+            if fresh or (deployment.status.queue_position != position and due):
+                queued_at = deployment.status.queued_at or moment
+                patch = statuses.queued(
+                    deployment.status, moment, queued_at, position, deployment.generation
+                )
+                writes.append((deployment, patch))
+            stale |= deployment.status.queue_position != position
+        if stale and due:
+            self._positions_refreshed[ref] = clock
+        await asyncio.gather(*(self._write(d, patch) for d, patch in writes))
+        if stale and not due:
+            return last + self._config.position_refresh - clock
+        return None
+
+    async def _report(
+        self,
+        cluster: ClusterObject,
+        current: planning.Plan,
+        admitted: list[DeploymentObject],
+        waiting: list[DeploymentObject],
+        selection: Selection | None,
+        moment: datetime,
+    ) -> None:
+        ref = cluster.ref
+        capacity = cluster.spec.resources
+        allocated = Resources.total([current.allocated, *(d.spec.resources for d in admitted)])
+        status: dict[str, Any] = {
+            "observedGeneration": cluster.generation,
+            "capacity": capacity.as_dict(),
+            "allocated": allocated.as_dict(),
+            "available": capacity.minus(allocated).as_dict(),
+            "queued": len(waiting),
+            "running": len(current.running) + len(admitted),
+            "pending": len(current.holds),
+            "history": self._history.setdefault(ref, RunHistory()).figures(moment),
+        }
+        if selection is not None:
+            status["lastDecision"] = {
+                "at": format_time(moment),
+                "requestedStrategy": cluster.spec.scheduling.strategy.value,
+                "strategy": selection.strategy.value,
+                "candidates": len(current.queue),
+                "selected": list(selection.selected),
+                "durationMs": round(selection.duration_ms, 3),
+                "provenOptimal": selection.proven_optimal,
+                "gap": selection.gap,
+                "objective": selection.objective.to_dict(),
+            }
+        metrics.report_cluster(
+            ref.namespace, ref.name, len(waiting), status["running"], capacity, allocated
+        )
+        if self._reported.get(ref) != status:
+            await self._kube.patch_cluster_status(ref, status)
+            self._reported[ref] = status

@@ -1,0 +1,253 @@
+"""The scheduling pass with an injected clock: ends, starts, refusals and cancellation, no sleeps.
+
+The Kubernetes API and Redis are replaced by small in-memory fakes that keep the one property the
+pass relies on (writes conditional on resourceVersion; leases taken with NX). The real services
+are exercised by the lifecycle and fault tests.
+"""
+
+import asyncio
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import pytest
+
+from simplismart.crds import Phase
+from simplismart.operator.config import OperatorConfig
+from simplismart.operator.coordinator import PassCoordinator
+from simplismart.operator.events import EventRecorder
+from simplismart.operator.kube import KubeApi
+from simplismart.operator.leases import RunId, RunLeases
+from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
+from simplismart.operator.reconciler import Reconciler
+from simplismart.operator.store import DeploymentStore
+
+pytestmark = pytest.mark.unit
+
+POOL = ClusterRef("ns", "pool")
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class FakeKube:
+    """Objects by name, each write bumping a global resourceVersion, refused when stale."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.versions = itertools.count(1)
+        self.deployments: dict[str, dict[str, Any]] = {}
+        self.cluster: dict[str, Any] = {
+            "metadata": {"namespace": "ns", "name": "pool", "uid": "c", "generation": 1},
+            "spec": {"resources": {"cpu": 4, "ram": 4, "gpu": 0}},
+        }
+        self.refuse_running: set[str] = set()
+        self.write_seconds = 0.0
+        self.writes: list[tuple[str, str]] = []
+        self.gate: asyncio.Event | None = None
+
+    def add(self, name: str, cpu: int, duration: int) -> None:
+        self.deployments[name] = {
+            "metadata": {
+                "namespace": "ns",
+                "name": name,
+                "uid": f"{name}-uid",
+                "resourceVersion": str(next(self.versions)),
+            },
+            "spec": {
+                "cluster": "pool",
+                "resources": {"cpu": cpu, "ram": 1, "gpu": 0},
+                "image": "i",
+                "durationSeconds": duration,
+            },
+            "status": {},
+        }
+
+    async def get_cluster(self, ref: ClusterRef) -> ClusterObject:
+        return ClusterObject.from_body(self.cluster)
+
+    async def list_deployments(self, ref: ClusterRef) -> tuple[list[DeploymentObject], str]:
+        items = [DeploymentObject.from_body(b) for b in self.deployments.values()]
+        return items, str(next(self.versions))
+
+    async def get_deployment(self, namespace: str, name: str) -> DeploymentObject | None:
+        body = self.deployments.get(name)
+        return None if body is None else DeploymentObject.from_body(body)
+
+    async def patch_deployment_status(
+        self, deployment: DeploymentObject, status: dict[str, Any]
+    ) -> DeploymentObject | None:
+        if self.gate is not None:
+            await self.gate.wait()
+        self.clock.advance(self.write_seconds)
+        body = self.deployments.get(deployment.name)
+        if body is None or body["metadata"]["resourceVersion"] != deployment.resource_version:
+            return None
+        if status["phase"] == "Running" and deployment.name in self.refuse_running:
+            self.refuse_running.discard(deployment.name)
+            body["metadata"]["resourceVersion"] = str(next(self.versions))  # changed meanwhile
+            return None
+        merged = {k: v for k, v in {**body["status"], **status}.items() if v is not None}
+        body["status"] = merged
+        body["metadata"]["resourceVersion"] = str(next(self.versions))
+        self.writes.append((deployment.name, status["phase"]))
+        return DeploymentObject.from_body(body)
+
+    async def patch_cluster_status(self, ref: ClusterRef, status: dict[str, Any]) -> None:
+        self.cluster["status"] = status
+
+
+class FakeLeases:
+    def __init__(self) -> None:
+        self.held: set[RunId] = set()
+        self.taken = 0
+
+    async def take(self, run: RunId, ttl_ms: int) -> bool:
+        if run in self.held:
+            return False
+        self.held.add(run)
+        self.taken += 1
+        return True
+
+    async def release(self, run: RunId) -> None:
+        self.held.discard(run)
+
+    async def restore(self, runs: list[tuple[RunId, int]]) -> None:
+        self.held.update(run for run, _ in runs)
+
+
+class FakeEvents:
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+
+    def announce(self, reference: dict[str, Any], reason: str, message: str) -> None:
+        self.reasons.append(reason)
+
+
+def build(clock: Clock) -> tuple[Reconciler, FakeKube, FakeLeases]:
+    kube, leases = FakeKube(clock), FakeLeases()
+    reconciler = Reconciler(
+        cast(KubeApi, kube),
+        cast(RunLeases, leases),
+        DeploymentStore(),
+        cast(EventRecorder, FakeEvents()),
+        OperatorConfig(seed=1),
+        clock,
+    )
+    return reconciler, kube, leases
+
+
+def phase(kube: FakeKube, name: str) -> str | None:
+    phase: str | None = kube.deployments[name]["status"].get("phase")
+    return phase
+
+
+def test_a_run_ends_at_its_deadline_and_the_pass_asks_for_that_moment() -> None:
+    clock = Clock()
+    reconciler, kube, leases = build(clock)
+    kube.add("a", cpu=4, duration=5)
+    kube.add("b", cpu=4, duration=5)
+
+    async def scenario() -> list[float | None]:
+        first = await reconciler(POOL)
+        clock.advance(5)
+        second = await reconciler(POOL)
+        return [first, second]
+
+    first, second = asyncio.run(scenario())
+    assert first == pytest.approx(5.001)
+    assert phase(kube, "a") == "Succeeded"
+    assert phase(kube, "b") == "Running", "the freed capacity went to the next in line"
+    assert second == pytest.approx(5.001)
+    status = kube.deployments["a"]["status"]
+    assert status["retainedUntil"] == "2026-01-01T13:00:05.000Z", "the cluster's one-hour default"
+    assert [w for w in kube.writes if w[0] == "a"] == [("a", "Running"), ("a", "Succeeded")]
+    assert RunId("ns", "pool", "a", "a-uid") not in leases.held
+
+
+def test_a_refused_running_write_gives_the_lease_back_and_starts_once_later() -> None:
+    clock = Clock()
+    reconciler, kube, leases = build(clock)
+    kube.add("a", cpu=1, duration=5)
+    kube.refuse_running.add("a")
+
+    async def scenario() -> list[float | None]:
+        return [await reconciler(POOL), await reconciler(POOL)]
+
+    first, second = asyncio.run(scenario())
+    assert first == 0.0, "a lost start is decided again at once, from a fresh read"
+    assert phase(kube, "a") == "Running"
+    assert kube.writes.count(("a", "Running")) == 1
+    assert leases.taken == 2
+    assert len(leases.held) == 1
+    assert second == pytest.approx(5.001)
+
+
+def test_a_run_that_ended_while_its_admission_was_written_ends_once() -> None:
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("a", cpu=1, duration=1)
+    kube.write_seconds = 2.0  # the Running write returns after the run is already over
+
+    async def scenario() -> float | None:
+        again = await reconciler(POOL)
+        kube.write_seconds = 0.0
+        await reconciler(POOL)
+        await reconciler(POOL)
+        return again
+
+    again = asyncio.run(scenario())
+    assert again == pytest.approx(0.001), "overdue: the next pass runs at once"
+    assert kube.writes == [("a", "Running"), ("a", "Succeeded")]
+
+
+def test_losing_leadership_mid_pass_stops_every_write() -> None:
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    for name in "abc":
+        kube.add(name, cpu=1, duration=5)
+    kube.gate = asyncio.Event()
+
+    async def scenario() -> None:
+        coordinator = PassCoordinator(reconciler)
+        coordinator.open()
+        coordinator.request(POOL)
+        await asyncio.sleep(0.01)  # the pass is blocked in its writes
+        await coordinator.close()  # the Lease is lost
+        assert kube.gate is not None
+        kube.gate.set()
+        await asyncio.sleep(0.01)
+
+    asyncio.run(scenario())
+    assert kube.writes == []
+    assert all(phase(kube, name) is None for name in "abc")
+
+
+def test_a_finished_deployment_keeps_its_own_ttl_over_the_clusters() -> None:
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("a", cpu=1, duration=1)
+    kube.deployments["a"]["spec"]["ttlSecondsAfterFinished"] = 0
+    kube.cluster["spec"]["history"] = {}  # the cluster keeps for ever
+
+    async def scenario() -> None:
+        await reconciler(POOL)
+        clock.advance(1)
+        await reconciler(POOL)
+
+    asyncio.run(scenario())
+    status = kube.deployments["a"]["status"]
+    assert status["phase"] == Phase.SUCCEEDED
+    assert status["retainedUntil"] == status["finishedAt"]
+    history = kube.cluster["status"]["history"]
+    assert history["runsFinished"] == 1
+    assert history["meanRunSeconds"] == pytest.approx(1.0)
