@@ -37,6 +37,8 @@ from harness.ports import free_port
 from kubernetes import client as kubernetes
 
 HACK = Path(__file__).resolve().parent.parent / "hack"
+#: Outside dev mode only this makes the first registered user an ADMIN.
+BOOTSTRAP_TOKEN = secrets.token_urlsafe(32)
 
 
 def _last_line(*command: str | Path) -> str:
@@ -73,6 +75,7 @@ def serving(
         "SIMPLISMART_API_PORT": str(port),
         "SIMPLISMART_NAMESPACE_PREFIX": f"bench{secrets.token_hex(3)}-",
         "SIMPLISMART_API_METRICS_PORT": "0",
+        "SIMPLISMART_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN,
         **{f"SIMPLISMART_{name.upper()}": value for name, value in settings.items()},
     }
     log = (state / "api.log").open("w")
@@ -100,7 +103,10 @@ def serving(
 def populate(client: httpx.Client, deployments: int) -> None:
     """One ADMIN, one organization, one cluster, ``deployments`` deployments (8 at a time)."""
     password = secrets.token_urlsafe(12)
-    client.post("/register", json={"username": "bench", "password": password}).raise_for_status()
+    client.post(
+        "/register",
+        json={"username": "bench", "password": password, "bootstrap_token": BOOTSTRAP_TOKEN},
+    ).raise_for_status()
     login = client.post("/login", json={"username": "bench", "password": password})
     client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['access_token']}"
     client.post("/create_organization", json={"name": "bench"}).raise_for_status()
