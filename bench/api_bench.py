@@ -110,7 +110,8 @@ def populate(client: httpx.Client, deployments: int) -> None:
     login = client.post("/login", json={"username": "bench", "password": password})
     client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['access_token']}"
     client.post("/create_organization", json={"name": "bench"}).raise_for_status()
-    cluster = {"name": "pool", "total_cpu": 10**6, "total_ram": 10**6, "total_gpu": 10**6}
+    # Within the default quotas (SIMPLISMART_QUOTA_*): GPU is capped at 100,000 per organization.
+    cluster = {"name": "pool", "total_cpu": 10**6, "total_ram": 10**6, "total_gpu": 10**5}
     client.post("/create_cluster", json=cluster).raise_for_status()
 
     def create(index: int) -> None:
