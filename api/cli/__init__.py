@@ -4,7 +4,7 @@ It speaks HTTP to a running API only (an import-linter contract keeps the server
 so it works against any installation, and keeps the login token in the user's config directory.
 """
 
-from simplismart.api.cli.commands import app, run
+from simplismart.api.cli.app import app, run
 
 main = run
 
