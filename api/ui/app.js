@@ -158,7 +158,13 @@ function draw() {
       ${bar("CPU", used.cpu, c.total_cpu)}${bar("RAM", used.ram, c.total_ram)}${bar("GPU", used.gpu, c.total_gpu)}
       ${decision(c.last_decision)}${runningTable(running)}${queueTable(queued)}</section>`;
   });
+  // Redrawing replaces the buttons: keep the keyboard focus on the one that had it.
+  const focused = document.activeElement && document.activeElement.dataset.cancel;
   $("#clusters").innerHTML = cards.join("") || "<p class=\"card muted\">No clusters yet.</p>";
+  if (focused) {
+    const again = document.querySelector(`button[data-cancel="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
   drawTimeline();
   const select = $("#create select[name=cluster_name]");
   const chosen = select.value;

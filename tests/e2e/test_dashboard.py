@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from harness.browser import chromium
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -54,8 +55,13 @@ def _until(browser: WebDriver, condition: Any, what: str, timeout: float = 30) -
 
 
 def _text(browser: WebDriver, selector: str) -> str:
-    found = browser.find_elements(By.CSS_SELECTOR, selector)
-    return found[0].text if found else ""
+    """The element's rendered text, whitespace collapsed; read in one step inside the page,
+    since the live page may replace the element between a lookup and a read."""
+    text = browser.execute_script(
+        "const found = document.querySelector(arguments[0]);return found ? found.innerText : '';",
+        selector,
+    )
+    return " ".join(str(text).split())
 
 
 def _shot(browser: WebDriver, name: str) -> None:
@@ -99,8 +105,13 @@ def test_a_developer_watches_a_cluster_fill_and_drain_and_cancels(
     assert "Last decision" in _text(browser, "#cluster-pool .decision")
     _shot(browser, "2-filled")
 
-    cancel = browser.find_element(By.CSS_SELECTOR, "button[data-cancel=gamma]")
-    cancel.send_keys(Keys.ENTER)  # keyboard, not a click
+    def press_cancel(b: WebDriver) -> bool:
+        b.find_element(By.CSS_SELECTOR, "button[data-cancel=gamma]").send_keys(Keys.ENTER)
+        return True  # the keyboard, not a click
+
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        press_cancel
+    )
     _until(
         browser,
         lambda b: not b.find_elements(By.CSS_SELECTOR, "tr[data-deployment=gamma]"),
