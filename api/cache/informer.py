@@ -56,12 +56,13 @@ class Informer:
                     version = self._watch(version)
             except ResourceVersionGoneError:
                 log.info("the %s watch is too old (410 Gone); listing again", self._kind.plural)
-            except ApiError as error:
-                log.warning("the %s watch failed: %s", self._kind.plural, error.message)
-                self._stopping.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            except Exception:
-                log.exception("the %s watch failed unexpectedly", self._kind.plural)
+            except Exception as error:
+                if self._stopping.is_set():
+                    return  # the API is shutting down: whatever broke no longer matters
+                if isinstance(error, ApiError):
+                    log.warning("the %s watch failed: %s", self._kind.plural, error.message)
+                else:
+                    log.exception("the %s watch failed unexpectedly", self._kind.plural)
                 self._stopping.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
 
