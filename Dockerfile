@@ -74,7 +74,8 @@ ENV PATH=/opt/simplismart/bin:$PATH \
 WORKDIR /var/lib/simplismart
 USER ${UID}:${UID}
 EXPOSE 5002 8080 9090
+# By absolute path: on PATH, /opt/simplismart/bin/simplismart is the command-line client.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["simplismart", "healthcheck"]
-ENTRYPOINT ["simplismart"]
+    CMD ["/usr/local/bin/simplismart", "healthcheck"]
+ENTRYPOINT ["/usr/local/bin/simplismart"]
 CMD ["api"]

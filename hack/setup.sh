@@ -8,7 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 UV_VERSION=0.13.9
-apt_packages=(redis-server redis-tools postgresql buildah debootstrap)
+# buildah and debootstrap build the image; chromium and chromium-driver: the dashboard's tests
+# and benchmark drive the system browser.
+apt_packages=(redis-server redis-tools postgresql buildah debootstrap chromium chromium-driver)
 
 missing=()
 for package in "${apt_packages[@]}"; do

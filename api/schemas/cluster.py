@@ -105,6 +105,11 @@ class ClusterDetailReply(Reply):
 
 class ClusterListReply(Reply):
     clusters: list[ClusterOut]
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; null on the last page.",
+    )
 
 
 class ClusterDeletedReply(ClusterReply):

@@ -7,7 +7,14 @@ from pydantic import BaseModel, Field
 
 from simplismart.api.schemas.common import Amount, Name, Reply, Request
 from simplismart.api.schemas.resource import identity, read_status
-from simplismart.crds import DeploymentSpec, DeploymentStatus, Phase, Priority, Resources
+from simplismart.crds import (
+    DeploymentSpec,
+    DeploymentStatus,
+    Phase,
+    Priority,
+    Resources,
+    parse_time,
+)
 
 #: Where the API server's field paths point in this API's request body.
 REQUEST_FIELDS = {
@@ -116,3 +123,8 @@ class DeploymentReply(Reply):
 
 class DeploymentListReply(Reply):
     deployments: list[DeploymentOut]
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; null on the last page.",
+    )
