@@ -13,7 +13,6 @@ from simplismart.crds import (
     Phase,
     Priority,
     Resources,
-    parse_time,
 )
 
 #: Where the API server's field paths point in this API's request body.

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from harness.kube import wait_for
 
-from tests.api.support import Api, Org, unit_only
+from tests.api.support import Api, Org
 
 
 @pytest.fixture
