@@ -483,6 +483,8 @@ class Reconciler:
                 "at": format_time(moment),
                 "requestedStrategy": cluster.spec.scheduling.strategy.value,
                 "strategy": selection.strategy.value,
+                "ran": [strategy.value for strategy in selection.ran],
+                "reason": selection.reason,
                 "candidates": len(current.queue),
                 "selected": list(starts),
                 "durationMs": round(selection.duration_ms, 3),
