@@ -306,7 +306,7 @@ API_RIGHTS = [
     ("delete", "deployments.simplismart.io", "any-ns", True),
     ("patch", "deployments.simplismart.io", "any-ns", False),
     ("patch", "deployments.simplismart.io/status", "any-ns", False),
-    ("watch", "deployments.simplismart.io", "", False),
+    ("watch", "deployments.simplismart.io", "", True),  # the watch cache behind the lists
     ("get", "secrets", "any-ns", False),
     ("get", "secrets", "kube-system", False),
     ("list", "namespaces", "", False),

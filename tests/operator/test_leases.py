@@ -53,10 +53,13 @@ def test_an_expired_lease_wakes_its_cluster(redis_url: str) -> None:
         redis = Redis.from_url(redis_url)
         leases, run = RunLeases(redis), run_id()
         woken: list[ClusterRef] = []
+        before = await redis.pubsub_numpat()
         listener = asyncio.create_task(leases.listen(woken.append))
-        await asyncio.sleep(0.3)  # subscribed
+        # Subscribed before the lease exists, or its expiry could pass unheard.
+        while await redis.pubsub_numpat() <= before:
+            await asyncio.sleep(0.05)
         await leases.take(run, 100)
-        for _ in range(100):
+        for _ in range(200):
             if run.cluster_ref in woken:
                 break
             await asyncio.sleep(0.05)
