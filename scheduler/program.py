@@ -83,8 +83,10 @@ def run_until(highs: highspy.Highs, deadline: float) -> bool:
     """
     highs.setOptionValue("time_limit", max(deadline - time.perf_counter() - MARGIN, 1e-3))
     # Our own thread, not highspy's startSolve: that one guards every Highs object with one
-    # lock shared by the class, so an abandoned solve would block all later ones.
-    worker = threading.Thread(target=highs.run, name="highs", daemon=True)
+    # lock shared by the class, so an abandoned solve would block all later ones. Not a
+    # daemon: the interpreter waits for an abandoned solve to stop at exit rather than
+    # destroy HiGHS's threads under it (which aborts the process).
+    worker = threading.Thread(target=highs.run, name="highs")
     worker.start()
     worker.join(timeout=max(deadline - time.perf_counter(), 0.0))
     return not worker.is_alive()
