@@ -63,7 +63,7 @@ CHILD_SECONDS_PER_WEIGHT: Final = 2e-9
 a static estimate rather than a measurement, so that a seeded run stays reproducible."""
 
 STALL_GENERATIONS: Final = 10
-PATIENCE: Final = 30
+PATIENCE: Final = 100
 """Restarts in a row without a new best after which the run gives up before its deadline."""
 
 MUTATION_FLIPS: Final = 2

@@ -36,6 +36,9 @@ it: on deployment-like queues HiGHS proves the optimum of a thousand candidates 
 50 ms, and a smaller share (0.6 was tried) lost it there to an unfinished HIGH stage; the
 rest polishes HiGHS's incumbent when it cannot finish."""
 
+FINISH_SECONDS: Final = 2e-4
+FINISH_SECONDS_PER_ITEM: Final = 1e-6
+
 DEFAULT_TIME_LIMITS: Final = {
     Strategy.AUTO: 1.0,
     Strategy.COMBINATIONS: 10.0,
@@ -80,7 +83,7 @@ def solve(
         time_limit = DEFAULT_TIME_LIMITS[resolved]
     elif time_limit <= 0:
         raise ProblemError("time_limit", "must be positive")
-    deadline = started + time_limit
+    deadline = started + time_limit - _finishing(knapsack, time_limit)
     if knapsack.feasible(np.ones(knapsack.size, dtype=bool)):
         answer = _everything(knapsack, strategy, short)
     elif strategy is Strategy.AUTO:
@@ -103,6 +106,15 @@ def solve(
         ran=answer.ran,
         reason=answer.reason,
     )
+
+
+def _finishing(knapsack: Knapsack, time_limit: float) -> float:
+    """The time kept back from the strategies for the final fill and the answer.
+
+    Measured at about half a microsecond per candidate (5 ms at 10,000); twice that, and
+    never more than a tenth of the budget.
+    """
+    return min(FINISH_SECONDS + FINISH_SECONDS_PER_ITEM * knapsack.size, 0.1 * time_limit)
 
 
 def _everything(knapsack: Knapsack, strategy: Strategy, short: bool) -> _Answer:

@@ -166,7 +166,7 @@ def _random_problem(count: int, seed: int) -> Problem:
 
 def test_a_fixed_seed_gives_the_same_answer() -> None:
     # Reproducible when the search ends on its own (bound or patience), before its limit.
-    problem = _random_problem(60, seed=5)
+    problem = _random_problem(15, seed=5)
     first, second = (solve(problem, Strategy.GENETIC, seed=7, time_limit=30.0) for _ in range(2))
     assert first.selected == second.selected
     assert first.duration_ms < 30_000
