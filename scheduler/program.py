@@ -34,11 +34,17 @@ hands back and the drop-and-fill after it."""
 
 
 def program(
-    knapsack: Knapsack, *, integral: bool, deadline: float, seed: int | None = None
+    knapsack: Knapsack,
+    *,
+    integral: bool,
+    deadline: float,
+    seed: int | None = None,
+    upper: npt.NDArray[np.int64] | None = None,
 ) -> highspy.Highs:
-    """``max c @ x, weights @ x <= capacity, 0 <= x <= 1``; the caller sets the costs c.
+    """``max c @ x, weights @ x <= capacity, 0 <= x <= upper``; the caller sets the costs c.
 
-    `run_until` solves it; any solve stops at `deadline` (perf_counter).
+    `upper` defaults to 1 (take an item or not); `run_until` solves the program, and any
+    solve stops at `deadline` (perf_counter).
     """
     items, resources = knapsack.size, len(knapsack.capacity)
     lp = highspy.HighsLp()
@@ -47,7 +53,7 @@ def program(
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.col_cost_ = np.zeros(items)
     lp.col_lower_ = np.zeros(items)
-    lp.col_upper_ = np.ones(items)
+    lp.col_upper_ = np.ones(items) if upper is None else upper.astype(np.float64)
     lp.row_lower_ = np.full(resources, -highspy.kHighsInf)
     lp.row_upper_ = knapsack.capacity.astype(np.float64)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise

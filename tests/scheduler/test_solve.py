@@ -17,6 +17,7 @@ from simplismart.scheduler import (
     optimal,
     solve,
 )
+from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import greedy, ranking
 from simplismart.scheduler.knapsack import Knapsack
 from simplismart.scheduler.objective import compare
@@ -220,3 +221,28 @@ def test_a_time_limit_stops_the_exact_strategies_with_a_feasible_answer() -> Non
 def test_the_time_limit_must_be_positive() -> None:
     with pytest.raises(ProblemError, match="time_limit"):
         solve(_random_problem(3, seed=0), time_limit=0.0)
+
+
+def test_optimal_over_classes_of_interchangeable_candidates_equals_the_enumeration() -> None:
+    # Twelve candidates of three shapes and two priorities: `optimal` solves HIGH and LOW
+    # over counts per class, then the waits over the candidates; the enumeration agrees.
+    rng = np.random.default_rng(11)
+    shapes = [{"cpu": 4, "gpu": 1}, {"cpu": 2}, {"cpu": 8, "gpu": 2}]
+    candidates = [
+        Candidate(
+            id=f"d{i}",
+            requests=shapes[i % 3],
+            priority=int(i % 4 == 0),
+            waited_seconds=float(rng.integers(0, 1000)),
+        )
+        for i in range(12)
+    ]
+    problem = Problem(
+        free={"cpu": 17, "gpu": 3}, total={"cpu": 40, "gpu": 8}, candidates=candidates
+    )
+    assert Classes.of(Knapsack.from_problem(problem)) is not None
+    milp = solve(problem, Strategy.OPTIMAL, time_limit=10.0)
+    exact = solve(problem, Strategy.COMBINATIONS, time_limit=10.0)
+    assert milp.proven_optimal
+    assert exact.proven_optimal
+    assert _same(milp.objective.key, exact.objective.key)
