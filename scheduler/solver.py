@@ -5,10 +5,11 @@ all the candidates that fit alone also fit together, starting them all is optima
 provably so, which covers the empty queue and zero capacity too.
 
 `auto` keeps the original scheduler's rule in spirit (enumerate short queues, search long
-ones) but never answers worse than the exact MILP proves in the same budget: from ten
-candidates on, HiGHS gets `OPTIMAL_SHARE` of the budget first, and only when it cannot prove
-the optimum in that time does the genetic search take the rest, seeded with HiGHS's
-incumbent, which it keeps unless it finds better. The selection records which ran and why.
+ones) and puts the exact MILP first: from ten candidates on, HiGHS gets most of the budget
+(`OPTIMAL_SHARE`, or `OPTIMAL_SHARE_DISTINCT` when no candidates are interchangeable), and
+only when it cannot prove the optimum in that time does the genetic search take the rest,
+seeded with HiGHS's incumbent, which it keeps unless it finds better. The selection
+records which ran and why.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Final
 import numpy as np
 
 from simplismart.scheduler import combinations, genetic, optimal
+from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import fill, ranking
 from simplismart.scheduler.knapsack import Bits, Knapsack
 from simplismart.scheduler.objective import compare
@@ -30,11 +32,16 @@ from simplismart.scheduler.strategy import Strategy
 COMBINATIONS_BELOW: Final = 10
 """The original scheduler enumerated combinations below ten candidates, a GA from ten."""
 
-OPTIMAL_SHARE: Final = 0.8
-"""The share of `auto`'s budget HiGHS gets before the genetic search takes over. Most of
-it: on deployment-like queues HiGHS proves the optimum of a thousand candidates in about
-50 ms, and a smaller share (0.6 was tried) lost it there to an unfinished HIGH stage; the
-rest polishes HiGHS's incumbent when it cannot finish."""
+OPTIMAL_SHARE: Final = 0.9
+"""The share of `auto`'s budget HiGHS gets before the genetic search takes over, when the
+queue has classes of interchangeable candidates (see `classes`): the MILP is then small
+and HiGHS proves it unless time is very short, so it gets nearly all of it; 0.6 and 0.8
+were tried and lost the HIGH optimum it would have proved at 50 ms. The rest polishes an
+unproven incumbent."""
+
+OPTIMAL_SHARE_DISTINCT: Final = 0.5
+"""HiGHS's share when the candidates are all different: a hard knapsack that HiGHS rarely
+closes in a pass, where the genetic search from its incumbent does better with the time."""
 
 FINISH_SECONDS: Final = 2e-4
 FINISH_SECONDS_PER_ITEM: Final = 1e-6
@@ -129,7 +136,8 @@ def _auto(knapsack: Knapsack, deadline: float, seed: int | None, short: bool) ->
     if short:
         return _combinations(knapsack, deadline, f"fewer than {COMBINATIONS_BELOW} candidates")
     now = time.perf_counter()
-    found = optimal.search(knapsack, now + OPTIMAL_SHARE * (deadline - now), seed)
+    share = OPTIMAL_SHARE if Classes.of(knapsack) is not None else OPTIMAL_SHARE_DISTINCT
+    found = optimal.search(knapsack, now + share * (deadline - now), seed)
     spent = (time.perf_counter() - now) * 1000.0
     if found.proven:
         return _Answer(
