@@ -186,10 +186,10 @@ def test_auto_enumerates_short_queues_and_proves_long_ones_with_highs() -> None:
 
 
 def test_auto_hands_over_to_the_genetic_search_when_highs_cannot_prove() -> None:
-    # 1,000 candidates in 50 ms: HiGHS cannot close the gap on these random requests, so
-    # the genetic search runs from its incumbent.
+    # 1,000 different candidates: HiGHS cannot close the gap on these random requests in
+    # its half of a second, so the genetic search runs from its incumbent.
     problem = _random_problem(1000, seed=2)
-    selection = solve(problem, Strategy.AUTO, seed=1, time_limit=0.05)
+    selection = solve(problem, Strategy.AUTO, seed=1, time_limit=1.0)
     assert not selection.proven_optimal
     assert selection.ran == (Strategy.OPTIMAL, Strategy.GENETIC)
     assert "HiGHS did not prove the optimum" in selection.reason
