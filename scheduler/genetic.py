@@ -121,7 +121,7 @@ def search(
     toolbox.register("select", _tournament, rng)
     toolbox.register("mate", _uniform_crossover, rng)
     toolbox.register("mutate", _flip_bits, rng)
-    size = population_size(knapsack, budget)
+    size = _population_size(knapsack, budget)
     run = _Run(knapsack, order, toolbox, deadline, size, bound)
     # The caller's seeds and the greedy fill go in whatever the clock says: the answer is
     # never worse than them, and there is always a best.
@@ -147,7 +147,7 @@ def search(
     return np.asarray(run.best, dtype=bool)
 
 
-def population_size(knapsack: Knapsack, budget: float) -> int:
+def _population_size(knapsack: Knapsack, budget: float) -> int:
     """The population that lets `budget` seconds hold `GENERATIONS_IN_BUDGET` generations.
 
     Never more than twice the items: a short queue has few distinct maximal selections.

@@ -6,9 +6,9 @@ pinned objective row of a lexicographic stage slip by that much. Both are set to
 comparison tolerance the rest of the scheduler uses.
 
 HiGHS checks its time limit and its interrupt callbacks only between steps of its own
-(presolve, the root LP, cut rounds, nodes), tens of milliseconds apart on a thousand
-candidates and seconds apart on ten thousand: a 1 s limit was overrun by 2.6 s. So a solve
-runs on a thread of its own and the caller waits for it only until its deadline.
+(presolve, the root LP, cut rounds, nodes): 10 to 20 ms apart on a thousand candidates, and
+so much further apart on ten thousand that a 1 s limit used to end after up to 3.3 s. So a
+solve runs on a thread of its own and the caller waits for it only until its deadline.
 HiGHS's time limit is set a margin short of the deadline and the interrupt callbacks ask it
 to stop at the deadline; if it has not returned by then, `run_until` says so and the caller
 goes on with what it has (for a MILP, the incumbents `Incumbents` recorded), leaving HiGHS
