@@ -52,20 +52,22 @@ START_SHARE: Final = 0.1
 """The most of the budget local search may spend polishing HiGHS's starting solution."""
 
 
-def search(knapsack: Knapsack, deadline: float, seed: int | None) -> Outcome:
+def search(
+    knapsack: Knapsack, deadline: float, seed: int | None, grouped: Classes | None
+) -> Outcome:
     """Solve the levels in order until `deadline` (perf_counter).
 
     HiGHS starts from the greedy selection polished by local search: a good incumbent from
     the first node prunes more and is what a stopped solve falls back on. When many items
-    are interchangeable, the levels they decide are solved over counts per class first
-    (see `classes`), and the binary program only settles the rest.
+    are interchangeable (`grouped`, from `Classes.of`, which the caller has already
+    computed), the levels they decide are solved over counts per class first, and the
+    binary program only settles the rest.
     """
     order = ranking(knapsack)
     best = greedy(knapsack, order)
     now = time.perf_counter()
     swaps.improve(knapsack, best, order, now + START_SHARE * (deadline - now))
     settled = 0
-    grouped = Classes.of(knapsack)
     if grouped is not None:
         counts = program(
             grouped.reduced, integral=True, deadline=deadline, seed=seed, upper=grouped.sizes

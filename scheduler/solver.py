@@ -135,9 +135,10 @@ def _everything(knapsack: Knapsack, strategy: Strategy, short: bool) -> _Answer:
 def _auto(knapsack: Knapsack, deadline: float, seed: int | None, short: bool) -> _Answer:
     if short:
         return _combinations(knapsack, deadline, f"fewer than {COMBINATIONS_BELOW} candidates")
+    grouped = Classes.of(knapsack)
     now = time.perf_counter()
-    share = OPTIMAL_SHARE if Classes.of(knapsack) is not None else OPTIMAL_SHARE_DISTINCT
-    found = optimal.search(knapsack, now + share * (deadline - now), seed)
+    share = OPTIMAL_SHARE if grouped is not None else OPTIMAL_SHARE_DISTINCT
+    found = optimal.search(knapsack, now + share * (deadline - now), seed, grouped)
     spent = (time.perf_counter() - now) * 1000.0
     if found.proven:
         return _Answer(
@@ -185,7 +186,7 @@ def _combinations(knapsack: Knapsack, deadline: float, reason: str) -> _Answer:
 
 
 def _optimal(knapsack: Knapsack, deadline: float, seed: int | None, reason: str) -> _Answer:
-    found = optimal.search(knapsack, deadline, seed)
+    found = optimal.search(knapsack, deadline, seed, Classes.of(knapsack))
     ran = (Strategy.OPTIMAL,)
     return _Answer(found.bits, Strategy.OPTIMAL, ran, found.proven, found.gap, reason)
 

@@ -39,10 +39,10 @@ def improve(knapsack: Knapsack, bits: Bits, order: Order, deadline: float) -> bo
     position[order] = np.arange(knapsack.size)
     while time.perf_counter() < deadline:
         tolerances = np.array([tolerance(s) for s in knapsack.levels @ bits])
-        if not (
-            _one_for_one(knapsack, bits, position, tolerances)
-            or _two_for_one(knapsack, bits, position, tolerances)
-        ):
+        traded = _one_for_one(knapsack, bits, position, tolerances)
+        if not traded and time.perf_counter() < deadline:
+            traded = _two_for_one(knapsack, bits, position, tolerances)
+        if not traded:
             return improved
         fill(knapsack, bits, order)
         improved = True

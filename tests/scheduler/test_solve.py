@@ -186,9 +186,19 @@ def test_auto_enumerates_short_queues_and_proves_long_ones_with_highs() -> None:
 
 
 def test_auto_hands_over_to_the_genetic_search_when_highs_cannot_prove() -> None:
-    # 1,000 different candidates: HiGHS cannot close the gap on these random requests in
-    # its half of a second, so the genetic search runs from its incumbent.
-    problem = _random_problem(1000, seed=2)
+    # 1,000 different candidates of Chu and Beasley's kind, requests uniform in 1..1000 on
+    # three resources, half of it free: the demand objective makes the LP degenerate, and
+    # HiGHS cannot close the gap in its half of a second, so the genetic search runs.
+    rng = np.random.default_rng(3)
+    requests = rng.integers(1, 1001, size=(1000, 3))
+    resources = ("cpu", "ram", "gpu")
+    problem = Problem(
+        free=dict(zip(resources, (int(f) for f in requests.sum(axis=0) // 2), strict=True)),
+        candidates=[
+            Candidate(id=f"d{j}", requests=dict(zip(resources, map(int, row), strict=True)))
+            for j, row in enumerate(requests)
+        ],
+    )
     selection = solve(problem, Strategy.AUTO, seed=1, time_limit=1.0)
     assert not selection.proven_optimal
     assert selection.ran == (Strategy.OPTIMAL, Strategy.GENETIC)
@@ -201,7 +211,9 @@ def test_auto_hands_over_to_the_genetic_search_when_highs_cannot_prove() -> None
 def test_the_genetic_search_never_loses_a_seed(problem: Problem) -> None:
     # What lets `auto` promise HiGHS's incumbent at least: a seed survives any budget.
     knapsack = Knapsack.from_problem(problem)
-    optimum = optimal.search(knapsack, time.perf_counter() + 10.0, seed=0).bits
+    optimum = optimal.search(
+        knapsack, time.perf_counter() + 10.0, seed=0, grouped=Classes.of(knapsack)
+    ).bits
     found = genetic.search(
         knapsack, time.perf_counter() + 0.001, seed=0, budget=0.001, seeds=[optimum]
     )
