@@ -57,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--strategy",
         choices=[s.value for s in Strategy],
         default=Strategy.AUTO.value,
-        help="search strategy (default: auto = combinations below 10 candidates, else genetic)",
+        help=(
+            "search strategy (default: auto = combinations below 10 candidates, else "
+            "optimal, then genetic if HiGHS cannot prove the optimum in time)"
+        ),
     )
     solve_command.add_argument("--seed", type=int, help="seed for a reproducible search")
     solve_command.add_argument("--time-limit", type=float, help="search time limit in seconds")

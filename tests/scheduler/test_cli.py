@@ -52,7 +52,7 @@ def test_solves_an_instance(tmp_path: Path, strategy: str) -> None:
     assert answer["strategy"] == ("combinations" if strategy == "auto" else strategy)
     assert answer["objective"] == {"high": 1.0, "low": 0.0, "waited_seconds": 700.0}
     assert answer["proven_optimal"] is (strategy != "genetic")
-    assert {"duration_ms", "gap"} <= answer.keys()
+    assert {"duration_ms", "gap", "ran", "reason"} <= answer.keys()
 
 
 def test_explicit_values_make_a_plain_knapsack(tmp_path: Path) -> None:
