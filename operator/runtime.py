@@ -47,15 +47,7 @@ class Runtime:
 
     @classmethod
     def build(cls, config: OperatorConfig) -> "Runtime":
-        # A bounded pool that makes callers wait for a connection: the default pool raises "Too
-        # many connections" past 100, which a start-up pass over dozens of clusters reaches.
-        pool = BlockingConnectionPool.from_url(
-            config.redis_url,
-            max_connections=REDIS_CONNECTIONS,
-            timeout=30,
-            health_check_interval=10,
-        )
-        redis = Redis(connection_pool=pool)
+        redis = connect(config.redis_url)
         api_client = load_api_client()
         kube = KubeApi(api_client)
         events = EventRecorder(api_client)
