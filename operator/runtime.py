@@ -21,7 +21,7 @@ from simplismart.operator.coordinator import PassCoordinator
 from simplismart.operator.events import EventRecorder
 from simplismart.operator.kube import KubeApi, load_api_client
 from simplismart.operator.leadership import Leadership
-from simplismart.operator.leases import RunId, RunLeases
+from simplismart.operator.leases import RunId, RunLeases, connect
 from simplismart.operator.objects import ClusterRef
 from simplismart.operator.reaper import Reaper
 from simplismart.operator.reconciler import Reconciler
