@@ -7,9 +7,6 @@ docs/benchmarks/preemption.md; the generator is described in the report itself (
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from harness.machine import machine
 
 from simplismart.scheduler import PreemptionProblem, Preemptor, RunningDeployment, select_victims
 
@@ -168,16 +166,6 @@ def targets(results: list[tuple[str, int, list[Run]]]) -> str:
             f"{clock}: **{verdict}** ({1000 * p99:.2f} ms)"
         )
     return "\n".join(lines)
-
-
-def machine() -> str:
-    """Where and when the numbers were taken."""
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores "
-        f"({platform.machine()}, {platform.system()}); Python {platform.python_version()}; "
-        f"load average at the end {load}"
-    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

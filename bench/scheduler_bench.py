@@ -10,9 +10,6 @@ known values; and how far each pass overruns its budget.
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from harness.machine import machine
 
 from simplismart.scheduler import Candidate, Problem, Selection, Strategy, solve
 from simplismart.scheduler.greedy import fill
@@ -512,16 +510,6 @@ def targets(queue_runs: list[Run], orlib_runs: list[Run], all_runs: list[Run]) -
     ]
     return "\n".join(
         f"- {text}: {measured}: **{'met' if met else 'missed'}**" for text, measured, met in checks
-    )
-
-
-def machine() -> str:
-    """Where and when the numbers were taken."""
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores "
-        f"({platform.machine()}, {platform.system()}); Python {platform.python_version()}; "
-        f"load average at the end {load}"
     )
 
 

@@ -9,10 +9,7 @@ policies and the measures are described in the report itself (see `_METHOD`).
 from __future__ import annotations
 
 import argparse
-import datetime
 import math
-import os
-import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from harness.machine import machine
 from simulation import (
     Arrival,
     Policy,
@@ -293,16 +291,6 @@ def long_queue_pass(queued: int, seed: int) -> str:
         f"| {estimated:,} |\n\n"
         "Each cell is wall-clock / CPU time of this process (the solver's threads included): on a "
         "machine shared with other work the wall-clock time is the pessimistic one."
-    )
-
-
-def machine() -> str:
-    """Where and when the numbers were taken."""
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{datetime.datetime.now(datetime.UTC):%Y-%m-%d %H:%M} UTC; {os.cpu_count()} cores "
-        f"({platform.machine()}, {platform.system()}); Python {platform.python_version()}; "
-        f"load average at the end {load}"
     )
 
 
