@@ -155,10 +155,11 @@ class Reconciler:
     async def _read(self, ref: ClusterRef) -> ClusterObject | None:
         """The cluster's spec and members, from a quorum read when the store may be behind."""
         if self._store.needs_list(ref) or ref not in self._clusters:
+            begun = self._store.begin_list()
             cluster, (listed, version) = await asyncio.gather(
                 self._kube.get_cluster(ref), self._kube.list_deployments(ref)
             )
-            self._store.replace(ref, listed, version)
+            self._store.replace(ref, listed, version, begun)
             if cluster is None:
                 self._clusters.pop(ref, None)
             else:

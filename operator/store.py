@@ -45,6 +45,11 @@ class DeploymentStore:
         self._members: dict[ClusterRef, dict[str, DeploymentObject]] = {}
         self._home: dict[str, ClusterRef] = {}
         self._listed: set[ClusterRef] = set()
+        # Invalidations are numbered, so a LIST that was in flight when one came (a Cluster's
+        # spec edited right after its creation) cannot mark the cluster listed and hide it.
+        self._epoch = 0
+        self._invalidated_at: dict[ClusterRef, int] = {}
+        self._all_invalidated_at = 0
         # uid -> resourceVersion of a deletion or a finish, per cluster: older copies of it
         # (from a watch lagging behind our own write, or a LIST in flight) must not come back.
         self._tombstones: dict[str, str] = {}
@@ -56,12 +61,21 @@ class DeploymentStore:
         return ref not in self._listed
 
     def invalidate(self, ref: ClusterRef) -> None:
-        """Make the next pass over ``ref`` read from the API server (resync, a refused write)."""
+        """Make the next pass over ``ref`` read from the API server (resync, a refused write, a
+        Cluster event)."""
+        self._epoch += 1
+        self._invalidated_at[ref] = self._epoch
         self._listed.discard(ref)
 
     def invalidate_all(self) -> None:
         """After gaining leadership: another process may have written since we last listed."""
+        self._epoch += 1
+        self._all_invalidated_at = self._epoch
         self._listed.clear()
+
+    def begin_list(self) -> int:
+        """Call before reading a cluster; hand the number to `replace`."""
+        return self._epoch
 
     def observe(self, body: Mapping[str, Any], deleted: bool = False) -> None:
         """Take in a watch event's object, unless the store already has a newer version."""
@@ -106,8 +120,10 @@ class DeploymentStore:
             if not members:
                 del self._members[home]
 
-    def replace(self, ref: ClusterRef, listed: list[DeploymentObject], version: str) -> None:
-        """Seed a cluster from a LIST taken at resourceVersion ``version``.
+    def replace(
+        self, ref: ClusterRef, listed: list[DeploymentObject], version: str, begun: int
+    ) -> None:
+        """Seed a cluster from a LIST taken at resourceVersion ``version``, begun at ``begun``.
 
         What the store holds but the LIST lacks is gone, unless the store saw it after the
         snapshot: a deployment created while the LIST was in flight must survive it.
@@ -118,7 +134,9 @@ class DeploymentStore:
                 self._drop(uid)
         for deployment in listed:
             self.put(deployment)
-        self._listed.add(ref)
+        latest = max(self._invalidated_at.get(ref, 0), self._all_invalidated_at)
+        if latest <= begun:  # else invalidated while the read was in flight: read again
+            self._listed.add(ref)
         self._prune(ref, version)
 
     def _prune(self, ref: ClusterRef, version: str) -> None:
@@ -135,6 +153,7 @@ class DeploymentStore:
 
     def forget_cluster(self, ref: ClusterRef) -> None:
         """A deleted cluster's last pass is over: its tombstones guard nothing any more."""
+        self._invalidated_at.pop(ref, None)
         for uid in self._graves.pop(ref, {}):
             self._tombstones.pop(uid, None)
 

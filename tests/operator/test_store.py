@@ -58,7 +58,7 @@ def test_a_list_seeds_the_cluster_and_drops_what_is_gone() -> None:
     store = DeploymentStore()
     assert store.needs_list(POOL)
     store.observe(body("gone", 5, "Queued"))
-    store.replace(POOL, [DeploymentObject.from_body(body("kept", 7, "Queued"))], "8")
+    store.replace(POOL, [DeploymentObject.from_body(body("kept", 7, "Queued"))], "8", 0)
     assert phases(store) == {"kept": "Queued"}
     assert not store.needs_list(POOL)
     store.invalidate(POOL)
@@ -83,5 +83,19 @@ def test_a_list_never_undoes_watch_events_newer_than_its_snapshot() -> None:
     store.observe(body("new", 12, ""))  # created after the LIST's snapshot at 10
     store.observe(body("old", 11, "Running"))  # and a newer copy of one the LIST has
     listed = [DeploymentObject.from_body(body("old", 9, "Queued"))]
-    store.replace(POOL, listed, "10")
+    store.replace(POOL, listed, "10", store.begin_list())
     assert phases(store) == {"old": "Running", "new": None}
+
+
+def test_an_invalidation_during_a_list_is_not_lost() -> None:
+    """Found by the soak: a Cluster edited right after its creation kept its old spec until the
+    resync, because the first pass's read, in flight when the edit's event came, marked the
+    cluster listed again."""
+    store = DeploymentStore()
+    begun = store.begin_list()
+    store.invalidate(POOL)  # the Cluster's event arrives while the read is in flight
+    store.replace(POOL, [], "5", begun)
+    assert store.needs_list(POOL), "the next pass must read the new spec"
+    begun = store.begin_list()
+    store.replace(POOL, [], "6", begun)
+    assert not store.needs_list(POOL)
