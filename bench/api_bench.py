@@ -20,7 +20,6 @@ import platform
 import secrets
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -30,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from harness.ports import free_port
+from harness.api_process import serving
 
 HACK = Path(__file__).resolve().parent.parent / "hack"
 
@@ -58,46 +57,6 @@ def api_server(state: Path, kube: str) -> Iterator[str]:
     """``python -m simplismart.api`` on a free loopback port: one worker process."""
     with serving(state, kube) as (base, _server):
         yield base
-
-
-@contextmanager
-def serving(
-    state: Path, kube: str, **settings: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The API process and its base URL; ``settings`` are extra ``SIMPLISMART_*`` variables."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONSAFEPATH": "1",
-        "KUBECONFIG": kube,
-        "SIMPLISMART_STATE_DIR": str(state),
-        "SIMPLISMART_JWT_SECRET": secrets.token_urlsafe(32),
-        "SIMPLISMART_API_HOST": "127.0.0.1",
-        "SIMPLISMART_API_PORT": str(port),
-        "SIMPLISMART_NAMESPACE_PREFIX": f"bench{secrets.token_hex(3)}-",
-        "SIMPLISMART_API_METRICS_PORT": "0",
-        **{f"SIMPLISMART_{name.upper()}": value for name, value in settings.items()},
-    }
-    log = (state / "api.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "simplismart.api"], env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the API did not start; see {state / 'api.log'}") from None
-                time.sleep(0.2)
-        yield base, server
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def populate(client: httpx.Client, deployments: int) -> None:

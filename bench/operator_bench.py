@@ -51,6 +51,8 @@ MEAN_RUN_SECONDS = 2.0
 #: The paced run's clusters can run this share of what arrives: enough below 1 that starts
 #: wait for expiries, close enough that the queue stays short.
 SERVICE_SHARE = 0.85
+#: Slots the paced run aims to give each cluster, using fewer clusters when arrivals are few.
+SLOTS_PER_CLUSTER = 4
 OUTPUT = Path(__file__).resolve().parents[1] / "docs/benchmarks/operator.md"
 
 #: name, cluster, cpu, ram, gpu, priority, duration
@@ -61,6 +63,8 @@ Spec = tuple[str, str, int, int, int, int, int]
 class RunFigures:
     deployments: int
     clusters: int
+    slots: int
+    """Runs of one unit each of its clusters fits at once (the paced run's sizing)."""
     arrivals_per_second: float | None
     """Achieved creation rate of a paced run; None when everything was created at once."""
     creating_seconds: float
@@ -72,6 +76,11 @@ class RunFigures:
     """Deployment and Cluster status writes per second: over the whole run for a burst, over
     the arrivals (the steady state, before the queue drains) for a paced run."""
     latencies_ms: list[float]
+    """Expiry → Running visible, for each start that waited for an expiry."""
+    wake_ms: list[float]
+    """The first part of each latency: expiry → the pass that started it began (its
+    startedAt); the rest is that pass's writes and the watch's delivery."""
+    mean_pass_ms: float
     operator_cpu_share: float
     started_by_metrics: float
     ended_by_metrics: float
@@ -292,18 +301,20 @@ def paced_run(
     at the writes per deployment the burst needed; uniform requests of one unit, so that each
     expiry frees exactly the room of one queued start."""
     arrivals = limit.writes_per_second / 2 / burst.all_writes_per_deployment
-    per_cluster_runs = SERVICE_SHARE * arrivals / args.clusters * MEAN_RUN_SECONDS
-    slots = max(2, round(per_cluster_runs))
-    clusters = {f"pool-{i}": {"cpu": slots, "ram": slots, "gpu": 0} for i in range(args.clusters)}
+    # Runs that fit at once across all clusters; spread so that each cluster has a few slots
+    # (with one or two, rounding would move the service share far from SERVICE_SHARE).
+    runs_at_once = SERVICE_SHARE * arrivals * MEAN_RUN_SECONDS
+    count = min(args.clusters, max(1, round(runs_at_once / SLOTS_PER_CLUSTER)))
+    slots = max(1, round(runs_at_once / count))
+    clusters = {f"pool-{i}": {"cpu": slots, "ram": slots, "gpu": 0} for i in range(count)}
     names = list(clusters)
     generator = random.Random(args.seed)
-    count = round(arrivals * args.paced_seconds)
     specs = [
         (f"p-{i:05d}", names[i % len(names)], 1, 1, 0, 0, generator.randint(1, 3))
-        for i in range(count)
+        for i in range(round(arrivals * args.paced_seconds))
     ]
     print(
-        f"paced: {count} deployments at {arrivals:.1f}/s over {len(clusters)} clusters of "
+        f"paced: {len(specs)} deployments at {arrivals:.1f}/s over {len(clusters)} clusters of "
         f"{slots} one-unit slots...",
         flush=True,
     )
@@ -327,6 +338,7 @@ def measure_run(
         for name, capacity in clusters.items():
             namespace.cluster(name, **capacity)
         cpu_before = process_figures(pid).cpu_seconds
+        passes_before = _passes(port)
         started = time.time()
         created_times = _create(namespace, specs, arrivals_per_second)
         created = time.time()
@@ -344,6 +356,7 @@ def measure_run(
         )
         finished = time.time()
         cpu = process_figures(pid).cpu_seconds - cpu_before
+        passes = _passes(port)
         started_total = scrape(port, "simplismart_admissions_total", namespace=namespace.name)
         ended_total = scrape(port, "simplismart_run_ends_total", namespace=namespace.name)
     finally:
@@ -351,6 +364,7 @@ def measure_run(
         cluster_watch.stop()
         namespace.delete()
     running = list(deployments.running_seen.values())
+    latencies = _expiry_to_running(deployments)
     writes = deployments.modified_times + cluster_watch.modified_times
     window = (min(writes), max(writes))
     arrivals = None
@@ -361,6 +375,7 @@ def measure_run(
     return RunFigures(
         deployments=len(specs),
         clusters=len(clusters),
+        slots=min(capacity["cpu"] for capacity in clusters.values()),
         arrivals_per_second=arrivals,
         creating_seconds=created - started,
         total_seconds=finished - started,
@@ -368,7 +383,9 @@ def measure_run(
         writes=deployments.modified,
         cluster_writes=cluster_watch.modified,
         status_writes_per_second=in_window / (window[1] - window[0]),
-        latencies_ms=_expiry_to_running(deployments),
+        latencies_ms=[total for total, _ in latencies],
+        wake_ms=[wake for _, wake in latencies],
+        mean_pass_ms=(passes[0] - passes_before[0]) / max(passes[1] - passes_before[1], 1) * 1000,
         operator_cpu_share=cpu / (finished - started),
         started_by_metrics=started_total,
         ended_by_metrics=ended_total,
@@ -405,9 +422,18 @@ def _create(
     return answered
 
 
-def _expiry_to_running(watch: KindWatch) -> list[float]:
+def _passes(port: int) -> tuple[float, float]:
+    """Seconds spent in scheduling passes so far, and how many ran."""
+    return (
+        scrape(port, "simplismart_pass_seconds_sum"),
+        scrape(port, "simplismart_pass_seconds_count"),
+    )
+
+
+def _expiry_to_running(watch: KindWatch) -> list[tuple[float, float]]:
     """For each start that had to wait for capacity: the time from the latest expiry on its
-    cluster before it (the expiry that made room) to its Running status being visible."""
+    cluster before it (the expiry that made room) to its Running status being visible, and to
+    the start of the pass that started it (milliseconds, both)."""
     bodies = watch.bodies
     expiry_times: dict[str, list[float]] = {}
     for body in bodies.values():
@@ -422,7 +448,8 @@ def _expiry_to_running(watch: KindWatch) -> list[float]:
         index = bisect_left(times, seen) - 1
         queued_at = parse_time(body["status"]["queuedAt"]).timestamp()
         if index >= 0 and times[index] > queued_at:
-            latencies.append((seen - times[index]) * 1000)
+            began = parse_time(body["status"]["startedAt"]).timestamp()
+            latencies.append(((seen - times[index]) * 1000, (began - times[index]) * 1000))
     return latencies
 
 
@@ -458,12 +485,10 @@ def _report(
     def share(value: float) -> str:
         return f"{value:.1f} ({value / ceiling:.0%} of the limit)"
 
-    def latency(run: RunFigures, quantile: float) -> str:
-        if not run.latencies_ms:
+    def quantiles(values: list[float]) -> str:
+        if not values:
             return "no samples"
-        if quantile == 0.5:
-            return f"{statistics.median(run.latencies_ms):.0f}"
-        return f"{percentile(run.latencies_ms, quantile):.0f}"
+        return f"{statistics.median(values):.0f} / {percentile(values, 0.99):.0f}"
 
     assert paced.arrivals_per_second is not None
     return "\n".join(
@@ -506,8 +531,9 @@ def _report(
             f"Paced: {paced.deployments} deployments of one unit each created at "
             f"{paced.arrivals_per_second:.1f}/s over {paced.clusters} clusters, the rate at "
             "which the burst's writes per deployment (Deployment and Cluster status) would make "
-            f"half the limit; the clusters can run about {SERVICE_SHARE:.0%} of what arrives, "
-            "so queues form and starts wait for expiries. Runs of 1-3 s.",
+            f"half the limit; the clusters ({paced.slots} one-unit slots each) can run about "
+            f"{SERVICE_SHARE:.0%} of what arrives, so queues form and starts wait for "
+            "expiries. Runs of 1-3 s.",
             "",
             "Status writes are the MODIFIED events of watches on both kinds (nobody else "
             "writes after creation), per second over the whole burst and over the paced run's "
@@ -527,10 +553,13 @@ def _report(
             f"| Cluster status writes per deployment | "
             f"{burst.cluster_writes / burst.deployments:.2f} "
             f"| {paced.cluster_writes / paced.deployments:.2f} | |",
-            f"| expiry → Running it made room for, p50 (ms) | {latency(burst, 0.5)} "
-            f"| {latency(paced, 0.5)} | ≤ 100 (paced) |",
-            f"| expiry → Running it made room for, p99 (ms) | {latency(burst, 0.99)} "
-            f"| {latency(paced, 0.99)} | |",
+            f"| expiry → Running it made room for, p50 / p99 (ms) | "
+            f"{quantiles(burst.latencies_ms)} | {quantiles(paced.latencies_ms)} "
+            "| ≤ 100 p50 (paced) |",
+            f"| of which expiry → its pass began (startedAt), p50 / p99 (ms) | "
+            f"{quantiles(burst.wake_ms)} | {quantiles(paced.wake_ms)} | |",
+            f"| mean scheduling pass (ms) | {burst.mean_pass_ms:.0f} | {paced.mean_pass_ms:.0f} "
+            "| |",
             f"| starts that waited for an expiry (samples) | {len(burst.latencies_ms)} "
             f"| {len(paced.latencies_ms)} | |",
             f"| runs started / ended (operator metrics) | {burst.started_by_metrics:.0f} / "

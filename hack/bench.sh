@@ -2,6 +2,8 @@
 # `make bench`: the scheduler, operator and API benchmarks, each printing a table and writing it
 # under docs/benchmarks/. The operator and API benchmarks get their own control plane and Redis
 # (or the cluster in $KUBECONFIG), stopped at the end.   BENCH_QUICK=1 shortens the scheduler run.
+# BENCH_SOAK_MINUTES (default 30) sets the length of the bounded-history soak, which runs last;
+# BENCH_SOAK_MINUTES=0 skips it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/lib.sh
@@ -38,5 +40,11 @@ done_step
 if [[ -f "$REPO_ROOT/bench/api_bench.py" ]]; then
   step "API benchmark"
   "$python" "$REPO_ROOT/bench/api_bench.py"
+  done_step
+fi
+
+if [[ "${BENCH_SOAK_MINUTES:-30}" != 0 ]]; then
+  step "soak benchmark (${BENCH_SOAK_MINUTES:-30} minutes)"
+  "$python" "$REPO_ROOT/bench/soak_bench.py" --minutes "${BENCH_SOAK_MINUTES:-30}"
   done_step
 fi

@@ -33,10 +33,17 @@ def percentile(values: list[float], share: float) -> float:
 
 @dataclass
 class Deletion:
-    """A deleted object's last phase and how many times a watch saw it become Running."""
+    """A deleted object as the watch last saw it, how many times the watch saw it become
+    Running, and when the deletion arrived."""
 
-    phase: str | None
+    status: dict[str, Any]
     starts: int
+    seen_at: float
+
+    @property
+    def phase(self) -> str | None:
+        phase: str | None = self.status.get("phase")
+        return phase
 
 
 @dataclass
@@ -107,7 +114,8 @@ class KindWatch:
         phase = (body.get("status") or {}).get("phase")
         if kind == "DELETED":
             self.bodies.pop(name, None)
-            self.deleted[name] = Deletion(phase, self._starts.pop(name, 0))
+            status = body.get("status") or {}
+            self.deleted[name] = Deletion(status, self._starts.pop(name, 0), time.time())
             return
         now = time.time()
         if kind == "MODIFIED":
