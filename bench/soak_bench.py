@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,12 +51,16 @@ LONGEST_RUN_SECONDS = 30
 WARM_UP_SECONDS = 300
 #: GET /deployments calls per sample.
 LIST_CALLS = 5
+#: How long the end waits for the last deletions, so that a reaper that fell behind is
+#: measured (its drain rate) rather than waited for without end.
+DRAIN_SECONDS = 120
 
 
 @dataclass(frozen=True)
 class Sample:
     elapsed: float
     created: int
+    deleted: int
     operator_kib: int
     api_kib: int
     objects: int
@@ -154,6 +159,7 @@ def sample(
     return Sample(
         elapsed=time.monotonic() - started,
         created=arrivals.created,
+        deleted=round(scrape(metrics_port, "simplismart_finished_deleted_total")),
         operator_kib=process_figures(operator_pid).rss_kib,
         api_kib=process_figures(api_pid).rss_kib,
         objects=len(listed["items"]),
@@ -174,6 +180,8 @@ class Outcome:
     deleted_when_arrivals_stopped: float
     watch: KindWatch
     arrival_seconds: float
+    drain_per_second: float
+    """Deletions per second once every run had ended, while a backlog was left."""
 
 
 def main() -> int:
@@ -228,7 +236,8 @@ def soak(
             samples.append(sample(started, arrivals, http, api, namespace, pids, port))
             last = samples[-1]
             print(
-                f"{last.elapsed / 60:5.1f} min: {last.created} created, {last.objects} objects, "
+                f"{last.elapsed / 60:5.1f} min: {last.created} created, {last.deleted} deleted, "
+                f"{last.objects} objects, "
                 f"operator {last.operator_kib / 1024:.0f} MiB, API {last.api_kib / 1024:.0f} MiB, "
                 f"GET /deployments p50 {last.list_p50_ms:.0f} ms",
                 flush=True,
@@ -249,14 +258,11 @@ def soak(
         interval=1,
         what="every run to end",
     )
+    drain_per_second = _drain(lambda: scrape(port, "simplismart_finished_deleted_total"), created)
     wait_for(
-        lambda: (
-            scrape(port, "simplismart_finished_deleted_total") >= created
-            and len(watch.deleted) >= created
-        ),
-        timeout=args.ttl + 60,
-        interval=1,
-        what="every finished deployment to be deleted",
+        lambda: len(watch.deleted) >= scrape(port, "simplismart_finished_deleted_total"),
+        timeout=60,
+        what="the watch to see every deletion",
     )
     watch.stop()
     return samples, Outcome(
@@ -268,7 +274,18 @@ def soak(
         deleted_when_arrivals_stopped=deleted_then,
         watch=watch,
         arrival_seconds=arrival_seconds,
+        drain_per_second=drain_per_second,
     )
+
+
+def _drain(deleted: Callable[[], float], created: int) -> float:
+    """Wait for the deletions to reach ``created`` (at most DRAIN_SECONDS); the rate at which
+    they came meanwhile."""
+    began, before = time.monotonic(), deleted()
+    deadline = began + DRAIN_SECONDS
+    while (now := deleted()) < created and time.monotonic() < deadline:
+        time.sleep(1)
+    return (now - before) / (time.monotonic() - began)
 
 
 def _slope_kib_per_thousand(samples: list[Sample], memory: str) -> float:
@@ -295,6 +312,11 @@ def _report(samples: list[Sample], outcome: Outcome, args: argparse.Namespace) -
     watch = outcome.watch
     deletions = list(watch.deleted.values())
     once = sum(d.phase == "Succeeded" and d.starts == 1 for d in deletions)
+    left = watch.bodies
+    left_once = sum(
+        (body.get("status") or {}).get("phase") == "Succeeded" and watch.starts.get(name) == 1
+        for name, body in left.items()
+    )
     waits, runs, late = [], [], []
     for deletion in deletions:
         status = deletion.status
@@ -348,17 +370,22 @@ def _report(samples: list[Sample], outcome: Outcome, args: argparse.Namespace) -
             f"(created - {outcome.created - outcome.deleted_when_arrivals_stopped:.0f}) | |",
             f"| deletions seen by a watch: Succeeded and started exactly once | {once} of "
             f"{len(deletions)} (watch re-lists: {watch.relists}) | all |",
+            f"| left undeleted when the drain ended: Succeeded and started exactly once | "
+            f"{left_once} of {len(left)} | none left |",
+            f"| deletions per second while draining after the last run ended | "
+            f"{outcome.drain_per_second:.1f} | ≥ {args.rate:g} |",
             f"| deletion after retainedUntil, p50 / p99 (ms) | {percentile(late, 0.5):.0f} / "
             f"{percentile(late, 0.99):.0f} | |",
             f"| queue wait p50 / max (s) | {percentile(waits, 0.5):.2f} / {max(waits):.2f} | |",
             "",
             "Every minute:",
             "",
-            "| min | created | objects | queued | running | operator MiB | API MiB "
+            "| min | created | deleted | objects | queued | running | operator MiB | API MiB "
             "| GET /deployments p50 / slowest (ms) |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             *(
-                f"| {s.elapsed / 60:.1f} | {s.created} | {s.objects} | {s.queued} | {s.running} "
+                f"| {s.elapsed / 60:.1f} | {s.created} | {s.deleted} | {s.objects} | {s.queued} "
+                f"| {s.running} "
                 f"| {s.operator_kib / 1024:.0f} | {s.api_kib / 1024:.0f} "
                 f"| {s.list_p50_ms:.0f} / {s.list_p99_ms:.0f} |"
                 for s in every_minute

@@ -64,7 +64,8 @@ class KindWatch:
     modified_times: list[float] = field(default_factory=list)
     deleted: dict[str, Deletion] = field(default_factory=dict)
     relists: int = 0
-    _starts: dict[str, int] = field(default_factory=dict)
+    starts: dict[str, int] = field(default_factory=dict)
+    """Times the watch saw each live object become Running."""
     _listed: threading.Event = field(default_factory=threading.Event)
     _done: threading.Event = field(default_factory=threading.Event)
 
@@ -115,7 +116,7 @@ class KindWatch:
         if kind == "DELETED":
             self.bodies.pop(name, None)
             status = body.get("status") or {}
-            self.deleted[name] = Deletion(status, self._starts.pop(name, 0), time.time())
+            self.deleted[name] = Deletion(status, self.starts.pop(name, 0), time.time())
             return
         now = time.time()
         if kind == "MODIFIED":
@@ -124,7 +125,7 @@ class KindWatch:
         previous = (self.bodies.get(name, {}).get("status") or {}).get("phase")
         self.bodies[name] = body
         if phase == "Running" and previous != "Running":
-            self._starts[name] = self._starts.get(name, 0) + 1
+            self.starts[name] = self.starts.get(name, 0) + 1
             self.running_seen.setdefault(name, now)
 
 
