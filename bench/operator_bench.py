@@ -26,7 +26,7 @@ import sys
 import tempfile
 import threading
 import time
-from bisect import bisect_left
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -431,9 +431,14 @@ def _passes(port: int) -> tuple[float, float]:
 
 
 def _expiry_to_running(watch: KindWatch) -> list[tuple[float, float]]:
-    """For each start that had to wait for capacity: the time from the latest expiry on its
-    cluster before it (the expiry that made room) to its Running status being visible, and to
-    the start of the pass that started it (milliseconds, both)."""
+    """For each start that had to wait for capacity: the time from the expiry that made room
+    to its Running status being visible, and to the start of the pass that started it
+    (milliseconds, both).
+
+    A pass ends every run whose deadline is at or before its start (the startedAt it writes)
+    and then starts what fits, so the expiry that made room is the latest on the cluster at or
+    before startedAt, and a start waited for it if it was queued before it.
+    """
     bodies = watch.bodies
     expiry_times: dict[str, list[float]] = {}
     for body in bodies.values():
@@ -443,12 +448,11 @@ def _expiry_to_running(watch: KindWatch) -> list[tuple[float, float]]:
         times.sort()
     latencies = []
     for name, seen in watch.running_seen.items():
-        body = bodies[name]
-        times = expiry_times[body["spec"]["cluster"]]
-        index = bisect_left(times, seen) - 1
-        queued_at = parse_time(body["status"]["queuedAt"]).timestamp()
-        if index >= 0 and times[index] > queued_at:
-            began = parse_time(body["status"]["startedAt"]).timestamp()
+        status = bodies[name]["status"]
+        times = expiry_times[bodies[name]["spec"]["cluster"]]
+        began = parse_time(status["startedAt"]).timestamp()
+        index = bisect_right(times, began) - 1
+        if index >= 0 and times[index] > parse_time(status["queuedAt"]).timestamp():
             latencies.append(((seen - times[index]) * 1000, (began - times[index]) * 1000))
     return latencies
 
