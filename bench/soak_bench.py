@@ -54,6 +54,8 @@ LIST_CALLS = 5
 #: How long the end waits for the last deletions, so that a reaper that fell behind is
 #: measured (its drain rate) rather than waited for without end.
 DRAIN_SECONDS = 120
+#: How long the start waits for the operator to report the Clusters' TTL: past one resync.
+OBSERVE_SECONDS = 120
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,24 @@ def organization(http: httpx.Client, api: client.ApiClient, clusters: list[str],
     return namespace
 
 
+def wait_until_observed(api: client.ApiClient, namespace: str, clusters: list[str]) -> float:
+    """Seconds until the operator reports every Cluster's latest generation (the TTL set on
+    it), so that no run ends under the API's default TTL."""
+    custom = client.CustomObjectsApi(api)
+    began = time.monotonic()
+
+    def observed(name: str) -> bool:
+        body = custom.get_namespaced_custom_object(
+            CLUSTER.group, CLUSTER.version, namespace, CLUSTER.plural, name
+        )
+        assert isinstance(body, dict)
+        generation = body["metadata"]["generation"]
+        return bool((body.get("status") or {}).get("observedGeneration", 0) >= generation)
+
+    _wait(lambda: all(observed(name) for name in clusters), OBSERVE_SECONDS)
+    return time.monotonic() - began
+
+
 def sample(
     started: float,
     arrivals: Arrivals,
@@ -181,6 +201,8 @@ class Outcome:
     watch: KindWatch
     arrival_seconds: float
     drain_per_second: float
+    observed_after: float
+    """Seconds from setting the Clusters' TTL to the operator reporting that generation."""
     """Deletions per second once every run had ended, while a backlog was left."""
 
 
@@ -224,6 +246,8 @@ def soak(
     http = httpx.Client(base_url=base, timeout=60)
     clusters = [f"pool-{i}" for i in range(args.clusters)]
     namespace = organization(http, api, clusters, args.ttl)
+    observed_after = wait_until_observed(api, namespace, clusters)
+    print(f"the operator reported the Clusters' TTL after {observed_after:.1f} s", flush=True)
     watch = KindWatch(api, DEPLOYMENT, namespace).start()
     samples: list[Sample] = []
     started = time.monotonic()
@@ -268,6 +292,7 @@ def soak(
         watch=watch,
         arrival_seconds=arrival_seconds,
         drain_per_second=drain_per_second,
+        observed_after=observed_after,
     )
 
 
@@ -357,6 +382,8 @@ def _report(samples: list[Sample], outcome: Outcome, args: argparse.Namespace) -
             "",
             "| measure | value | target |",
             "|---|---:|---:|",
+            f"| setting the Clusters' TTL → the operator reports it (s) | "
+            f"{outcome.observed_after:.1f} | |",
             f"| duration of arrivals (min) | {outcome.arrival_seconds / 60:.1f} | 30 |",
             f"| deployments created (achieved rate) | {outcome.created} ({rate:.2f}/s) | |",
             f"| creations refused | {refused} | none |",
