@@ -51,8 +51,7 @@ LONGEST_RUN_SECONDS = 30
 WARM_UP_SECONDS = 300
 #: GET /deployments calls per sample.
 LIST_CALLS = 5
-#: How long the end waits for the last deletions, so that a reaper that fell behind is
-#: measured (its drain rate) rather than waited for without end.
+#: How long the end waits for the last deletions once the last run ended: the TTL and more.
 DRAIN_SECONDS = 120
 #: How long the start waits for the operator to report the Clusters' TTL: past one resync.
 OBSERVE_SECONDS = 120
@@ -200,10 +199,8 @@ class Outcome:
     deleted_when_arrivals_stopped: float
     watch: KindWatch
     arrival_seconds: float
-    drain_per_second: float
     observed_after: float
     """Seconds from setting the Clusters' TTL to the operator reporting that generation."""
-    """Deletions per second once every run had ended, while a backlog was left."""
 
 
 def main() -> int:
@@ -279,7 +276,7 @@ def soak(
     # hour is worth its table even when the end is not what it should be.
     print("arrivals stopped; waiting for every run to end and every deployment to go...")
     _wait(lambda: counter("simplismart_run_ends_total") >= created, LONGEST_RUN_SECONDS * 4 + 60)
-    drain_per_second = _drain(lambda: scrape(port, "simplismart_finished_deleted_total"), created)
+    _wait(lambda: scrape(port, "simplismart_finished_deleted_total") >= created, DRAIN_SECONDS)
     _wait(lambda: len(watch.deleted) >= scrape(port, "simplismart_finished_deleted_total"), 60)
     watch.stop()
     return samples, Outcome(
@@ -291,7 +288,6 @@ def soak(
         deleted_when_arrivals_stopped=deleted_then,
         watch=watch,
         arrival_seconds=arrival_seconds,
-        drain_per_second=drain_per_second,
         observed_after=observed_after,
     )
 
@@ -300,16 +296,6 @@ def _wait(probe: Callable[[], bool], timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while not probe() and time.monotonic() < deadline:
         time.sleep(1)
-
-
-def _drain(deleted: Callable[[], float], created: int) -> float:
-    """Wait for the deletions to reach ``created`` (at most DRAIN_SECONDS); the rate at which
-    they came meanwhile."""
-    began, before = time.monotonic(), deleted()
-    deadline = began + DRAIN_SECONDS
-    while (now := deleted()) < created and time.monotonic() < deadline:
-        time.sleep(1)
-    return (now - before) / (time.monotonic() - began)
 
 
 def _slope_kib_per_thousand(samples: list[Sample], memory: str) -> float:
@@ -405,8 +391,6 @@ def _report(samples: list[Sample], outcome: Outcome, args: argparse.Namespace) -
             f"{len(deletions)} (watch re-lists: {watch.relists}) | all |",
             f"| left undeleted when the drain ended: Succeeded and started exactly once | "
             f"{left_once} of {len(left)} | none left |",
-            f"| deletions per second while draining after the last run ended | "
-            f"{outcome.drain_per_second:.1f} | ≥ {args.rate:g} |",
             f"| deletion after retainedUntil, p50 / p99 (ms) | {_quantile(late, 0.5, '.0f')} / "
             f"{_quantile(late, 0.99, '.0f')} | |",
             f"| queue wait p50 / max (s) | {_quantile(waits, 0.5, '.2f')} / {longest_wait:.2f} | |",
