@@ -37,9 +37,10 @@ cluster-down: ## Stop the local Kubernetes control plane
 lint: ## ruff, ruff format --check, mypy --strict, import-linter contracts
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	# Our packages by import name (their folders are mapped), then tests and benchmarks by path.
+	# Our packages by import name (their folders are mapped), then tests, benchmarks and the image's
+	# scripts by path.
 	$(BIN)/mypy $(addprefix -p simplismart.,scheduler crds operator api)
-	$(BIN)/mypy tests bench --exclude tests/support
+	$(BIN)/mypy tests bench docker --exclude tests/support
 	$(BIN)/lint-imports
 
 .PHONY: fmt
@@ -54,6 +55,10 @@ test: setup lint ## Set up, lint, then run every test tier (unit, integration, e
 .PHONY: bench
 bench: setup ## Benchmarks: scheduler, operator, API; prints tables
 	@hack/bench.sh
+
+.PHONY: image
+image: setup ## Build the image with buildah from a local Debian base (no Docker, no registry)
+	@hack/image.sh
 
 .PHONY: kind-up
 kind-up: ## On a machine with Docker: a kind cluster with the image loaded (see README)

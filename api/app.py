@@ -1,5 +1,6 @@
 """The application factory: routes, error handlers, metrics and the services' lifecycle."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None, kube: Kube | None = None) -> Fa
         if services.settings.migrate_on_startup:
             await run_in_threadpool(migrate, services.engine)
         app.state.services = services
+        services.cache.start(asyncio.get_running_loop())
         try:
             yield
         finally:

@@ -11,6 +11,7 @@ import os
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import urllib3
@@ -31,6 +32,30 @@ log = logging.getLogger(__name__)
 
 #: Label on every organization's namespace: which organization row owns it.
 ORGANIZATION_LABEL = f"{GROUP}/organization"
+
+
+#: Objects per page when the watch cache LISTs a kind across all namespaces.
+LIST_PAGE = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """Every object of a kind, and the resourceVersion a watch resumes from."""
+
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """One line of a watch: ``ADDED``, ``MODIFIED``, ``DELETED`` or ``BOOKMARK``."""
+
+    type: str
+    object: dict[str, Any]
+
+
+class ResourceVersionGoneError(Exception):
+    """The watch's resourceVersion was compacted away (HTTP 410): LIST again."""
 
 
 def namespace_for(prefix: str, organization_id: int) -> str:
@@ -63,6 +88,12 @@ class Kube(Protocol):
     def count_objects(self, kind: ResourceKind, namespace: str) -> int: ...
 
     def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]: ...
+
+    def list_all(self, kind: ResourceKind) -> Listing: ...
+
+    def watch(
+        self, kind: ResourceKind, resource_version: str, timeout_seconds: int
+    ) -> Iterator[WatchEvent]: ...
 
 
 class KubernetesApi:
@@ -181,6 +212,70 @@ class KubernetesApi:
                 _request_timeout=self._timeout,
             )
         return current
+
+    def list_all(self, kind: ResourceKind) -> Listing:
+        """Every namespace's objects, in pages: one consistent snapshot, whatever its size."""
+        items: list[dict[str, Any]] = []
+        token: str | None = None
+        while True:
+            with _translated(f"{kind.plural} in every namespace"):
+                page = _object(
+                    self._custom().list_cluster_custom_object(
+                        GROUP,
+                        VERSION,
+                        kind.plural,
+                        limit=LIST_PAGE,
+                        _continue=token,
+                        _request_timeout=self._timeout,
+                    )
+                )
+            items.extend(_object(item) for item in page["items"])
+            token = page["metadata"].get("continue")
+            if not token:
+                return Listing(items, str(page["metadata"]["resourceVersion"]))
+
+    def watch(
+        self, kind: ResourceKind, resource_version: str, timeout_seconds: int
+    ) -> Iterator[WatchEvent]:
+        """Changes after ``resource_version`` until the server ends the watch.
+
+        Read line by line from the raw response: the client's own ``Watch`` retries a 410
+        silently from the same version, where the caller has to LIST again instead.
+        """
+        with _translated(f"the watch of {kind.plural}"):
+            try:
+                response = self._custom().list_cluster_custom_object(
+                    GROUP,
+                    VERSION,
+                    kind.plural,
+                    watch=True,
+                    resource_version=resource_version,
+                    allow_watch_bookmarks=True,
+                    timeout_seconds=timeout_seconds,
+                    _preload_content=False,
+                    _request_timeout=(self._timeout, timeout_seconds + self._timeout),
+                )
+            except ApiException as error:
+                if error.status == 410:
+                    raise ResourceVersionGoneError(resource_version) from None
+                raise
+            if not isinstance(response, urllib3.BaseHTTPResponse):
+                raise UnavailableError("the Kubernetes API sent an unexpected answer")
+            try:
+                for line in response:
+                    if line.strip():
+                        yield _watch_event(json.loads(line), resource_version)
+            finally:
+                response.release_conn()
+
+
+def _watch_event(line: dict[str, Any], resource_version: str) -> WatchEvent:
+    if line.get("type") == "ERROR":
+        status = line.get("object") or {}
+        if status.get("code") == 410:
+            raise ResourceVersionGoneError(resource_version)
+        raise UnavailableError(f"the watch failed: {status.get('message', 'no reason given')}")
+    return WatchEvent(str(line["type"]), _object(line["object"]))
 
 
 def _object(value: object) -> dict[str, Any]:

@@ -8,6 +8,7 @@ nothing to each request. Routes are labelled by their template (``/deployments/{
 by the concrete path, so the number of series stays bounded.
 """
 
+import logging
 import time
 from typing import Any
 
@@ -19,6 +20,8 @@ from prometheus_client import (
     start_http_server,
 )
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = logging.getLogger(__name__)
 
 
 class Metrics:
@@ -42,8 +45,16 @@ class Metrics:
 
 
 def serve_metrics(metrics: Metrics, host: str, port: int) -> None:
-    """Expose ``metrics`` at ``http://host:port/metrics`` from a background thread."""
-    start_http_server(port, addr=host, registry=metrics.registry)
+    """Expose ``metrics`` at ``http://host:port/metrics`` from a background thread.
+
+    A port already taken costs the metrics, not the API: it is logged and the API serves on.
+    """
+    try:
+        start_http_server(port, addr=host, registry=metrics.registry)
+    except OSError as error:
+        log.error(
+            "cannot serve metrics on %s:%d (%s); serving the API without them", host, port, error
+        )
 
 
 class MetricsMiddleware:

@@ -6,6 +6,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from simplismart.api.cache import WatchCache
 from simplismart.api.core.config import Settings
 from simplismart.api.core.db import make_engine, make_sessionmaker
 from simplismart.api.core.ratelimit import FixedWindow, LoginLimiter, LoginLimits
@@ -23,6 +24,7 @@ class Services:
     login_limiter: LoginLimiter
     #: Registrations per client address per hour.
     registrations: FixedWindow
+    cache: WatchCache
 
     @classmethod
     def build(cls, settings: Settings, kube: Kube | None = None) -> "Services":
@@ -30,11 +32,12 @@ class Services:
         engine = make_engine(settings.database_url)
         bound_concurrent_hashing(settings.hash_concurrency)
         store = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        kube = kube or KubernetesApi(settings.kubeconfig, settings.kube_timeout_seconds)
         return cls(
             settings=settings,
             engine=engine,
             sessions=make_sessionmaker(engine),
-            kube=kube or KubernetesApi(settings.kubeconfig, settings.kube_timeout_seconds),
+            kube=kube,
             redis=store,
             login_limiter=LoginLimiter(
                 LoginLimits(
@@ -50,8 +53,10 @@ class Services:
             registrations=FixedWindow(
                 store, f"simplismart:{settings.namespace_prefix}:register", window_seconds=3600
             ),
+            cache=WatchCache(kube, settings.namespace_prefix),
         )
 
     def close(self) -> None:
+        self.cache.stop()
         self.redis.close()
         self.engine.dispose()

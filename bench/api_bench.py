@@ -15,6 +15,7 @@ set) and the login latency, with the default bound on concurrent hashes and with
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import secrets
@@ -29,7 +30,10 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-from harness.api_process import serving
+from harness.api_process import BOOTSTRAP_TOKEN, serving
+from harness.browser import chromium
+from harness.kube import api_client
+from kubernetes import client as kubernetes
 
 HACK = Path(__file__).resolve().parent.parent / "hack"
 
@@ -52,21 +56,18 @@ def kubeconfig(state: Path) -> Iterator[str]:
             subprocess.run([HACK / "cluster-down.sh", state / "cluster"], check=True)
 
 
-@contextmanager
-def api_server(state: Path, kube: str) -> Iterator[str]:
-    """``python -m simplismart.api`` on a free loopback port: one worker process."""
-    with serving(state, kube) as (base, _server):
-        yield base
-
-
 def populate(client: httpx.Client, deployments: int) -> None:
     """One ADMIN, one organization, one cluster, ``deployments`` deployments (8 at a time)."""
     password = secrets.token_urlsafe(12)
-    client.post("/register", json={"username": "bench", "password": password}).raise_for_status()
+    client.post(
+        "/register",
+        json={"username": "bench", "password": password, "bootstrap_token": BOOTSTRAP_TOKEN},
+    ).raise_for_status()
     login = client.post("/login", json={"username": "bench", "password": password})
     client.headers["Authorization"] = f"Bearer {login.raise_for_status().json()['access_token']}"
     client.post("/create_organization", json={"name": "bench"}).raise_for_status()
-    cluster = {"name": "pool", "total_cpu": 10**6, "total_ram": 10**6, "total_gpu": 10**6}
+    # Within the default quotas (SIMPLISMART_QUOTA_*): GPU is capped at 100,000 per organization.
+    cluster = {"name": "pool", "total_cpu": 10**6, "total_ram": 10**6, "total_gpu": 10**5}
     client.post("/create_cluster", json=cluster).raise_for_status()
 
     def create(index: int) -> None:
@@ -195,6 +196,178 @@ def login_flood(state: Path, kube: str) -> str:
     )
 
 
+# --- the watch cache: large lists, memory, the event stream, the dashboard ---------------------
+
+
+def add_deployments(client: httpx.Client, first: int, count: int) -> None:
+    """``count`` more deployments in the populated organization, numbered from ``first``."""
+
+    def create(index: int) -> None:
+        body = {
+            "name": f"d{index:05d}",
+            "cluster_name": "pool",
+            "cpu": 1 + index % 7,
+            "ram": 1 + index % 5,
+            "gpu": index % 2,
+            "priority": index % 2,
+            "docker_path": f"registry.example/model:{index}",
+        }
+        client.post("/create_deployment", json=body).raise_for_status()
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(create, range(first, first + count)))
+
+
+def mark_queued(client: httpx.Client, kube: str, count: int) -> None:
+    """Write the status the operator would give ``count`` deployments waiting in one queue.
+
+    No operator runs in this benchmark; without this every deployment stays Pending and the
+    dashboard would have no queue to draw.
+    """
+    custom = kubernetes.CustomObjectsApi(api_client(kube))
+    namespace = client.get("/me").json()["user"]["organization"]["namespace"]
+
+    def queue(index: int) -> None:
+        status = {
+            "phase": "Queued",
+            "queuePosition": index + 1,
+            "queuedAt": f"2030-01-01T00:{index // 60 % 60:02d}:{index % 60:02d}.000Z",
+            "message": "waiting in the cluster's queue for capacity",
+        }
+        custom.patch_namespaced_custom_object_status(
+            "simplismart.io",
+            "v1alpha1",
+            namespace,
+            "deployments",
+            f"d{index:05d}",
+            {"status": status},
+        )
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(queue, range(count)))
+
+
+def stream_latencies(client: httpx.Client, kube: str, changes: int) -> list[float]:
+    """Seconds from a status write to the Kubernetes API (as the operator makes) to its event.
+
+    A subscriber follows ``GET /events``; each change writes a distinct ``status.message`` on
+    one deployment, and its latency ends when the subscriber reads that message.
+    """
+    custom = kubernetes.CustomObjectsApi(api_client(kube))
+    namespace = client.get("/me").json()["user"]["organization"]["namespace"]
+    arrived: dict[str, float] = {}
+    ready = threading.Event()
+
+    def subscribe() -> None:
+        with client.stream("GET", "/events", timeout=httpx.Timeout(30, read=None)) as events:
+            for line in events.iter_lines():
+                if line.startswith("event: ready"):
+                    ready.set()
+                elif line.startswith("data:") and "bench-change-" in line:
+                    message = json.loads(line[5:])["deployment"]["message"]
+                    arrived[message] = time.perf_counter()
+                    if len(arrived) == changes:
+                        return
+
+    subscriber = threading.Thread(target=subscribe, daemon=True)
+    subscriber.start()
+    ready.wait(30)
+    written: dict[str, float] = {}
+    for index in range(changes):
+        message = f"bench-change-{index}"
+        written[message] = time.perf_counter()
+        custom.patch_namespaced_custom_object_status(
+            "simplismart.io",
+            "v1alpha1",
+            namespace,
+            "deployments",
+            "d00007",
+            {"status": {"phase": "Queued", "message": message}},
+        )
+        time.sleep(0.02)
+    subscriber.join(30)
+    return [arrived[m] - written[m] for m in written if m in arrived]
+
+
+def dashboard_first_render(base: str, token: str, loads: int, expected_rows: int) -> list[float]:
+    """Seconds from navigation to the first complete render of /ui, in headless Chromium."""
+    with tempfile.TemporaryDirectory(prefix="simplismart-chromium-") as profile:
+        browser = chromium(Path(profile))
+        try:
+            browser.get(f"{base}/ui")
+            browser.execute_script(
+                "sessionStorage.setItem('simplismart.token', arguments[0])", token
+            )
+            measured = []
+            for _ in range(loads):
+                browser.get(f"{base}/ui")
+                deadline = time.monotonic() + 60
+                rendered = None
+                while rendered is None and time.monotonic() < deadline:
+                    rendered = browser.execute_script(
+                        "return window.simplismartFirstRender ?? null"
+                    )
+                    time.sleep(0.05)
+                if rendered is None:
+                    raise SystemExit("the dashboard did not render within 60 s")
+                rows = browser.execute_script(
+                    "return document.querySelectorAll('tr[data-deployment]').length"
+                )
+                assert rows >= expected_rows, f"the dashboard drew {rows} of {expected_rows} rows"
+                measured.append(float(rendered) / 1000)
+            return measured
+        finally:
+            browser.quit()
+
+
+def cache_report(
+    client: httpx.Client, kube: str, api: tuple[str, int], have: int, target: int
+) -> list[str]:
+    """The watch cache's rows: lists at ``have`` and ``target`` deployments, memory, stream, UI.
+
+    ``api`` is the API's base URL and process id.
+    """
+    base, pid = api
+    rows = []
+
+    def row(label: str, measured: list[float]) -> None:
+        rows.append(
+            f"| {label} | {statistics.median(measured) * 1000:.1f} "
+            f"| {percentile(measured, 0.99) * 1000:.1f} |"
+        )
+
+    token = client.headers["Authorization"].split()[1]
+    mark_queued(client, kube, have)
+
+    def queued() -> int:
+        return len(client.get("/deployments", params={"phase": "Queued"}).json()["deployments"])
+
+    while queued() < have:  # the watch is still delivering the last writes
+        time.sleep(0.1)
+    loads = dashboard_first_render(base, token, 5, have)
+    row(f"dashboard first render, {have} deployments (headless Chromium, 5 loads)", loads)
+    add_deployments(client, have, target - have)
+    everything = client.get("/deployments", params={"limit": target}).json()["deployments"]
+    assert len(everything) == target, len(everything)
+    page = lambda: client.get("/deployments", params={"limit": 100})  # noqa: E731
+    filtered = lambda: client.get(  # noqa: E731
+        "/deployments", params={"limit": 100, "priority": 1, "phase": "Pending"}
+    )
+    for label, call in {
+        f"GET /deployments?limit=100 ({target} in the organization)": page,
+        f"GET /deployments?limit=100&priority=1&phase=Pending ({target})": filtered,
+    }.items():
+        latencies(call, 10)
+        row(label, latencies(call, 200))
+    memory = _memory_kib(pid, "VmRSS") / 1024
+    row(
+        "stream: status write to the Kubernetes API → event read by a subscriber",
+        stream_latencies(client, kube, 200),
+    )
+    rows.append(f"| API resident memory with {target} deployments cached | {memory:.0f} MiB | |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=1000)
@@ -203,19 +376,29 @@ def main() -> None:
     parser.add_argument(
         "--login-flood-only", action="store_true", help="only the login flood (no Kubernetes)"
     )
+    parser.add_argument(
+        "--no-login-flood", action="store_true", help="everything but the login flood"
+    )
+    parser.add_argument(
+        "--cached",
+        type=int,
+        default=10_000,
+        help="deployments for the watch cache's rows (0: skip them)",
+    )
     options = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="simplismart-api-bench-") as directory:
-        flood = login_flood(Path(directory), os.environ.get("KUBECONFIG", ""))
-    print(flood)
-    FLOOD_OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    FLOOD_OUTPUT.write_text(flood)
+    if not options.no_login_flood:
+        with tempfile.TemporaryDirectory(prefix="simplismart-api-bench-") as directory:
+            flood = login_flood(Path(directory), os.environ.get("KUBECONFIG", ""))
+        print(flood)
+        FLOOD_OUTPUT.parent.mkdir(parents=True, exist_ok=True)
+        FLOOD_OUTPUT.write_text(flood)
     if options.login_flood_only:
         return
 
     with tempfile.TemporaryDirectory(prefix="simplismart-api-bench-") as directory:
         state = Path(directory)
-        with kubeconfig(state) as kube, api_server(state, kube) as base:
+        with kubeconfig(state) as kube, serving(state, kube) as (base, server):
             client = httpx.Client(base_url=base, timeout=60)
             started = time.perf_counter()
             populate(client, options.deployments)
@@ -239,6 +422,11 @@ def main() -> None:
                     f"| {label} | {statistics.median(measured) * 1000:.1f} "
                     f"| {percentile(measured, 0.99) * 1000:.1f} | {rate:.0f} |"
                 )
+            cache_rows = []
+            if options.cached:
+                cache_rows = cache_report(
+                    client, kube, (base, server.pid), options.deployments, options.cached
+                )
             client.close()
 
     report = "\n".join(
@@ -254,6 +442,18 @@ def main() -> None:
             "| --- | ---: | ---: | ---: |",
             *rows,
             "",
+            *(
+                [
+                    "## Watch cache, event stream and dashboard",
+                    "",
+                    "| what | p50 ms | p99 ms |",
+                    "| --- | ---: | ---: |",
+                    *cache_rows,
+                    "",
+                ]
+                if cache_rows
+                else []
+            ),
         ]
     )
     print(report)

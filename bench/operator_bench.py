@@ -191,10 +191,12 @@ def _write_until(
     latencies: list[float] = []
     conflicts = position = 0
     moment = datetime.now(UTC)
+    # Why it waits and its estimated start, as the operator writes for a queued deployment.
+    wait = statuses.Wait(statuses.WAITING, "waiting for capacity behind others", moment)
     while time.monotonic() < deadline:
         for name in versions:
             position += 1
-            status = statuses.queued(DeploymentStatus(), moment, moment, position, 1)
+            status = statuses.queued(DeploymentStatus(), moment, moment, position, 1, wait)
             body = {"metadata": {"resourceVersion": versions[name]}, "status": status}
             started = time.perf_counter()
             try:

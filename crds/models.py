@@ -78,10 +78,26 @@ class RunDuration(_Model):
         return self
 
 
+class PreemptionPolicy(StrEnum):
+    """Whether a HIGH deployment that cannot start may evict running LOW ones."""
+
+    NEVER = "Never"
+    LOWER_PRIORITY = "LowerPriority"
+
+
+#: A deployment preempted this many times is not preempted again, unless the cluster says.
+DEFAULT_MAX_PREEMPTIONS = 3
+#: The CRD's bound on maxPreemptions.
+MAX_MAX_PREEMPTIONS = 1000
+
+
 class SchedulingSpec(_Model):
     strategy: SchedulingStrategy = SchedulingStrategy.AUTO
     aging_seconds: int = Field(default=600, ge=0)
     run_duration: RunDuration = Field(default_factory=RunDuration)
+    reservations: int = Field(default=1, ge=0, le=100)
+    preemption: PreemptionPolicy = PreemptionPolicy.NEVER
+    max_preemptions: int = Field(default=DEFAULT_MAX_PREEMPTIONS, ge=0, le=MAX_MAX_PREEMPTIONS)
 
 
 #: Seconds a finished deployment is kept when its cluster says nothing else: an hour.
@@ -133,6 +149,7 @@ class ClusterStatus(_Model):
     running: int | None = None
     pending: int | None = None
     last_decision: dict[str, Any] | None = None
+    last_preemption: dict[str, Any] | None = None
     history: HistoryStatus | None = None
     conditions: list[Condition] = Field(default_factory=list)
 
@@ -169,5 +186,7 @@ class DeploymentStatus(_Model):
     finished_at: datetime | None = None
     retained_until: datetime | None = None
     queue_position: int | None = None
+    estimated_start_at: datetime | None = None
     allocated: Resources | None = None
+    preemptions: int | None = None
     conditions: list[Condition] = Field(default_factory=list)

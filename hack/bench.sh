@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make bench`: the scheduler, operator and API benchmarks, each printing a table and writing it
-# under docs/benchmarks/. The operator and API benchmarks get their own control plane and Redis
-# (or the cluster in $KUBECONFIG), stopped at the end.   BENCH_QUICK=1 shortens the scheduler run.
+# `make bench`: the scheduler, simulation, preemption, operator and API benchmarks, each printing a
+# table and writing it under docs/benchmarks/. The operator and API benchmarks get their own
+# control plane and Redis (or the cluster in $KUBECONFIG), stopped at the end; as root, the image
+# benchmark too.   BENCH_QUICK=1 shortens the scheduler, simulation and preemption runs.
 # BENCH_SOAK_MINUTES (default 30) sets the length of the bounded-history soak, which runs last;
 # BENCH_SOAK_MINUTES=0 skips it.
 set -euo pipefail
@@ -24,6 +25,14 @@ step "scheduler benchmark"
 "$python" "$REPO_ROOT/bench/scheduler_bench.py" ${BENCH_QUICK:+--quick}
 done_step
 
+step "simulation benchmark"
+"$python" "$REPO_ROOT/bench/simulation_bench.py" ${BENCH_QUICK:+--quick}
+done_step
+
+step "preemption benchmark"
+"$python" "$REPO_ROOT/bench/preemption_bench.py" ${BENCH_QUICK:+--quick}
+done_step
+
 if [[ -z "${KUBECONFIG:-}" ]]; then
   own_cluster=1
   KUBECONFIG=$("$here/cluster-up.sh" "$state/cluster")
@@ -37,10 +46,23 @@ step "operator benchmark"
 "$python" "$REPO_ROOT/bench/operator_bench.py"
 done_step
 
+step "preemption end-to-end benchmark"
+"$python" "$REPO_ROOT/bench/preemption_operator_bench.py"
+done_step
+
 if [[ -f "$REPO_ROOT/bench/api_bench.py" ]]; then
   step "API benchmark"
   "$python" "$REPO_ROOT/bench/api_bench.py"
   done_step
+fi
+
+# The image benchmark builds with buildah's chroot isolation and debootstrap: root only.
+if ((EUID == 0)); then
+  step "image benchmark (make image, cold and warm)"
+  "$python" "$REPO_ROOT/bench/image_bench.py"
+  done_step
+else
+  echo "==> image benchmark skipped: it needs root (buildah, debootstrap)" >&2
 fi
 
 if [[ "${BENCH_SOAK_MINUTES:-30}" != 0 ]]; then

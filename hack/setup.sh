@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything `make up` and `make test` need on a fresh machine: Debian packages (redis-server,
-# PostgreSQL for the database tests), a pinned uv, the locked Python environment in .venv, and the
+# PostgreSQL for the database tests, buildah and debootstrap for the image), a pinned uv, the locked Python environment in .venv, and the
 # control-plane binaries. Each step is skipped when already done.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -8,7 +8,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
 
 UV_VERSION=0.13.9
-apt_packages=(redis-server redis-tools postgresql)
+# buildah and debootstrap build the image; chromium and chromium-driver: the dashboard's tests
+# and benchmark drive the system browser.
+apt_packages=(redis-server redis-tools postgresql buildah debootstrap chromium chromium-driver)
 
 missing=()
 for package in "${apt_packages[@]}"; do

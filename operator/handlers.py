@@ -7,6 +7,7 @@ operator's own status writes would otherwise wake it up again for nothing.
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
 import kopf
 
@@ -33,7 +34,9 @@ async def start(settings: kopf.OperatorSettings, memo: OperatorMemo, **_: Any) -
     memo.seen = {}
     memo.runtime.start()
     leading = "standalone" if config.standalone else f"Lease {config.lease_name}"
-    logger.info("operator started: redis %s, %s", config.redis_url, leading)
+    # The URL may carry Redis's password (the chart's does): log only where it points.
+    redis = urlsplit(config.redis_url)
+    logger.info("operator started: redis %s:%s, %s", redis.hostname, redis.port, leading)
 
 
 @kopf.on.cleanup()

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import RedisError, ResponseError
 
 from simplismart.operator.objects import ClusterRef
@@ -22,6 +22,18 @@ logger = logging.getLogger(__name__)
 
 LEASE_PREFIX = "simplismart:lease:"
 EXPIRED_CHANNEL = "__keyevent@*__:expired"
+#: Redis connections at most (the expiry listener holds one of them).
+CONNECTIONS = 64
+
+
+def connect(url: str) -> Redis:
+    """A client whose callers wait for a free connection instead of failing: the default pool
+    raises "Too many connections" past 100 at once, which a start-up pass over dozens of
+    clusters, each starting runs in parallel, reaches."""
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=CONNECTIONS, timeout=30, health_check_interval=10
+    )
+    return Redis(connection_pool=pool)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,11 @@ admissions = Counter(
 run_ends = Counter(
     "simplismart_run_ends_total", "Runs ended (Running to Succeeded).", CLUSTER_LABELS
 )
+preemptions = Counter(
+    "simplismart_preemptions_total",
+    "Running deployments evicted (Running to Queued) to make room for HIGH ones.",
+    CLUSTER_LABELS,
+)
 deletions = Counter(
     "simplismart_finished_deleted_total",
     "Finished deployments deleted when their ttlSecondsAfterFinished passed.",
@@ -47,7 +52,7 @@ events_dropped = Counter(
 )
 leader = Gauge("simplismart_leader", "1 while this replica holds the leadership Lease.")
 
-_PER_CLUSTER = (queue_depth, running, admissions, run_ends)
+_PER_CLUSTER = (queue_depth, running, admissions, run_ends, preemptions)
 _PER_RESOURCE = (capacity, allocated)
 
 

@@ -7,9 +7,16 @@ are unit-tested without a cluster, and so the pass itself is only I/O around thi
 from dataclasses import dataclass
 from datetime import datetime
 
-from simplismart.crds import Phase, Priority, Resources
+from simplismart.crds import Phase, PreemptionPolicy, Priority, Resources
 from simplismart.operator.objects import ClusterObject, DeploymentObject
-from simplismart.scheduler import Candidate, Problem
+from simplismart.scheduler import (
+    ClusterState,
+    PreemptionProblem,
+    Preemptor,
+    Running,
+    RunningDeployment,
+    Waiting,
+)
 
 #: Reasons a deployment is Pending; the message says the details.
 CLUSTER_NOT_FOUND = "ClusterNotFound"
@@ -100,19 +107,70 @@ def _too_large(deployment: DeploymentObject, cluster: ClusterObject) -> str:
     )
 
 
-def problem(cluster: ClusterObject, current: Plan, now: datetime) -> Problem:
-    """The selection problem for the scheduler: the queue against what is free now."""
-    return Problem(
-        free=current.free(cluster).as_dict(),
-        total=cluster.spec.resources.as_dict(),
-        aging_seconds=cluster.spec.scheduling.aging_seconds,
-        candidates=[
-            Candidate(
+def cluster_state(cluster: ClusterObject, current: Plan, now: datetime) -> ClusterState:
+    """The cluster as the scheduler's time-aware pass sees it.
+
+    A run ends at its lease's expiry (`expiresAt`), exactly. A queued deployment runs for its
+    `durationSeconds` when it declares one; otherwise backfilling must trust the longest run
+    of the cluster's window and the ETA expects the middle of it.
+    """
+    scheduling = cluster.spec.scheduling
+    window = scheduling.run_duration
+    middle = (window.min_seconds + window.max_seconds) / 2
+    return ClusterState(
+        capacity=cluster.spec.resources.as_dict(),
+        running=[
+            Running(
+                id=d.name,
+                requests=d.held.as_dict(),
+                ends_at=d.status.expires_at.timestamp() if d.status.expires_at else None,
+            )
+            for d in current.running
+        ],
+        waiting=[
+            Waiting(
                 id=d.name,
                 requests=d.spec.resources.as_dict(),
                 priority=int(d.spec.priority),
                 waited_seconds=waited_seconds(d, now),
+                expected_seconds=d.spec.duration_seconds or middle,
+                max_seconds=d.spec.duration_seconds or window.max_seconds,
             )
             for d in current.queue
         ],
+        now=now.timestamp(),
+        reservations=scheduling.reservations,
+        aging_seconds=scheduling.aging_seconds,
+    )
+
+
+def preemption(cluster: ClusterObject, current: Plan, now: datetime) -> PreemptionProblem | None:
+    """The victim-selection problem when the cluster allows preemption and HIGH ones wait.
+
+    The preemptors are the queued HIGH deployments (by spec: an aged LOW one does not
+    preempt), in queue order. None when there is nothing to decide, and on a cluster that
+    holds more than its capacity (it shrank): evicting to make room there would start a
+    preemptor on capacity that does not exist.
+    """
+    scheduling = cluster.spec.scheduling
+    preemptors = [d for d in current.queue if d.spec.priority == Priority.HIGH]
+    if scheduling.preemption != PreemptionPolicy.LOWER_PRIORITY or not preemptors:
+        return None
+    if not current.allocated.fits_in(cluster.spec.resources):
+        return None
+    return PreemptionProblem(
+        capacity=cluster.spec.resources.as_dict(),
+        free=current.free(cluster).as_dict(),
+        running=[
+            RunningDeployment(
+                id=d.name,
+                requests=d.held.as_dict(),
+                priority=int(d.spec.priority),
+                used_seconds=max((now - (d.status.started_at or now)).total_seconds(), 0.0),
+                preemptions=d.status.preemptions or 0,
+            )
+            for d in current.running
+        ],
+        preemptors=[Preemptor(id=d.name, requests=d.spec.resources.as_dict()) for d in preemptors],
+        max_preemptions=scheduling.max_preemptions,
     )

@@ -18,7 +18,7 @@ import math
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simplismart.crds import Phase, Resources, format_time
@@ -30,7 +30,16 @@ from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId, RunLeases
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
 from simplismart.operator.store import DeploymentStore
-from simplismart.scheduler import Selection, Strategy, solve
+from simplismart.scheduler import (
+    PassPlan,
+    Preemption,
+    Selection,
+    Strategy,
+    forecast,
+    plan_pass,
+    select_victims,
+    solve,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +47,8 @@ logger = logging.getLogger(__name__)
 WRITE_CONCURRENCY = 16
 #: Queues up to this long have their positions rewritten on every change.
 EXACT_POSITIONS = 20
+#: Seconds an ETA may move before it is rewritten: each rewrite is an API write.
+ETA_SLACK = 1.0
 
 Clock = Callable[[], datetime]
 
@@ -48,6 +59,31 @@ def _run(deployment: DeploymentObject) -> RunId:
 
 def _seconds(later: datetime | None, earlier: datetime | None) -> float:
     return 0.0 if later is None or earlier is None else (later - earlier).total_seconds()
+
+
+def _waits(decided: PassPlan, started: list[str]) -> dict[str, statuses.Wait]:
+    """Why each deployment the pass left queued waits, and its ETA (a replay of the queue)."""
+    outlook = forecast(decided, started)
+    reserved = {r.id for r in decided.reserved}
+    return {
+        name: statuses.Wait(
+            reason=statuses.RESERVED if name in reserved else statuses.WAITING,
+            message=message,
+            estimated_start=_moment(outlook.estimated_start[name]),
+        )
+        for name, message in outlook.reasons.items()
+    }
+
+
+def _moment(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
+
+
+def _moved(written: datetime | None, estimated: datetime | None) -> bool:
+    """Whether an ETA moved enough to be rewritten (appearing or vanishing counts)."""
+    if written is None or estimated is None:
+        return (written is None) != (estimated is None)
+    return abs((estimated - written).total_seconds()) > ETA_SLACK
 
 
 class Reconciler:
@@ -73,6 +109,7 @@ class Reconciler:
         self._history: dict[ClusterRef, RunHistory] = {}
         self._positions_refreshed: dict[ClusterRef, float] = {}
         self._reported: dict[ClusterRef, dict[str, Any]] = {}
+        self._last_preemption: dict[ClusterRef, dict[str, Any]] = {}
 
     async def __call__(self, ref: ClusterRef) -> float | None:
         """Run one pass; returns when to run again (0 = at once), or None when settled."""
@@ -89,13 +126,19 @@ class Reconciler:
             self._forget(ref)
             return None if settled else 0.0
         await self._restore_leases(current.running, moment)
-        selection, admitted = await self._admit(cluster, current, moment)
-        if selection is not None and len(admitted) < len(selection.selected):
+        preempted = await self._preempt(cluster, current, moment)
+        if preempted is not None:
+            settled &= preempted
+            # Capacity moved: the rest of the pass works from what the store now holds.
+            current = planning.plan(cluster, self._store.members(ref), moment)
+        decided = plan_pass(planning.cluster_state(cluster, current, moment))
+        selection, starts, admitted = await self._admit(cluster, current, decided, moment)
+        if len(admitted) < len(starts):
             settled = False  # a start lost a race: decide again from a fresh read
         chosen = {d.uid for d in admitted}
         waiting = [d for d in current.queue if d.uid not in chosen]
-        position_delay = await self._queue(ref, waiting, moment)
-        await self._report(cluster, current, admitted, waiting, selection, moment)
+        position_delay = await self._queue(ref, decided, admitted, waiting, moment)
+        await self._report(cluster, current, admitted, waiting, selection, starts, moment)
         if not settled:
             return 0.0
         # The store holds what this pass wrote: the runs it started have their deadlines there.
@@ -128,6 +171,7 @@ class Reconciler:
         self._history.pop(ref, None)
         self._positions_refreshed.pop(ref, None)
         self._reported.pop(ref, None)
+        self._last_preemption.pop(ref, None)
         self._store.forget_cluster(ref)
         metrics.forget_cluster(ref.namespace, ref.name)
 
@@ -209,17 +253,94 @@ class Reconciler:
             ]
         )
 
-    async def _admit(
+    async def _preempt(
         self, cluster: ClusterObject, current: planning.Plan, moment: datetime
-    ) -> tuple[Selection | None, list[DeploymentObject]]:
+    ) -> bool | None:
+        """Evict the victims HIGH deployments need, then start those deployments.
+
+        None when nothing was evicted; otherwise whether every write went through. The
+        order is what keeps capacity from being over-committed at any instant, even if the
+        operator dies half-way: every eviction is written (status Queued, conditional on
+        the version read) before any preemptor's start, and a start checks the capacity
+        the store then shows. A crash after the evictions leaves the preemptors queued
+        with the capacity free, and the next pass starts HIGH demand first.
+        """
+        problem = planning.preemption(cluster, current, moment)
+        if problem is None:
+            return None
+        # Milliseconds in practice, but up to a few hundred on adversarial clusters: off the
+        # event loop, like the solver.
+        preemption = await asyncio.to_thread(select_victims, problem)
+        if not preemption.victims:
+            return None
+        running = {d.name: d for d in current.running}
+        queued = {d.name: d for d in current.queue}
+        preemptors = [queued[name] for name in preemption.admitted]
+        evicted = await asyncio.gather(
+            *(
+                self._evict(running[name], preemption.admitted, moment)
+                for name in preemption.victims
+            )
+        )
+        self._last_preemption[cluster.ref] = _preemption_report(preemption, moment)
+        logger.info(
+            "%s: evicted %s (%.1f s of run time, %s, %.1f ms) for %s",
+            cluster.ref, ", ".join(preemption.victims), preemption.lost_seconds,
+            "optimal" if preemption.proven_optimal else "not proven optimal",
+            preemption.duration_ms, ", ".join(preemption.admitted),
+        )  # fmt: skip
+        if not all(evicted):
+            return False  # a victim changed under us: decide again from a fresh read
+        after = planning.plan(cluster, self._store.members(cluster.ref), moment)
+        if not Resources.total(d.spec.resources for d in preemptors).fits_in(after.free(cluster)):
+            logger.error("%s: %s do not fit after eviction", cluster.ref, preemption.admitted)
+            return False
+        started = await asyncio.gather(*(self._start(d, cluster, moment) for d in preemptors))
+        for deployment, ok in zip(preemptors, started, strict=True):
+            if ok:
+                self._events.announce(
+                    deployment.reference(),
+                    "Preempting",
+                    f"evicted {', '.join(preemption.victims)} to start",
+                )
+        return all(started)
+
+    async def _evict(
+        self, victim: DeploymentObject, preemptors: tuple[str, ...], moment: datetime
+    ) -> bool:
+        """Lease first, then status Queued: a lease without a Running status is never left.
+
+        If the status write is refused (the deployment changed meanwhile), the run may still
+        be going without its lease; the next pass restores leases from status.
+        """
+        await self._leases.release(_run(victim))
+        patch = statuses.preempted(victim.status, moment, list(preemptors), victim.generation)
+        if not await self._write(victim, patch):
+            return False
+        metrics.preemptions.labels(namespace=victim.namespace, cluster=victim.spec.cluster).inc()
+        self._events.announce(victim.reference(), "Preempted", patch["message"])
+        return True
+
+    async def _admit(
+        self,
+        cluster: ClusterObject,
+        current: planning.Plan,
+        decided: PassPlan,
+        moment: datetime,
+    ) -> tuple[Selection | None, tuple[str, ...], list[DeploymentObject]]:
+        """Start the head of the queue and what the scheduler selects among the rest.
+
+        Returns the selection (None when nothing could start), the names it meant to start
+        and the deployments actually started.
+        """
         free = current.free(cluster)
         if not any(d.spec.resources.fits_in(free) for d in current.queue):
-            return None, []  # nothing can start: spare the solver
+            return None, (), []  # nothing can start: spare the solver
         # The solver is CPU-bound for up to its time limit: off the event loop, so that other
         # clusters' passes and watch events go on meanwhile.
         selection = await asyncio.to_thread(
             solve,
-            planning.problem(cluster, current, moment),
+            decided.problem,
             Strategy(cluster.spec.scheduling.strategy.value),
             seed=self._random.randrange(2**32),
             time_limit=self._config.solver_time_limit,
@@ -227,12 +348,13 @@ class Reconciler:
         metrics.solver_seconds.labels(strategy=selection.strategy.value).observe(
             selection.duration_ms / 1000
         )
-        picked = set(selection.selected)
+        starts = decided.starts(selection)
+        picked = set(starts)
         chosen = [d for d in current.queue if d.name in picked]
         if not Resources.total(d.spec.resources for d in chosen).fits_in(free):
             # The scheduler promises feasibility; capacity is the one invariant never to bet on.
-            logger.error("%s: infeasible selection %s ignored", cluster.ref, selection.selected)
-            return None, []
+            logger.error("%s: infeasible selection %s ignored", cluster.ref, starts)
+            return None, (), []
         started = await asyncio.gather(*(self._start(d, cluster, moment) for d in chosen))
         admitted = [d for d, ok in zip(chosen, started, strict=True) if ok]
         logger.info(
@@ -241,7 +363,7 @@ class Reconciler:
             selection.duration_ms, "" if selection.gap is None else f", gap {selection.gap:.4%}",
             ", ".join(d.name for d in admitted) or "none",
         )  # fmt: skip
-        return selection, admitted
+        return selection, starts, admitted
 
     async def _start(
         self, deployment: DeploymentObject, cluster: ClusterObject, moment: datetime
@@ -281,27 +403,51 @@ class Reconciler:
         return True
 
     async def _queue(
-        self, ref: ClusterRef, waiting: list[DeploymentObject], moment: datetime
+        self,
+        ref: ClusterRef,
+        decided: PassPlan,
+        admitted: list[DeploymentObject],
+        waiting: list[DeploymentObject],
+        moment: datetime,
     ) -> float | None:
-        """Mark newcomers Queued and keep positions current, rewriting long queues rarely.
+        """Mark newcomers Queued and keep positions, reasons and ETAs current.
 
         Every admission shifts everyone behind it: rewriting a long queue on every pass would
         cost more API writes than the admissions themselves (quadratic in the queue's length).
         Short queues stay exact; longer ones are refreshed every `position_refresh` seconds.
+        An ETA is rewritten only when it moves by more than `ETA_SLACK` seconds.
         """
         clock = time.monotonic()
         last = self._positions_refreshed.get(ref, -math.inf)
         due = len(waiting) <= EXACT_POSITIONS or clock - last >= self._config.position_refresh
+        newcomers = any(d.phase != Phase.QUEUED for d in waiting)
+        waits = (
+            await asyncio.to_thread(_waits, decided, [d.name for d in admitted])
+            if waiting and (due or newcomers)
+            else {}
+        )
         writes, stale = [], False
         for position, deployment in enumerate(waiting, start=1):
+            status = deployment.status
+            wait = waits.get(deployment.name)
             fresh = deployment.phase != Phase.QUEUED
-            if fresh or (deployment.status.queue_position != position and due):
-                queued_at = deployment.status.queued_at or moment
+            if wait is not None and (
+                fresh
+                or (
+                    due
+                    and (
+                        (status.queue_position, status.reason, status.message)
+                        != (position, wait.reason, wait.message)
+                        or _moved(status.estimated_start_at, wait.estimated_start)
+                    )
+                )
+            ):
+                queued_at = status.queued_at or moment
                 patch = statuses.queued(
-                    deployment.status, moment, queued_at, position, deployment.generation
+                    status, moment, queued_at, position, deployment.generation, wait
                 )
                 writes.append((deployment, patch))
-            stale |= deployment.status.queue_position != position
+            stale |= status.queue_position != position
         if stale and due:
             self._positions_refreshed[ref] = clock
         await asyncio.gather(*(self._write(d, patch) for d, patch in writes))
@@ -316,6 +462,7 @@ class Reconciler:
         admitted: list[DeploymentObject],
         waiting: list[DeploymentObject],
         selection: Selection | None,
+        starts: tuple[str, ...],
         moment: datetime,
     ) -> None:
         ref = cluster.ref
@@ -336,16 +483,32 @@ class Reconciler:
                 "at": format_time(moment),
                 "requestedStrategy": cluster.spec.scheduling.strategy.value,
                 "strategy": selection.strategy.value,
+                "ran": [strategy.value for strategy in selection.ran],
+                "reason": selection.reason,
                 "candidates": len(current.queue),
-                "selected": list(selection.selected),
+                "selected": list(starts),
                 "durationMs": round(selection.duration_ms, 3),
                 "provenOptimal": selection.proven_optimal,
                 "gap": selection.gap,
                 "objective": selection.objective.to_dict(),
             }
+        if ref in self._last_preemption:
+            status["lastPreemption"] = self._last_preemption[ref]
         metrics.report_cluster(
             ref.namespace, ref.name, len(waiting), status["running"], capacity, allocated
         )
         if self._reported.get(ref) != status:
             await self._kube.patch_cluster_status(ref, status)
             self._reported[ref] = status
+
+
+def _preemption_report(preemption: Preemption, moment: datetime) -> dict[str, Any]:
+    """The Cluster status's account of an eviction."""
+    return {
+        "at": format_time(moment),
+        "preemptors": list(preemption.admitted),
+        "victims": list(preemption.victims),
+        "lostSeconds": round(preemption.lost_seconds, 3),
+        "provenOptimal": preemption.proven_optimal,
+        "durationMs": round(preemption.duration_ms, 3),
+    }

@@ -21,7 +21,7 @@ from simplismart.operator.coordinator import PassCoordinator
 from simplismart.operator.events import EventRecorder
 from simplismart.operator.kube import KubeApi, load_api_client
 from simplismart.operator.leadership import Leadership
-from simplismart.operator.leases import RunId, RunLeases
+from simplismart.operator.leases import RunId, RunLeases, connect
 from simplismart.operator.objects import ClusterRef
 from simplismart.operator.reaper import Reaper
 from simplismart.operator.reconciler import Reconciler
@@ -47,7 +47,7 @@ class Runtime:
 
     @classmethod
     def build(cls, config: OperatorConfig) -> "Runtime":
-        redis = Redis.from_url(config.redis_url, health_check_interval=10)
+        redis = connect(config.redis_url)
         api_client = load_api_client()
         kube = KubeApi(api_client)
         events = EventRecorder(api_client)

@@ -6,12 +6,27 @@ survives a transition. Conditions follow the Kubernetes API conventions: a condi
 ``lastTransitionTime`` moves only when its status does, so it says since when it holds.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from simplismart.crds import DeploymentStatus, Phase, Resources, format_time
 
 StatusPatch = dict[str, Any]
+
+#: Reasons a deployment is Queued.
+WAITING = "WaitingForCapacity"
+RESERVED = "Reserved"
+
+
+@dataclass(frozen=True, slots=True)
+class Wait:
+    """Why a queued deployment waits (`reason`: WAITING or RESERVED), and when it should start."""
+
+    reason: str
+    message: str
+    estimated_start: datetime | None
+
 
 #: (type, status, reason, message) of one condition, before its transition time is decided.
 ConditionState = tuple[str, bool, str, str]
@@ -38,6 +53,10 @@ def _conditions(
     return conditions
 
 
+#: The condition an eviction sets; it stays, telling the last preemption, until the next one.
+PREEMPTED = "Preempted"
+
+
 def _lifecycle(
     previous: DeploymentStatus,
     now: datetime,
@@ -46,7 +65,7 @@ def _lifecycle(
     succeeded: bool,
 ) -> list[dict[str, Any]]:
     ok, reason, message = schedulable
-    return _conditions(
+    conditions = _conditions(
         previous,
         now,
         [
@@ -55,6 +74,13 @@ def _lifecycle(
             ("Succeeded", succeeded, "RunFinished" if succeeded else "NotFinished", ""),
         ],
     )
+    # A merge patch replaces the whole list: carry the last preemption forward, as written.
+    for condition in previous.conditions:
+        if condition.type == PREEMPTED and condition.last_transition_time is not None:
+            carried = condition.model_dump(mode="json", by_alias=True, exclude_none=True)
+            carried["lastTransitionTime"] = format_time(condition.last_transition_time)
+            conditions.append(carried)
+    return conditions
 
 
 _FITS = (True, "Fits", "fits the cluster")
@@ -69,6 +95,7 @@ def pending(
         "message": message,
         "observedGeneration": generation,
         "queuePosition": None,
+        "estimatedStartAt": None,
         "startedAt": None,
         "expiresAt": None,
         "allocated": None,
@@ -82,18 +109,62 @@ def queued(
     queued_at: datetime,
     position: int,
     generation: int,
+    wait: Wait,
 ) -> StatusPatch:
     return {
         "phase": Phase.QUEUED.value,
-        "reason": "WaitingForCapacity",
-        "message": "waiting in the cluster's queue for capacity",
+        "reason": wait.reason,
+        "message": wait.message,
         "observedGeneration": generation,
         "queuedAt": format_time(queued_at),
         "queuePosition": position,
+        "estimatedStartAt": (
+            None if wait.estimated_start is None else format_time(wait.estimated_start)
+        ),
         "startedAt": None,
         "expiresAt": None,
         "allocated": None,
         "conditions": _lifecycle(previous, now, _FITS, False, False),
+    }
+
+
+def preempted(
+    previous: DeploymentStatus,
+    now: datetime,
+    preemptors: list[str],
+    generation: int,
+) -> StatusPatch:
+    """Back to Queued, at its original place (queuedAt kept), to make room for `preemptors`.
+
+    The Preempted condition's time is the eviction's, even when an earlier preemption had
+    already set it: each eviction is a transition of its own.
+    """
+    names = ", ".join(repr(name) for name in preemptors)
+    message = f"evicted at {format_time(now)} to make room for HIGH deployment {names}"
+    conditions = [
+        c for c in _lifecycle(previous, now, _FITS, False, False) if c["type"] != PREEMPTED
+    ]
+    conditions.append(
+        {
+            "type": PREEMPTED,
+            "status": "True",
+            "reason": "PreemptedByHigherPriority",
+            "message": message,
+            "lastTransitionTime": format_time(now),
+        }
+    )
+    return {
+        "phase": Phase.QUEUED.value,
+        "reason": "Preempted",
+        "message": f"{message}; waiting in the queue again",
+        "observedGeneration": generation,
+        "queuedAt": format_time(previous.queued_at or now),
+        "queuePosition": None,
+        "startedAt": None,
+        "expiresAt": None,
+        "allocated": None,
+        "preemptions": (previous.preemptions or 0) + 1,
+        "conditions": conditions,
     }
 
 
@@ -110,6 +181,7 @@ def running(
         "message": f"running until {format_time(expires_at)}",
         "observedGeneration": generation,
         "queuePosition": None,
+        "estimatedStartAt": None,
         "queuedAt": format_time(previous.queued_at or now),
         "startedAt": format_time(now),
         "expiresAt": format_time(expires_at),
@@ -128,6 +200,7 @@ def succeeded(
         "message": f"the run finished and its resources were freed{kept}",
         "observedGeneration": generation,
         "queuePosition": None,
+        "estimatedStartAt": None,
         "finishedAt": format_time(now),
         "retainedUntil": None if retained_until is None else format_time(retained_until),
         "allocated": None,

@@ -26,7 +26,10 @@ instance format (JSON):
    "aging_seconds": 600,                           optional: LOW waiting longer counts as HIGH
    "candidates": [{"id": "d1", "requests": {"cpu": 2, "ram": 8, "gpu": 1},
                    "priority": 1,                  1 HIGH, 0 LOW (default 0)
-                   "waited_seconds": 12.5}]}       default 0
+                   "waited_seconds": 12.5,         default 0
+                   "max_seconds": 300}],           optional: longest run (default: unbounded)
+   "reservations": [{"in_seconds": 40,             optional: a start promised in 40 s, and
+                     "capacity": {"cpu": 4}}]}     what is left then for candidates still running
   If every candidate has "value", the priorities are ignored and the sum of the values of
   the started candidates is maximised (a plain multidimensional knapsack).
 See docs/scheduler.md for the objective and the strategies.
@@ -54,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--strategy",
         choices=[s.value for s in Strategy],
         default=Strategy.AUTO.value,
-        help="search strategy (default: auto = combinations below 10 candidates, else genetic)",
+        help=(
+            "search strategy (default: auto = combinations below 10 candidates, else "
+            "optimal, then genetic if HiGHS cannot prove the optimum in time)"
+        ),
     )
     solve_command.add_argument("--seed", type=int, help="seed for a reproducible search")
     solve_command.add_argument("--time-limit", type=float, help="search time limit in seconds")

@@ -36,7 +36,7 @@ import heapq
 import itertools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, Final
 
 import highspy
@@ -63,7 +63,7 @@ CHILD_SECONDS_PER_WEIGHT: Final = 2e-9
 a static estimate rather than a measurement, so that a seeded run stays reproducible."""
 
 STALL_GENERATIONS: Final = 10
-PATIENCE: Final = 30
+PATIENCE: Final = 100
 """Restarts in a row without a new best after which the run gives up before its deadline."""
 
 MUTATION_FLIPS: Final = 2
@@ -99,18 +99,21 @@ def search(
     *,
     budget: float,
     seeds: Sequence[Bits] = (),
+    relax: bool = True,
 ) -> Bits:
     """Evolve until `deadline` (perf_counter), the LP bound or `PATIENCE` restarts.
 
     `budget` is the nominal time in seconds the population is sized for; `seeds` are
-    feasible selections to start from.
+    feasible selections to start from. `relax=False` skips the LP relaxation (its seed,
+    bound and prices), for a caller whose seed already comes from the MILP.
     """
     if not knapsack.size:
         return knapsack.empty()
     rng = np.random.default_rng(seed)
-    relaxed, bound, duals = _relaxation(knapsack, deadline)
+    relaxed, bound, duals = _relaxation(knapsack, deadline) if relax else (None, None, None)
     # Chu and Beasley rank by value per surrogate size weighted by the LP's dual prices:
     # a resource the relaxation leaves slack costs nothing, a binding one what it is worth.
+    # Only when one level is scored: prices for HIGH demand would misrank the LOW items.
     order = ranking(knapsack) if duals is None else ranking(knapsack, duals)
     toolbox = base.Toolbox()
     toolbox.register("evaluate", _evaluate, knapsack)
@@ -118,15 +121,15 @@ def search(
     toolbox.register("select", _tournament, rng)
     toolbox.register("mate", _uniform_crossover, rng)
     toolbox.register("mutate", _flip_bits, rng)
-    size = population_size(knapsack, budget)
+    size = _population_size(knapsack, budget)
     run = _Run(knapsack, order, toolbox, deadline, size, bound)
-    if relaxed is not None:
-        _repair(knapsack, order, relaxed)
-    rounded = [] if relaxed is None else [relaxed]
-    default = ranking(knapsack)
-    for bits in [*seeds, greedy(knapsack, order), greedy(knapsack, default), *rounded]:
+    # The caller's seeds and the greedy fill go in whatever the clock says: the answer is
+    # never worse than them, and there is always a best.
+    for bits in [*seeds, greedy(knapsack, order)]:
         run.admit(bits)
-    for bits in _per_resource(knapsack):
+    for bits in _more_seeds(knapsack, order, relaxed):
+        if time.perf_counter() >= deadline:
+            break
         run.admit(bits)
     run.fill_randomly(rng)
 
@@ -144,7 +147,7 @@ def search(
     return np.asarray(run.best, dtype=bool)
 
 
-def population_size(knapsack: Knapsack, budget: float) -> int:
+def _population_size(knapsack: Knapsack, budget: float) -> int:
     """The population that lets `budget` seconds hold `GENERATIONS_IN_BUDGET` generations.
 
     Never more than twice the items: a short queue has few distinct maximal selections.
@@ -257,14 +260,15 @@ class _Run:
 def _relaxation(
     knapsack: Knapsack, deadline: float
 ) -> tuple[Bits | None, _Bound | None, npt.NDArray[np.float64] | None]:
-    """The LP relaxation's optimum rounded down, its bound and its dual prices.
+    """The LP relaxation's optimum rounded down, and its bound and dual prices.
 
     An LP optimum has at most one fractional item per resource, so rounding it down (the
     caller then fills it) loses little on long queues, and it balances the resources where
     a greedy ranking fills one of them first and strands the others. Only the most
     important level is relaxed. The LP optimum bounds every selection when that level is
     the only one anybody scores on (explicit values, or a queue of one priority without
-    waits), rounded down when the scores are integral; otherwise the bound is None.
+    waits), rounded down when the scores are integral; otherwise the bound and the prices
+    are None.
     """
     scored = [level for level in knapsack.levels if level.any()]
     if not scored:
@@ -282,21 +286,27 @@ def _relaxation(
     duals = np.abs(np.asarray(solution.row_dual)) + _PRICE_FLOOR / knapsack.capacity
     bits = relaxed > 1.0 - _INTEGRAL
     if len(scored) > 1:
-        return bits, None, duals
+        return bits, None, None
     bound = float(scored[0] @ relaxed)
     if np.all(scored[0] == np.round(scored[0])):
         bound = math.floor(bound + tolerance(bound))
     return bits, (scored[0], bound), duals
 
 
-def _per_resource(knapsack: Knapsack) -> list[Bits]:
-    """Greedy fills ranked by each resource alone: good selections of different shapes."""
-    fills = []
+def _more_seeds(knapsack: Knapsack, order: Order, relaxed: Bits | None) -> Iterator[Bits]:
+    """Greedy fills of other shapes, made lazily, so a deadline can cut them short.
+
+    Greedy by the default ranking, the rounded LP relaxation, and greedy by each resource
+    alone: selections that fill the resources differently from the search's own greedy.
+    """
+    yield greedy(knapsack, ranking(knapsack))
+    if relaxed is not None:
+        _repair(knapsack, order, relaxed)
+        yield relaxed
     for resource in range(len(knapsack.capacity)):
         alone = np.zeros(len(knapsack.capacity))
         alone[resource] = 1.0 / knapsack.capacity[resource]
-        fills.append(greedy(knapsack, ranking(knapsack, alone)))
-    return fills
+        yield greedy(knapsack, ranking(knapsack, alone))
 
 
 def _individual(bits: Bits) -> Any:

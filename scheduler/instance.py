@@ -1,7 +1,8 @@
 """The JSON instance file the CLI reads, turned into a `Problem`.
 
-The file says ``capacity`` where the API says ``free``; errors are reported in the file's
-vocabulary so the message points at what the user wrote.
+The file says ``capacity`` where the API says ``free`` (a reservation's ``capacity`` is
+its own); errors are reported in the file's vocabulary so the message points at what the
+user wrote.
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from simplismart.scheduler.problem import Candidate, Problem, ProblemError
+from simplismart.scheduler.problem import Candidate, Problem, ProblemError, Reservation
 
-_TOP_FIELDS = {"capacity", "total", "aging_seconds", "candidates"}
-_CANDIDATE_FIELDS = {"id", "requests", "priority", "waited_seconds", "value"}
+_TOP_FIELDS = {"capacity", "total", "aging_seconds", "candidates", "reservations"}
+_CANDIDATE_FIELDS = {"id", "requests", "priority", "waited_seconds", "value", "max_seconds"}
+_RESERVATION_FIELDS = {"in_seconds", "capacity"}
 
 
 def load(path: Path) -> Problem:
@@ -39,12 +41,25 @@ def parse(document: Any) -> Problem:
     for index, entry in enumerate(entries):
         _check_object(f"candidates[{index}]", entry, _CANDIDATE_FIELDS, required=("id", "requests"))
         candidates.append(Candidate(**entry))
+    entries = document.get("reservations", [])
+    if not isinstance(entries, list):
+        raise ProblemError("reservations", "must be a list")
+    reservations = []
+    for index, entry in enumerate(entries):
+        _check_object(
+            f"reservations[{index}]",
+            entry,
+            _RESERVATION_FIELDS,
+            required=("in_seconds", "capacity"),
+        )
+        reservations.append(Reservation(**entry))
     try:
         return Problem(
             free=document["capacity"],
             candidates=candidates,
             total=document.get("total"),
             aging_seconds=document.get("aging_seconds"),
+            reservations=reservations,
         )
     except ProblemError as error:
         if error.field == "free" or error.field.startswith("free."):

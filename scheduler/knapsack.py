@@ -3,6 +3,10 @@
 Compiling the problem once gives the strategies plain arrays: integer weights (so
 feasibility is exact) and one row of item scores per lexicographic level. Candidates that
 do not fit alone in the free capacity are dropped here, so no strategy has to skip them.
+
+A reservation compiles to one more row per resource: the requests of the candidates that
+outlive it against the capacity left at its time. The strategies see only rows and
+capacities, so every one of them honours reservations without knowing about them.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ Bits = npt.NDArray[np.bool_]
 class Knapsack:
     """Items are the candidates that fit alone, in the problem's order.
 
-    `weights[r, j]` is item j's request of resource r and `capacity[r]` the free amount.
+    `weights[r, j]` is item j's request of resource r and `capacity[r]` the free amount;
+    after the resources come the rows of the reservations, each resource again, with the
+    requests of the items that outlive the reservation and the capacity left at its time.
     `levels[k, j]` is what item j adds to the k-th score of the objective, most important
     first: (high demand, low demand, waited seconds) under the policy, (value,) otherwise.
     """
@@ -46,13 +52,20 @@ class Knapsack:
         requests = np.array(
             [[c.requests.get(r, 0) for r in names] for c in problem.candidates], dtype=np.int64
         ).reshape(len(problem.candidates), len(names))
-        fits = np.all(requests <= free, axis=1)
+        rows, limits = [requests], [free]
+        for reservation in problem.reservations:
+            outlives = np.array([c.outlives(reservation) for c in problem.candidates], dtype=bool)
+            rows.append(requests * outlives.reshape(-1, 1))
+            limits.append(np.array([reservation.capacity.get(r, 0) for r in names], dtype=np.int64))
+        every_row = np.concatenate(rows, axis=1)
+        capacity = np.concatenate(limits)
+        fits = np.all(every_row <= capacity, axis=1)
         kept = [c for c, ok in zip(problem.candidates, fits, strict=True) if ok]
-        weights = requests[fits].T
+        weights = every_row[fits].T
         if problem.explicit_values:
             levels = np.array([[c.value for c in kept]], dtype=np.float64)
         else:
-            demand = share @ weights
+            demand = share @ weights[: len(names)]
             high = np.array([problem.effective_priority(c) == HIGH for c in kept], dtype=bool)
             waited = np.array([c.waited_seconds for c in kept], dtype=np.float64)
             levels = np.stack([np.where(high, demand, 0.0), np.where(high, 0.0, demand), waited])
@@ -62,7 +75,7 @@ class Knapsack:
         return cls(
             ids=tuple(c.id for c in kept),
             weights=np.ascontiguousarray(weights[used]),
-            capacity=free[used],
+            capacity=capacity[used],
             levels=levels,
             explicit=problem.explicit_values,
         )

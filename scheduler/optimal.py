@@ -13,14 +13,19 @@ previous stage's solution, which stays feasible, so later stages only ever impro
 
 from __future__ import annotations
 
+import functools
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Final
 
 import highspy
 import numpy as np
 import numpy.typing as npt
 
+from simplismart.scheduler import swaps
+from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import Order, drop, fill, greedy, ranking
 from simplismart.scheduler.knapsack import Bits, Knapsack
 from simplismart.scheduler.objective import compare, tolerance
@@ -43,55 +48,127 @@ class Outcome:
     bound: tuple[int, float] | None = None
 
 
-def search(knapsack: Knapsack, deadline: float, seed: int | None) -> Outcome:
-    """Solve the levels in order until `deadline` (perf_counter)."""
+START_SHARE: Final = 0.1
+"""The most of the budget local search may spend polishing HiGHS's starting solution."""
+
+
+def search(
+    knapsack: Knapsack, deadline: float, seed: int | None, grouped: Classes | None
+) -> Outcome:
+    """Solve the levels in order until `deadline` (perf_counter).
+
+    HiGHS starts from the greedy selection polished by local search: a good incumbent from
+    the first node prunes more and is what a stopped solve falls back on. When many items
+    are interchangeable (`grouped`, from `Classes.of`, which the caller has already
+    computed), the levels they decide are solved over counts per class first, and the
+    binary program only settles the rest.
+    """
     order = ranking(knapsack)
     best = greedy(knapsack, order)
-    highs = program(knapsack, integral=True, deadline=deadline, seed=seed)
-    incumbents = Incumbents(highs)
-    for index, level in enumerate(knapsack.levels):
-        if not level.any():
-            continue  # every selection ties on a level nobody scores on
-        if time.perf_counter() >= deadline:
-            return Outcome(best, proven=False, gap=None)
-        set_costs(highs, level)
-        highs.setSolution(_solution(best))
-        incumbents.clear()
-        if not run_until(highs, deadline):
-            # HiGHS is still between two checks of the clock: take its last incumbent.
-            if incumbents.latest is not None:
-                best = _better(knapsack, best, _rounded(incumbents.latest, knapsack, order))
-            return Outcome(
-                best,
-                proven=False,
-                gap=_finite(incumbents.gap),
-                bound=_open(index, incumbents.bound),
-            )
-        if highs.getInfo().primal_solution_status == highspy.kSolutionStatusFeasible:
-            solution = np.asarray(highs.getSolution().col_value)
-            best = _better(knapsack, best, _rounded(solution, knapsack, order))
-        if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            info = highs.getInfo()
-            return Outcome(
-                best,
-                proven=False,
-                gap=_finite(info.mip_gap),  # infinite without a solution
-                bound=_open(index, info.mip_dual_bound),
-            )
-        reached = float(level @ best)
-        highs.addRow(
-            reached - tolerance(reached),
-            highspy.kHighsInf,
-            int(np.count_nonzero(level)),
-            np.flatnonzero(level).astype(np.int32),
-            level[level != 0],
+    now = time.perf_counter()
+    swaps.improve(knapsack, best, order, now + START_SHARE * (deadline - now))
+    settled = 0
+    if grouped is not None:
+        counts = program(
+            grouped.reduced, integral=True, deadline=deadline, seed=seed, upper=grouped.sizes
         )
-    return Outcome(best, proven=True, gap=0.0)
+        stages = _Stages(knapsack, counts, grouped.reduced.levels, deadline)
+        expand = functools.partial(grouped.expand, knapsack=knapsack, order=order)
+        best, stopped = stages.run(range(grouped.solved), best, grouped.count, expand)
+        if stopped is not None:
+            return stopped
+        settled = grouped.solved
+    if settled == len(knapsack.levels):
+        return Outcome(best, proven=True, gap=0.0)
+    highs = program(knapsack, integral=True, deadline=deadline, seed=seed)
+    for level in knapsack.levels[:settled]:
+        _pin(highs, level, float(level @ best))
+    stages = _Stages(knapsack, highs, knapsack.levels, deadline)
+    best, stopped = stages.run(
+        range(settled, len(knapsack.levels)),
+        best,
+        lambda bits: bits.astype(np.float64),
+        lambda values: _rounded(values, knapsack, order),
+    )
+    return stopped if stopped is not None else Outcome(best, proven=True, gap=0.0)
 
 
-def _solution(bits: Bits) -> highspy.HighsSolution:
+class _Stages:
+    """Lexicographic stages on one HiGHS program whose columns `levels` score.
+
+    The program's columns are the items, or classes of them; `encode` turns a selection
+    into column values and `decode` column values into a feasible, maximal selection.
+    """
+
+    def __init__(
+        self,
+        knapsack: Knapsack,
+        highs: highspy.Highs,
+        levels: npt.NDArray[np.float64],
+        deadline: float,
+    ) -> None:
+        self.knapsack, self.highs, self.levels, self.deadline = knapsack, highs, levels, deadline
+        self.incumbents = Incumbents(highs)
+
+    def run(
+        self,
+        indices: range,
+        best: Bits,
+        encode: Callable[[Bits], npt.NDArray[np.float64]],
+        decode: Callable[[npt.NDArray[np.float64]], Bits],
+    ) -> tuple[Bits, Outcome | None]:
+        """Maximise the levels `indices` in turn, pinning each; an Outcome if stopped."""
+        highs, incumbents = self.highs, self.incumbents
+        for index in indices:
+            level = self.levels[index]
+            if not level.any():
+                continue  # every selection ties on a level nobody scores on
+            if time.perf_counter() >= self.deadline:
+                return best, Outcome(best, proven=False, gap=None)
+            set_costs(highs, level)
+            highs.setSolution(_solution(encode(best)))
+            incumbents.clear()
+            if not run_until(highs, self.deadline):
+                # HiGHS is still between two checks of the clock: take its last incumbent.
+                if incumbents.latest is not None:
+                    best = _better(self.knapsack, best, decode(incumbents.latest))
+                stopped = Outcome(
+                    best,
+                    proven=False,
+                    gap=_finite(incumbents.gap),
+                    bound=_open(index, incumbents.bound),
+                )
+                return best, stopped
+            if highs.getInfo().primal_solution_status == highspy.kSolutionStatusFeasible:
+                solution = np.asarray(highs.getSolution().col_value)
+                best = _better(self.knapsack, best, decode(solution))
+            if highs.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+                info = highs.getInfo()
+                stopped = Outcome(
+                    best,
+                    proven=False,
+                    gap=_finite(info.mip_gap),  # infinite without a solution
+                    bound=_open(index, info.mip_dual_bound),
+                )
+                return best, stopped
+            _pin(highs, level, float(level @ encode(best)))
+        return best, None
+
+
+def _pin(highs: highspy.Highs, level: npt.NDArray[np.float64], reached: float) -> None:
+    """Add the row ``level @ x >= reached - tolerance``: later stages keep this level."""
+    highs.addRow(
+        reached - tolerance(reached),
+        highspy.kHighsInf,
+        int(np.count_nonzero(level)),
+        np.flatnonzero(level).astype(np.int32),
+        level[level != 0],
+    )
+
+
+def _solution(values: npt.NDArray[np.float64]) -> highspy.HighsSolution:
     solution = highspy.HighsSolution()
-    solution.col_value = bits.astype(np.float64).tolist()
+    solution.col_value = values.tolist()
     solution.value_valid = True
     return solution
 

@@ -38,6 +38,26 @@ class Candidate:
     priority: int = LOW
     waited_seconds: float = 0.0
     value: float | None = None
+    max_seconds: float | None = None
+    """The longest it can run once started; None: unbounded, so it outlives every reservation."""
+
+    def outlives(self, reservation: Reservation) -> bool:
+        """True when, started now, it may still hold its requests when `reservation` begins."""
+        return self.max_seconds is None or self.max_seconds > reservation.in_seconds
+
+
+@dataclass(frozen=True, slots=True)
+class Reservation:
+    """A start promised to a queued deployment, as a limit on what may start now.
+
+    `in_seconds` from now the reserved deployment starts; `capacity` is what is left at that
+    moment, beside it and whatever else will hold capacity then, for the candidates started
+    now that outlive that moment (see `Candidate.outlives`). Honouring it is what keeps
+    backfilling from delaying the reserved start.
+    """
+
+    in_seconds: float
+    capacity: Mapping[str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,18 +68,20 @@ class Problem:
     defaults to `free` and, when given, must name every resource `free` names. A resource
     missing from `free` has nothing free, so a candidate requesting it never starts.
     `aging_seconds` promotes a LOW candidate that has waited longer than it to HIGH; None
-    disables aging.
+    disables aging. Each of `reservations` is one more capacity constraint, on the candidates
+    that outlive it.
     """
 
     free: Mapping[str, int]
     candidates: Sequence[Candidate]
     total: Mapping[str, int] | None = None
     aging_seconds: float | None = None
+    reservations: Sequence[Reservation] = ()
 
     def __post_init__(self) -> None:
-        _check_amounts("free", self.free)
+        check_amounts("free", self.free)
         if self.total is not None:
-            _check_amounts("total", self.total)
+            check_amounts("total", self.total)
             for name, amount in self.total.items():
                 if amount < self.free.get(name, 0):
                     raise ProblemError(f"total.{name}", f"must be at least free.{name}")
@@ -68,13 +90,18 @@ class Problem:
                 if name not in self.total:
                     raise ProblemError(f"total.{name}", "missing while free has it")
         if self.aging_seconds is not None:
-            _check_seconds("aging_seconds", self.aging_seconds)
+            check_seconds("aging_seconds", self.aging_seconds)
         candidates: object = self.candidates  # typed, but callers may pass anything
         if isinstance(candidates, str | bytes) or not isinstance(candidates, Sequence):
             raise ProblemError("candidates", "must be a sequence of Candidate")
         seen: set[str] = set()
         for index, candidate in enumerate(self.candidates):
             _check_candidate(f"candidates[{index}]", candidate, seen)
+        reservations: object = self.reservations
+        if isinstance(reservations, str | bytes) or not isinstance(reservations, Sequence):
+            raise ProblemError("reservations", "must be a sequence of Reservation")
+        for index, reservation in enumerate(self.reservations):
+            _check_reservation(f"reservations[{index}]", reservation)
         with_value = [c.value is not None for c in self.candidates]
         if any(with_value) and not all(with_value):
             index = with_value.index(False)
@@ -95,27 +122,27 @@ class Problem:
         return HIGH if aged else LOW
 
 
-def _is_int(value: object) -> TypeGuard[int]:
+def is_int(value: object) -> TypeGuard[int]:
     # bool is an int subclass, but `"gpu": true` is a mistake, not one GPU.
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _is_number(value: object) -> TypeGuard[float]:
+def is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _check_amounts(field: str, amounts: object) -> None:
+def check_amounts(field: str, amounts: object) -> None:
     if not isinstance(amounts, Mapping):
         raise ProblemError(field, "must be a mapping of resource name to integer")
     for name, amount in amounts.items():
         if not isinstance(name, str) or not name:
             raise ProblemError(f"{field}.{name}", "resource name must be a non-empty string")
-        if not _is_int(amount) or amount < 0:
+        if not is_int(amount) or amount < 0:
             raise ProblemError(f"{field}.{name}", "must be a non-negative integer")
 
 
-def _check_seconds(field: str, seconds: object) -> None:
-    if not _is_number(seconds) or seconds < 0:
+def check_seconds(field: str, seconds: object) -> None:
+    if not is_number(seconds) or seconds < 0:
         raise ProblemError(field, "must be a non-negative finite number")
 
 
@@ -127,9 +154,18 @@ def _check_candidate(field: str, candidate: object, seen: set[str]) -> None:
     if candidate.id in seen:
         raise ProblemError(f"{field}.id", f"duplicate id {candidate.id!r}")
     seen.add(candidate.id)
-    _check_amounts(f"{field}.requests", candidate.requests)
-    if candidate.priority not in (LOW, HIGH) or not _is_int(candidate.priority):
+    check_amounts(f"{field}.requests", candidate.requests)
+    if candidate.priority not in (LOW, HIGH) or not is_int(candidate.priority):
         raise ProblemError(f"{field}.priority", "must be 0 (LOW) or 1 (HIGH)")
-    _check_seconds(f"{field}.waited_seconds", candidate.waited_seconds)
-    if candidate.value is not None and (not _is_number(candidate.value) or candidate.value < 0):
+    check_seconds(f"{field}.waited_seconds", candidate.waited_seconds)
+    if candidate.value is not None and (not is_number(candidate.value) or candidate.value < 0):
         raise ProblemError(f"{field}.value", "must be a non-negative finite number")
+    if candidate.max_seconds is not None:
+        check_seconds(f"{field}.max_seconds", candidate.max_seconds)
+
+
+def _check_reservation(field: str, reservation: object) -> None:
+    if not isinstance(reservation, Reservation):
+        raise ProblemError(field, "must be a Reservation")
+    check_seconds(f"{field}.in_seconds", reservation.in_seconds)
+    check_amounts(f"{field}.capacity", reservation.capacity)

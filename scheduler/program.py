@@ -6,9 +6,9 @@ pinned objective row of a lexicographic stage slip by that much. Both are set to
 comparison tolerance the rest of the scheduler uses.
 
 HiGHS checks its time limit and its interrupt callbacks only between steps of its own
-(presolve, the root LP, cut rounds, nodes), tens of milliseconds apart on a thousand
-candidates and seconds apart on ten thousand: a 1 s limit was overrun by 2.6 s. So a solve
-runs on a thread of its own and the caller waits for it only until its deadline.
+(presolve, the root LP, cut rounds, nodes): 10 to 20 ms apart on a thousand candidates, and
+so much further apart on ten thousand that a 1 s limit used to end after up to 3.3 s. So a
+solve runs on a thread of its own and the caller waits for it only until its deadline.
 HiGHS's time limit is set a margin short of the deadline and the interrupt callbacks ask it
 to stop at the deadline; if it has not returned by then, `run_until` says so and the caller
 goes on with what it has (for a MILP, the incumbents `Incumbents` recorded), leaving HiGHS
@@ -34,11 +34,17 @@ hands back and the drop-and-fill after it."""
 
 
 def program(
-    knapsack: Knapsack, *, integral: bool, deadline: float, seed: int | None = None
+    knapsack: Knapsack,
+    *,
+    integral: bool,
+    deadline: float,
+    seed: int | None = None,
+    upper: npt.NDArray[np.int64] | None = None,
 ) -> highspy.Highs:
-    """``max c @ x, weights @ x <= capacity, 0 <= x <= 1``; the caller sets the costs c.
+    """``max c @ x, weights @ x <= capacity, 0 <= x <= upper``; the caller sets the costs c.
 
-    `run_until` solves it; any solve stops at `deadline` (perf_counter).
+    `upper` defaults to 1 (take an item or not); `run_until` solves the program, and any
+    solve stops at `deadline` (perf_counter).
     """
     items, resources = knapsack.size, len(knapsack.capacity)
     lp = highspy.HighsLp()
@@ -47,7 +53,7 @@ def program(
     lp.sense_ = highspy.ObjSense.kMaximize
     lp.col_cost_ = np.zeros(items)
     lp.col_lower_ = np.zeros(items)
-    lp.col_upper_ = np.ones(items)
+    lp.col_upper_ = np.ones(items) if upper is None else upper.astype(np.float64)
     lp.row_lower_ = np.full(resources, -highspy.kHighsInf)
     lp.row_upper_ = knapsack.capacity.astype(np.float64)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
@@ -83,8 +89,10 @@ def run_until(highs: highspy.Highs, deadline: float) -> bool:
     """
     highs.setOptionValue("time_limit", max(deadline - time.perf_counter() - MARGIN, 1e-3))
     # Our own thread, not highspy's startSolve: that one guards every Highs object with one
-    # lock shared by the class, so an abandoned solve would block all later ones.
-    worker = threading.Thread(target=highs.run, name="highs", daemon=True)
+    # lock shared by the class, so an abandoned solve would block all later ones. Not a
+    # daemon: the interpreter waits for an abandoned solve to stop at exit rather than
+    # destroy HiGHS's threads under it (which aborts the process).
+    worker = threading.Thread(target=highs.run, name="highs")
     worker.start()
     worker.join(timeout=max(deadline - time.perf_counter(), 0.0))
     return not worker.is_alive()

@@ -6,13 +6,15 @@ than both together (a 2-1 swap, which frees room no single item does). After eac
 fill adds whatever fits in the room left over. The search takes the best trade it sees,
 lexicographically on the objective's levels, until none improves.
 
-Both neighbourhoods are evaluated as whole arrays, every pair at once; on long queues they
-are restricted to the worst-ranked selected items and the best-ranked unselected ones,
-which is where improving trades are, so one step stays within a millisecond or so.
+Both neighbourhoods are evaluated as whole arrays, every pair at once, restricted to the
+worst-ranked selected items and the best-ranked unselected ones, which is where improving
+trades are, in numbers that keep a step to about `STEP_ENTRIES` comparisons whatever the
+number of resources: a millisecond or two, so a step never holds a deadline up for long.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Final
 
@@ -23,13 +25,10 @@ from simplismart.scheduler.greedy import Order, fill
 from simplismart.scheduler.knapsack import Bits, Knapsack
 from simplismart.scheduler.objective import tolerance
 
-SWAP_SPAN: Final = 256
-"""Selected and unselected items considered by 1-1 swaps, each side."""
+STEP_ENTRIES: Final = 200_000
+"""Weight comparisons one step of either neighbourhood makes at most."""
 
-PAIR_SPAN: Final = 48
-"""Selected items whose pairs 2-1 swaps consider (48 items make 1,128 pairs)."""
-
-ENTRY_SPAN: Final = 64
+ENTRY_SPAN: Final = 32
 """Unselected items a 2-1 swap may bring in."""
 
 
@@ -40,10 +39,10 @@ def improve(knapsack: Knapsack, bits: Bits, order: Order, deadline: float) -> bo
     position[order] = np.arange(knapsack.size)
     while time.perf_counter() < deadline:
         tolerances = np.array([tolerance(s) for s in knapsack.levels @ bits])
-        if not (
-            _one_for_one(knapsack, bits, position, tolerances)
-            or _two_for_one(knapsack, bits, position, tolerances)
-        ):
+        traded = _one_for_one(knapsack, bits, position, tolerances)
+        if not traded and time.perf_counter() < deadline:
+            traded = _two_for_one(knapsack, bits, position, tolerances)
+        if not traded:
             return improved
         fill(knapsack, bits, order)
         improved = True
@@ -53,7 +52,8 @@ def improve(knapsack: Knapsack, bits: Bits, order: Order, deadline: float) -> bo
 def _one_for_one(
     knapsack: Knapsack, bits: Bits, position: npt.NDArray[np.intp], tolerances: np.ndarray
 ) -> bool:
-    selected, unselected = _sides(bits, position, SWAP_SPAN, SWAP_SPAN)
+    span = math.isqrt(STEP_ENTRIES // max(1, len(knapsack.capacity)))
+    selected, unselected = _sides(bits, position, span, span)
     if not selected.size or not unselected.size:
         return False
     residual = knapsack.capacity - knapsack.weights @ bits
@@ -75,7 +75,9 @@ def _one_for_one(
 def _two_for_one(
     knapsack: Knapsack, bits: Bits, position: npt.NDArray[np.intp], tolerances: np.ndarray
 ) -> bool:
-    selected, unselected = _sides(bits, position, PAIR_SPAN, ENTRY_SPAN)
+    pairs = STEP_ENTRIES // (max(1, len(knapsack.capacity)) * ENTRY_SPAN)
+    # k selected items make k (k - 1) / 2 pairs.
+    selected, unselected = _sides(bits, position, (1 + math.isqrt(1 + 8 * pairs)) // 2, ENTRY_SPAN)
     if selected.size < 2 or not unselected.size:
         return False
     first, second = np.triu_indices(selected.size, k=1)

@@ -2,8 +2,17 @@
 
 from fastapi import APIRouter
 
-from simplismart.api.routes import auth, clusters, deployments, health, organizations, users
+from simplismart.api.routes import (
+    auth,
+    clusters,
+    deployments,
+    events,
+    health,
+    organizations,
+    ui,
+    users,
+)
 
 router = APIRouter()
-for area in (auth, users, organizations, clusters, deployments, health):
+for area in (auth, users, organizations, clusters, deployments, events, ui, health):
     router.include_router(area.router)

@@ -1,11 +1,20 @@
 """Clusters in the caller's organization: create, list, one with its queue, delete."""
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 
+from simplismart.api.cache import Page, PageToken
 from simplismart.api.deps import AdminMember, DeveloperMember, KubeDep, ServicesDep, ViewerMember
 from simplismart.api.errors import NotFoundError
 from simplismart.api.quotas import check_cluster_quota
-from simplismart.api.routes.common import AUTHENTICATED, ObjectName, errors
+from simplismart.api.routes.common import (
+    AUTHENTICATED,
+    JSON,
+    CacheDep,
+    ContinueToken,
+    Limit,
+    ObjectName,
+    errors,
+)
 from simplismart.api.schemas.cluster import (
     REQUEST_FIELDS,
     ClusterCreate,
@@ -30,7 +39,11 @@ router = APIRouter(tags=["clusters"])
     responses=errors(*AUTHENTICATED, 409),
 )
 def create_cluster(
-    body: ClusterCreate, member: DeveloperMember, kube: KubeDep, services: ServicesDep
+    body: ClusterCreate,
+    member: DeveloperMember,
+    kube: KubeDep,
+    services: ServicesDep,
+    cache: CacheDep,
 ) -> ClusterReply:
     """Create a cluster with a fixed total of CPU, RAM and GPU (DEVELOPER or ADMIN).
 
@@ -41,31 +54,45 @@ def create_cluster(
     created = kube.create_object(
         CLUSTER, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
     )
+    cache.clusters.upsert(created)
     return ClusterReply(message=f"cluster {body.name!r} created", cluster=ClusterOut.of(created))
 
 
 @router.get("/clusters", response_model=ClusterListReply, responses=errors(*AUTHENTICATED))
-def list_clusters(member: ViewerMember, kube: KubeDep) -> ClusterListReply:
-    """Every cluster of your organization, with what the operator last reported."""
-    clusters = [ClusterOut.of(item) for item in kube.list_objects(CLUSTER, member.namespace)]
-    return ClusterListReply(message=f"{len(clusters)} cluster(s)", clusters=clusters)
+def list_clusters(
+    member: ViewerMember, cache: CacheDep, limit: Limit = None, continue_token: ContinueToken = None
+) -> Response:
+    """Your organization's clusters in name order, with what the operator last reported."""
+    after = PageToken.decode(continue_token) if continue_token else None
+    page = Page.take(cache.clusters.after(member.namespace, after), limit)
+    return Response(page.json("clusters", f"{len(page.entries)} cluster(s)"), media_type=JSON)
 
 
 @router.get(
     "/clusters/{name}", response_model=ClusterDetailReply, responses=errors(*AUTHENTICATED, 404)
 )
-def get_cluster(name: ObjectName, member: ViewerMember, kube: KubeDep) -> ClusterDetailReply:
-    """One cluster: capacity, allocation, counts, last scheduling decision and its queue."""
+def get_cluster(
+    name: ObjectName, member: ViewerMember, kube: KubeDep, cache: CacheDep
+) -> ClusterDetailReply:
+    """One cluster: capacity, allocation, counts, last scheduling decision and its queue.
+
+    The cluster is read from the API server; its queue from the watch cache.
+    """
     cluster = ClusterOut.of(kube.get_object(CLUSTER, member.namespace, name))
     queued = [
-        deployment
-        for deployment in map(DeploymentOut.of, kube.list_objects(DEPLOYMENT, member.namespace))
-        if deployment.cluster_name == name and deployment.phase is Phase.QUEUED
+        entry.out
+        for entry in cache.deployments.after(member.namespace, None)
+        if entry.out.cluster_name == name and entry.out.phase is Phase.QUEUED
     ]
     queued.sort(key=lambda d: (d.queue_position is None, d.queue_position or 0, d.queued_at or 0))
     queue = [
         QueueEntry(
-            name=d.name, priority=d.priority, position=d.queue_position, queued_at=d.queued_at
+            name=d.name,
+            priority=d.priority,
+            position=d.queue_position,
+            queued_at=d.queued_at,
+            estimated_start_at=d.estimated_start_at,
+            message=d.message,
         )
         for d in queued
     ]
@@ -78,20 +105,26 @@ def get_cluster(name: ObjectName, member: ViewerMember, kube: KubeDep) -> Cluste
     response_model=ClusterDeletedReply,
     responses=errors(*AUTHENTICATED, 404),
 )
-def delete_cluster(name: ObjectName, admin: AdminMember, kube: KubeDep) -> ClusterDeletedReply:
+def delete_cluster(
+    name: ObjectName, admin: AdminMember, kube: KubeDep, cache: CacheDep
+) -> ClusterDeletedReply:
     """Delete a cluster and cancel every deployment on it (ADMIN only).
 
     The cluster goes first, so that no deployment can be submitted to it meanwhile; then each
     of its deployments is deleted, as ``DELETE /deployments/{name}`` would.
     """
-    cluster = ClusterOut.of(kube.delete_object(CLUSTER, admin.namespace, name))
+    deleted = kube.delete_object(CLUSTER, admin.namespace, name)
+    cache.clusters.delete(deleted)
+    cluster = ClusterOut.of(deleted)
     cancelled: list[str] = []
     for item in kube.list_objects(DEPLOYMENT, admin.namespace):
         deployment = DeploymentOut.of(item)
         if deployment.cluster_name != name:
             continue
         try:
-            kube.delete_object(DEPLOYMENT, admin.namespace, deployment.name)
+            cache.deployments.delete(
+                kube.delete_object(DEPLOYMENT, admin.namespace, deployment.name)
+            )
         except NotFoundError:
             continue  # cancelled by someone else meanwhile
         cancelled.append(deployment.name)

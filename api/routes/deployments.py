@@ -1,12 +1,24 @@
 """Deployments in the caller's organization: create, list, read one, cancel."""
 
-from fastapi import APIRouter, status
+from typing import Annotated
 
+from fastapi import APIRouter, Query, Response, status
+
+from simplismart.api.cache import Page, PageToken
 from simplismart.api.deps import DeveloperMember, KubeDep, ServicesDep, ViewerMember
 from simplismart.api.errors import NotFoundError, UnprocessableError, field_error
 from simplismart.api.kube import Kube
 from simplismart.api.quotas import check_deployment_quota
-from simplismart.api.routes.common import AUTHENTICATED, ObjectName, errors
+from simplismart.api.routes.common import (
+    AUTHENTICATED,
+    JSON,
+    CacheDep,
+    ContinueToken,
+    Limit,
+    ObjectName,
+    errors,
+)
+from simplismart.api.schemas.common import DNS_LABEL
 from simplismart.api.schemas.deployment import (
     REQUEST_FIELDS,
     DeploymentCreate,
@@ -14,7 +26,7 @@ from simplismart.api.schemas.deployment import (
     DeploymentOut,
     DeploymentReply,
 )
-from simplismart.crds import CLUSTER, DEPLOYMENT, ClusterSpec
+from simplismart.crds import CLUSTER, DEPLOYMENT, ClusterSpec, Phase
 
 router = APIRouter(tags=["deployments"])
 
@@ -26,7 +38,11 @@ router = APIRouter(tags=["deployments"])
     responses=errors(*AUTHENTICATED, 409),
 )
 def create_deployment(
-    body: DeploymentCreate, member: DeveloperMember, kube: KubeDep, services: ServicesDep
+    body: DeploymentCreate,
+    member: DeveloperMember,
+    kube: KubeDep,
+    services: ServicesDep,
+    cache: CacheDep,
 ) -> DeploymentReply:
     """Ask a cluster of your organization for resources; it queues until they are free.
 
@@ -37,6 +53,7 @@ def create_deployment(
     created = kube.create_object(
         DEPLOYMENT, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
     )
+    cache.deployments.upsert(created)
     return DeploymentReply(
         message=f"deployment {body.name!r} submitted to cluster {body.cluster_name!r}",
         deployment=DeploymentOut.of(created),
@@ -67,12 +84,37 @@ def _check_fits(kube: Kube, namespace: str, body: DeploymentCreate) -> None:
 
 
 @router.get("/deployments", response_model=DeploymentListReply, responses=errors(*AUTHENTICATED))
-def list_deployments(member: ViewerMember, kube: KubeDep) -> DeploymentListReply:
-    """Every deployment of your organization with its phase."""
-    deployments = [
-        DeploymentOut.of(item) for item in kube.list_objects(DEPLOYMENT, member.namespace)
-    ]
-    return DeploymentListReply(message=f"{len(deployments)} deployment(s)", deployments=deployments)
+def list_deployments(
+    member: ViewerMember,
+    cache: CacheDep,
+    cluster: Annotated[
+        str | None,
+        Query(max_length=63, pattern=DNS_LABEL, description="Only this cluster's deployments."),
+    ] = None,
+    phase: Annotated[Phase | None, Query(description="Only deployments in this phase.")] = None,
+    priority: Annotated[
+        int | None, Query(ge=0, le=1, description="Only this priority: 1 HIGH, 0 LOW.")
+    ] = None,
+    limit: Limit = None,
+    continue_token: ContinueToken = None,
+) -> Response:
+    """Your organization's deployments in name order, from the API's watch cache.
+
+    Filter by `cluster`, `phase` and `priority`; page with `limit` and `continue`. The API's
+    own writes show at once; the operator's status changes as soon as its watch delivers them.
+    """
+
+    def wanted(deployment: DeploymentOut) -> bool:
+        return (
+            (cluster is None or deployment.cluster_name == cluster)
+            and (phase is None or deployment.phase is phase)
+            and (priority is None or deployment.priority == priority)
+        )
+
+    after = PageToken.decode(continue_token) if continue_token else None
+    page = Page.take(cache.deployments.after(member.namespace, after), limit, wanted)
+    body = page.json("deployments", f"{len(page.entries)} deployment(s)")
+    return Response(body, media_type=JSON)
 
 
 @router.get(
@@ -89,9 +131,13 @@ def get_deployment(name: ObjectName, member: ViewerMember, kube: KubeDep) -> Dep
 @router.delete(
     "/deployments/{name}", response_model=DeploymentReply, responses=errors(*AUTHENTICATED, 404)
 )
-def cancel_deployment(name: ObjectName, member: DeveloperMember, kube: KubeDep) -> DeploymentReply:
+def cancel_deployment(
+    name: ObjectName, member: DeveloperMember, kube: KubeDep, cache: CacheDep
+) -> DeploymentReply:
     """Cancel a deployment by deleting it; a running one frees its resources at once."""
-    deployment = DeploymentOut.of(kube.delete_object(DEPLOYMENT, member.namespace, name))
+    deleted = kube.delete_object(DEPLOYMENT, member.namespace, name)
+    cache.deployments.delete(deleted)
+    deployment = DeploymentOut.of(deleted)
     return DeploymentReply(
         message=f"deployment {name!r} cancelled (it was {deployment.phase})", deployment=deployment
     )

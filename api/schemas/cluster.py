@@ -85,6 +85,10 @@ class QueueEntry(BaseModel):
     priority: int
     position: int | None
     queued_at: datetime | None
+    estimated_start_at: datetime | None = Field(
+        default=None, description="When it should start; absent if unknown."
+    )
+    message: str | None = Field(default=None, description="Why it waits.")
 
 
 class ClusterDetail(ClusterOut):
@@ -101,6 +105,11 @@ class ClusterDetailReply(Reply):
 
 class ClusterListReply(Reply):
     clusters: list[ClusterOut]
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; null on the last page.",
+    )
 
 
 class ClusterDeletedReply(ClusterReply):

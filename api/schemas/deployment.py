@@ -7,7 +7,13 @@ from pydantic import BaseModel, Field
 
 from simplismart.api.schemas.common import Amount, Name, Reply, Request
 from simplismart.api.schemas.resource import identity, read_status
-from simplismart.crds import DeploymentSpec, DeploymentStatus, Phase, Priority, Resources
+from simplismart.crds import (
+    DeploymentSpec,
+    DeploymentStatus,
+    Phase,
+    Priority,
+    Resources,
+)
 
 #: Where the API server's field paths point in this API's request body.
 REQUEST_FIELDS = {
@@ -73,6 +79,14 @@ class DeploymentOut(BaseModel):
     expires_at: datetime | None
     finished_at: datetime | None
     queue_position: int | None = Field(description="1-based, while Queued.")
+    estimated_start_at: datetime | None = Field(
+        default=None,
+        description="While Queued: when it should start, from the runs' known ends; absent "
+        "when it cannot start on what is known.",
+    )
+    preemptions: int = Field(
+        default=0, description="Times it was evicted while Running to make room for a HIGH one."
+    )
 
     @classmethod
     def of(cls, resource: dict[str, Any]) -> "DeploymentOut":
@@ -97,6 +111,8 @@ class DeploymentOut(BaseModel):
             expires_at=status.expires_at,
             finished_at=status.finished_at,
             queue_position=status.queue_position,
+            estimated_start_at=status.estimated_start_at,
+            preemptions=status.preemptions or 0,
         )
 
 
@@ -106,3 +122,8 @@ class DeploymentReply(Reply):
 
 class DeploymentListReply(Reply):
     deployments: list[DeploymentOut]
+    continue_: str | None = Field(
+        default=None,
+        alias="continue",
+        description="Pass as `continue` to get the next page; null on the last page.",
+    )

@@ -20,6 +20,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
@@ -31,6 +32,7 @@ from simplismart.api.core import security
 from simplismart.api.core.config import Settings
 from simplismart.api.kube import KubernetesApi
 from tests.api.fake_kube import FakeKube
+from tests.api.live import serve
 from tests.api.support import Api, Backend, RealStatusWriter
 
 #: 64 bytes, so that even the HS512 forgery in test_tokens is a well-keyed one.
@@ -157,6 +159,16 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
 @pytest.fixture
 def api(backend: Backend) -> Iterator[Api]:
     with TestClient(create_app(backend.settings, backend.kube)) as client:
+        yield Api(client, backend)
+
+
+@pytest.fixture
+def live(backend: Backend) -> Iterator[Api]:
+    """The same calls as ``api``, over HTTP to a real server: for streams."""
+    with (
+        serve(create_app(backend.settings, backend.kube)) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
         yield Api(client, backend)
 
 

@@ -8,12 +8,19 @@ against the real API server.
 
 import copy
 import threading
+import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from simplismart.api.errors import ConflictError, NotFoundError, UnavailableError
-from simplismart.api.kube import ORGANIZATION_LABEL, describe
+from simplismart.api.kube import (
+    ORGANIZATION_LABEL,
+    Listing,
+    ResourceVersionGoneError,
+    WatchEvent,
+    describe,
+)
 from simplismart.crds import ResourceKind, format_time, now
 
 
@@ -25,6 +32,32 @@ class FakeKube:
         #: Set to make ping fail with this message, as a misconfigured client would.
         self.fail_ping_with: str | None = None
         self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        #: Every change as a watch would deliver it: (resourceVersion, plural, event).
+        self._history: list[tuple[int, str, WatchEvent]] = []
+        self._version = 0
+        #: Watches from a version older than this get 410 Gone, as after etcd compaction.
+        self._compacted = 0
+
+    def _record(self, plural: str, kind: str, stored: dict[str, Any]) -> None:
+        """Give ``stored`` the next resourceVersion and tell the watches (lock held)."""
+        self._version += 1
+        stored["metadata"]["resourceVersion"] = str(self._version)
+        self._history.append((self._version, plural, WatchEvent(kind, copy.deepcopy(stored))))
+        self._changed.notify_all()
+
+    def compact(self) -> None:
+        """Forget the history, so that a watch resuming from before now is told 410 Gone."""
+        with self._lock:
+            self._version += 1
+            self._compacted = self._version
+            self._history.clear()
+            self._changed.notify_all()
+
+    def vanish(self, kind: ResourceKind, namespace: str, name: str) -> None:
+        """Remove an object without telling the watches: only a new LIST can notice."""
+        with self._lock:
+            del self.objects[(kind.plural, namespace, name)]
 
     def _up(self) -> None:
         if not self.reachable:
@@ -48,7 +81,7 @@ class FakeKube:
             if self.namespaces.pop(name, None) is None:
                 raise NotFoundError(f"namespace {name!r} not found")
             for key in [key for key in self.objects if key[1] == name]:
-                del self.objects[key]
+                self._record(key[0], "DELETED", self.objects.pop(key))
 
     def create_object(
         self,
@@ -76,6 +109,7 @@ class FakeKube:
                 },
                 "spec": copy.deepcopy(spec),
             }
+            self._record(kind.plural, "ADDED", self.objects[key])
             return copy.deepcopy(self.objects[key])
 
     def count_objects(self, kind: ResourceKind, namespace: str) -> int:
@@ -103,12 +137,48 @@ class FakeKube:
     def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
         current = self.get_object(kind, namespace, name)
         with self._lock:
-            self.objects.pop((kind.plural, namespace, name), None)
+            removed = self.objects.pop((kind.plural, namespace, name), None)
+            if removed is not None:
+                self._record(kind.plural, "DELETED", removed)
         return current
+
+    def list_all(self, kind: ResourceKind) -> Listing:
+        self._up()
+        with self._lock:
+            items = [
+                copy.deepcopy(value)
+                for (plural, _space, _name), value in sorted(self.objects.items())
+                if plural == kind.plural
+            ]
+            return Listing(items, str(self._version))
+
+    def watch(
+        self, kind: ResourceKind, resource_version: str, timeout_seconds: int
+    ) -> Iterator[WatchEvent]:
+        self._up()
+        seen = int(resource_version)
+        # Ends early, as a real server may: a stopped cache's thread then ends within a second.
+        deadline = time.monotonic() + min(timeout_seconds, 1)
+        while True:
+            with self._lock:
+                if seen < self._compacted:
+                    raise ResourceVersionGoneError(resource_version)
+                news = [(v, e) for v, p, e in self._history if v > seen and p == kind.plural]
+                if not news:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        return
+                    self._changed.wait(min(left, 0.5))
+                    continue
+            for version, event in news:
+                seen = version
+                yield event
 
     def set_status(
         self, kind: ResourceKind, namespace: str, name: str, status: dict[str, Any]
     ) -> None:
         """What the operator does through the status subresource."""
         with self._lock:
-            self.objects[(kind.plural, namespace, name)]["status"] = copy.deepcopy(status)
+            stored = self.objects[(kind.plural, namespace, name)]
+            stored["status"] = copy.deepcopy(status)
+            self._record(kind.plural, "MODIFIED", stored)

@@ -6,7 +6,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
 from kubernetes import client, config
 
 from simplismart.api.core.config import Settings
@@ -74,7 +73,9 @@ class Org:
 
 
 class Api:
-    def __init__(self, client: TestClient, backend: Backend) -> None:
+    """Calls in the API's vocabulary, over the in-process TestClient or a real HTTP connection."""
+
+    def __init__(self, client: httpx.Client, backend: Backend) -> None:
         self.client = client
         self.backend = backend
         self._serial = 0

@@ -79,3 +79,33 @@ def test_malformed_values_name_the_variable(name: str, value: str) -> None:
 def test_kubeconfig_is_kubernetes_own_variable() -> None:
     env = {"SIMPLISMART_JWT_SECRET": STRONG, "KUBECONFIG": "/etc/kube.yaml"}
     assert Settings.from_env(env).kubeconfig == "/etc/kube.yaml"
+
+
+def test_trusted_proxies_are_parsed_and_a_bad_one_is_named() -> None:
+    settings = Settings.from_env(
+        {"SIMPLISMART_DEV_MODE": "1", "SIMPLISMART_TRUSTED_PROXIES": "10.0.0.0/8, fd00::1"}
+    )
+    assert [str(network) for network in settings.trusted_proxies] == ["10.0.0.0/8", "fd00::1/128"]
+    assert Settings.from_env({"SIMPLISMART_DEV_MODE": "1"}).trusted_proxies == ()
+    with pytest.raises(ConfigError, match=r"SIMPLISMART_TRUSTED_PROXIES.*'10\.0\.0\.0/99'"):
+        Settings.from_env(
+            {"SIMPLISMART_DEV_MODE": "1", "SIMPLISMART_TRUSTED_PROXIES": "10.0.0.0/99"}
+        )
+
+
+def test_the_bootstrap_token_comes_from_a_file_too(tmp_path: Path) -> None:
+    token = tmp_path / "bootstrap"
+    token.write_text("t" * 40 + "\n")
+    settings = Settings.from_env(
+        {"SIMPLISMART_DEV_MODE": "1", "SIMPLISMART_BOOTSTRAP_TOKEN_FILE": str(token)}
+    )
+    assert settings.bootstrap_token == "t" * 40
+    with pytest.raises(ConfigError, match="SIMPLISMART_BOOTSTRAP_TOKEN_FILE"):
+        Settings.from_env(
+            {"SIMPLISMART_DEV_MODE": "1", "SIMPLISMART_BOOTSTRAP_TOKEN_FILE": "/nonexistent"}
+        )
+
+
+def test_a_quota_below_one_is_refused_naming_it() -> None:
+    with pytest.raises(ConfigError, match="SIMPLISMART_QUOTA_DEPLOYMENTS must be at least 1"):
+        Settings.from_env({"SIMPLISMART_DEV_MODE": "1", "SIMPLISMART_QUOTA_DEPLOYMENTS": "0"})

@@ -71,3 +71,12 @@ def test_usernames_that_fold_alike_are_one_user_and_log_in_either_way(api: Api) 
         answer = api.call("POST", "/login", json={"username": spelling, "password": PASSWORD})
         assert answer.status_code == 200, spelling
         assert answer.json()["user"]["username"] == "ÄLICE"
+
+
+def test_a_malformed_member_reference_names_the_field_and_changes_nothing(api: Api) -> None:
+    org = api.organization()
+    for body in ({"user_id": str(org.viewer.id)}, {"user_id": 0}, {}, {"user": org.viewer.id}):
+        answer = api.call("POST", "/remove_member", org.admin, json=body)
+        assert answer.status_code == 422, body
+        assert {e["field"] for e in answer.json()["errors"]} & {"user_id", "user"}, body
+    assert len(api.call("GET", "/members", org.admin).json()["members"]) == 3

@@ -3,6 +3,7 @@
 from typing import Any
 
 import pytest
+from harness.kube import wait_for
 
 from simplismart.crds import CLUSTER, DEPLOYMENT
 from tests.api.support import Api, Org, unit_only
@@ -62,7 +63,13 @@ def test_a_cluster_reports_allocation_and_its_queue(api: Api, org: Org) -> None:
         org, "late", {"phase": "Queued", "queuePosition": 2, "queuedAt": "2030-01-01T00:00:01.000Z"}
     )
     api.set_deployment_status(org, "running", {"phase": "Running"})
-    cluster = api.call("GET", "/clusters/c1", org.viewer).json()["cluster"]
+
+    def cluster_with_its_queue() -> dict[str, Any] | None:
+        # The queue comes from the watch cache: the status writes show once the watch delivers.
+        cluster: dict[str, Any] = api.call("GET", "/clusters/c1", org.viewer).json()["cluster"]
+        return cluster if len(cluster["queue"]) == 2 else None
+
+    cluster = wait_for(cluster_with_its_queue, timeout=10, what="the queue of c1")
     assert cluster["observed"] is True
     assert cluster["available"] == {"cpu": 9, "ram": 9, "gpu": 9}
     assert (cluster["queued"], cluster["running"]) == (2, 1)
@@ -172,7 +179,7 @@ def test_an_unreachable_kubernetes_is_503_and_changes_nothing(api: Api, org: Org
     api.cluster(org.developer)
     fake.reachable = False
     for method, path in [
-        ("GET", "/clusters"),
+        ("GET", "/clusters/c1"),
         ("GET", "/deployments/d1"),
         ("DELETE", "/deployments/d1"),
     ]:

@@ -76,4 +76,7 @@ def test_defaults_round_trip() -> None:
         "strategy": "auto",
         "agingSeconds": 600,
         "runDuration": {"minSeconds": 20, "maxSeconds": 30},
+        "reservations": 1,
+        "preemption": "Never",
+        "maxPreemptions": 3,
     }

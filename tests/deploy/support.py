@@ -5,11 +5,14 @@ import json
 import os
 import re
 import subprocess
+import uuid
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import httpx
 import yaml
+from harness.kube import wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHART = REPO_ROOT / "charts" / "simplismart"
@@ -107,6 +110,47 @@ def variables_read_by(path: Path) -> set[str]:
         for name in re.findall(r'env\.(?:text|integer|flag|raw)\(\s*"([A-Z0-9_]+)"', source)
     }
     return names | {"KUBECONFIG"}
+
+
+def walk_the_original_flow(
+    base: str, kubeconfig: str, prefix: str, bootstrap_token: str | None = None
+) -> None:
+    """The original README's flow against the API at ``base``: register (the first ADMIN, with
+    the bootstrap token outside dev mode), login, organization, cluster, deployment; the
+    deployment reaches Succeeded, in a namespace named with ``prefix``."""
+    user = {"username": f"admin{uuid.uuid4().hex[:6]}", "password": "correct horse battery"}
+    token_field = {} if bootstrap_token is None else {"bootstrap_token": bootstrap_token}
+    with httpx.Client(base_url=base, timeout=20) as http:
+        registered = http.post("/register", json={**user, **token_field})
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["user"]["role"] == "ADMIN", registered.text
+        token = http.post("/login", json=user).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        created = http.post("/create_organization", json={"name": "org"}, headers=headers)
+        assert created.status_code == 201, created.text
+        cluster = {"name": "c1", "total_cpu": 10, "total_ram": 10, "total_gpu": 2}
+        answer = http.post("/create_cluster", json=cluster, headers=headers)
+        assert answer.status_code == 201, answer.text
+        deployment = {
+            "name": "d1",
+            "cpu": 5,
+            "ram": 2,
+            "gpu": 1,
+            "priority": 1,
+            "cluster_name": "c1",
+            "docker_path": "https://sampledockerpath/DockerFile",
+            "duration_seconds": 1,
+        }
+        answer = http.post("/create_deployment", json=deployment, headers=headers)
+        assert answer.status_code == 201, answer.text
+
+        def succeeded() -> bool:
+            listed = http.get("/deployments", headers=headers).json()["deployments"]
+            return [d["phase"] for d in listed] == ["Succeeded"]
+
+        wait_for(succeeded, timeout=40, interval=0.5, what="d1 to succeed")
+        namespaces = kubectl(kubeconfig, "get", "namespaces", "-o", "name").stdout
+        assert f"namespace/{prefix}" in namespaces
 
 
 API_SETTINGS = REPO_ROOT / "api" / "core" / "config.py"

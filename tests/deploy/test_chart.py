@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.deploy.container import Container, Image
 from tests.deploy.support import (
     API_SETTINGS,
     CHART,
@@ -187,6 +188,36 @@ def test_every_container_is_locked_down(tools_bin: Path) -> None:
                 assert container["resources"]["limits"], container["name"]
 
 
+@pytest.mark.timeout(900)  # it may be the first to need the image, and build it cold
+def test_the_chart_runs_the_built_image_as_it_was_built(
+    tools_bin: Path, built_image: Image
+) -> None:
+    """The chart rendered with the reference of the image ``make image`` built: every container of
+    ours runs that image, with a command its entry point knows, as the image's user."""
+    repository, tag = built_image.name.rsplit(":", 1)
+    objects = template("sm", "ns", f"image.repository={repository}", f"image.tag={tag}")
+    container = Container(built_image)
+    try:
+        usage = run(*container.command("help")).stdout
+    finally:
+        container.remove()
+    commands = usage.split("{", 1)[1].split("}", 1)[0].split("|")
+    ours = [
+        o
+        for o in objects
+        if o["kind"] == "Deployment"
+        and o["metadata"]["labels"]["app.kubernetes.io/component"] != "redis"
+    ]
+    assert len(ours) == 2
+    for workload in ours:
+        pod = workload["spec"]["template"]["spec"]
+        assert pod["securityContext"]["runAsUser"] == built_image.uid
+        for container_spec in pod.get("initContainers", []) + pod["containers"]:
+            assert container_spec["image"] == built_image.name
+            assert "command" not in container_spec, "the image's entry point starts every process"
+            assert container_spec["args"][0] in commands, container_spec["args"]
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -298,7 +329,9 @@ def test_the_api_role_is_what_the_api_uses(tools_bin: Path) -> None:
         ("namespaces", "delete"),
     }
     assert ("clusters", "delete") in rights  # DELETE /clusters/{name}
-    assert not {verb for _, verb in rights} & {"update", "patch", "watch", "deletecollection"}
+    assert not {verb for _, verb in rights} & {"update", "patch", "deletecollection"}
+    # The watch cache behind the lists: the two kinds, nothing else.
+    assert {r for r, verb in rights if verb == "watch"} == {"clusters", "deployments"}
 
 
 @pytest.fixture

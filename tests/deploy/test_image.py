@@ -1,5 +1,7 @@
-"""The Dockerfile and .dockerignore, checked without a Docker engine: what the build copies and
-installs, and the entry point and HEALTHCHECK scripts it embeds, run here."""
+"""The Dockerfile and .dockerignore read as text: what the build copies and installs; and the
+image's entry point and HEALTHCHECK scripts (docker/) run here on their own.
+
+test_container.py builds the image and runs it."""
 
 import fnmatch
 import os
@@ -16,19 +18,18 @@ from tests.deploy.support import HACK, REPO_ROOT, run
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 PACKAGES = ["scheduler", "crds", "operator", "api"]
-
-
-def heredocs() -> dict[str, str]:
-    """The files the Dockerfile writes with ``COPY <<'EOF' DEST``, by destination."""
-    text = DOCKERFILE.read_text()
-    found = re.findall(r"^COPY [^\n]*<<'EOF' (\S+)\n(.*?)^EOF$", text, flags=re.M | re.S)
-    return dict(found)
+ENTRYPOINT = REPO_ROOT / "docker" / "entrypoint.sh"
+HEALTHCHECK = REPO_ROOT / "docker" / "healthcheck.py"
+# Where the Dockerfile puts them; the entry point runs the health check from there.
+INSTALLED = {
+    ENTRYPOINT: "/usr/local/bin/simplismart",
+    HEALTHCHECK: "/usr/local/lib/simplismart/healthcheck.py",
+}
 
 
 def _instructions() -> list[str]:
-    """The Dockerfile's instructions, continuation lines joined, comments and heredocs dropped."""
-    text = re.sub(r"<<'EOF'.*?^EOF$", "<<heredoc", DOCKERFILE.read_text(), flags=re.M | re.S)
-    text = re.sub(r"\\\n", " ", text)
+    """The Dockerfile's instructions, continuation lines joined, comments dropped."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
     return [line for line in text.splitlines() if line and not line.startswith("#")]
 
 
@@ -55,6 +56,10 @@ def test_build_copies_every_package_and_the_lock() -> None:
         assert source in copies, source
         assert not _ignored(source.rstrip("/")), f".dockerignore drops {source}"
     for path in ["api/app.py", "crds/clusters.yaml", "operator/__main__.py", "uv.lock"]:
+        assert not _ignored(path), path
+    for script, destination in INSTALLED.items():
+        path = script.relative_to(REPO_ROOT).as_posix()
+        assert f"{path} {destination}" in copies, path
         assert not _ignored(path), path
     for path in [
         ".venv/bin/python",
@@ -86,11 +91,13 @@ def test_runtime_stage_is_locked_down() -> None:
     assert pinned
     assert f"ARG UV_VERSION={pinned.group(1)}" in instructions
     assert sum("uv sync --frozen --no-dev" in line for line in instructions) == 2
+    assert INSTALLED[HEALTHCHECK] in ENTRYPOINT.read_text()
 
 
 def _entrypoint(tmp_path: Path) -> Path:
-    script = heredocs()["/usr/local/bin/simplismart"]
-    script = script.replace("python=/opt/simplismart/bin/python", f"python={sys.executable}")
+    script = ENTRYPOINT.read_text().replace(
+        "python=/opt/simplismart/bin/python", f"python={sys.executable}"
+    )
     path = tmp_path / "simplismart"
     path.write_text(script)
     path.chmod(0o755)
@@ -130,17 +137,16 @@ def test_entrypoint_dispatches_and_makes_the_jwt_secret_once(tmp_path: Path) -> 
 
 @pytest.mark.unit
 def test_healthcheck_of_a_one_shot_or_a_dead_server(tmp_path: Path) -> None:
-    script = heredocs()["/usr/local/lib/simplismart/healthcheck.py"]
     # Not the API or the operator (here: a sleep): nothing to probe, healthy.
     with subprocess.Popen(["sleep", "30"]) as other:
         env = {"SIMPLISMART_HEALTHCHECK_PID": str(other.pid)}
-        assert run(sys.executable, "-c", script, env=env, check=False).returncode == 0
+        assert run(sys.executable, HEALTHCHECK, env=env, check=False).returncode == 0
         other.kill()
     # An "API" whose port answers nothing: unhealthy.
     code = "import time; time.sleep(30)"
     with subprocess.Popen([sys.executable, "-c", code, "simplismart", "api"]) as fake:
         env = {"SIMPLISMART_HEALTHCHECK_PID": str(fake.pid), "SIMPLISMART_API_PORT": "9"}
-        result = run(sys.executable, "-c", script, env=env, check=False)
+        result = run(sys.executable, HEALTHCHECK, env=env, check=False)
         fake.kill()
     assert result.returncode == 1
     assert "unhealthy" in result.stderr

@@ -28,6 +28,7 @@ from tests.deploy.support import (
     run,
     secret_value,
     token_kubeconfig,
+    walk_the_original_flow,
 )
 
 pytestmark = pytest.mark.integration
@@ -208,6 +209,8 @@ def test_both_service_accounts_are_enough_end_to_end(
         "SIMPLISMART_API_HOST": "127.0.0.1",
         "SIMPLISMART_API_PORT": str(port),
         "SIMPLISMART_NAMESPACE_PREFIX": release.prefix,
+        "SIMPLISMART_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN,
+        "SIMPLISMART_API_METRICS_PORT": "0",
     }
     operator = OperatorProcess(
         operator_config,
@@ -224,7 +227,7 @@ def test_both_service_accounts_are_enough_end_to_end(
         )
         try:
             _wait_http(f"{base}/readyz", api, api_log)
-            _walk_through(base, release)
+            walk_the_original_flow(base, release.kubeconfig, release.prefix, BOOTSTRAP_TOKEN)
             _image_healthcheck_passes(api.pid, port)
         finally:
             api.terminate()
@@ -234,47 +237,12 @@ def test_both_service_accounts_are_enough_end_to_end(
         assert " 403" not in output, f"{name} log:\n{output[-3000:]}"
 
 
-def _walk_through(base: str, release: Release) -> None:
-    """The original README's flow: register, login, organization, cluster, deployment."""
-    user = {"username": f"admin{uuid.uuid4().hex[:6]}", "password": "correct horse battery"}
-    with httpx.Client(base_url=base, timeout=20) as http:
-        assert http.post("/register", json=user).status_code == 201
-        token = http.post("/login", json=user).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
-        created = http.post("/create_organization", json={"name": "org"}, headers=headers)
-        assert created.status_code == 201, created.text
-        cluster = {"name": "c1", "total_cpu": 10, "total_ram": 10, "total_gpu": 2}
-        answer = http.post("/create_cluster", json=cluster, headers=headers)
-        assert answer.status_code == 201, answer.text
-        deployment = {
-            "name": "d1",
-            "cpu": 5,
-            "ram": 2,
-            "gpu": 1,
-            "priority": 1,
-            "cluster_name": "c1",
-            "docker_path": "https://sampledockerpath/DockerFile",
-            "duration_seconds": 1,
-        }
-        answer = http.post("/create_deployment", json=deployment, headers=headers)
-        assert answer.status_code == 201, answer.text
-
-        def succeeded() -> bool:
-            listed = http.get("/deployments", headers=headers).json()["deployments"]
-            return [d["phase"] for d in listed] == ["Succeeded"]
-
-        wait_for(succeeded, timeout=40, interval=0.5, what="d1 to succeed")
-        namespaces = kubectl(release.kubeconfig, "get", "namespaces", "-o", "name").stdout
-        assert f"namespace/{release.prefix}" in namespaces
-
-
 def _image_healthcheck_passes(pid: int, port: int) -> None:
     """The Dockerfile's HEALTHCHECK script, run against this API process."""
-    from tests.deploy.test_image import heredocs
+    from tests.deploy.test_image import HEALTHCHECK
 
-    script = heredocs()["/usr/local/lib/simplismart/healthcheck.py"]
     env = {"SIMPLISMART_HEALTHCHECK_PID": str(pid), "SIMPLISMART_API_PORT": str(port)}
-    result = run(sys.executable, "-c", script, env=env, check=False)
+    result = run(sys.executable, HEALTHCHECK, env=env, check=False)
     assert result.returncode == 0, result.stderr
 
 
@@ -307,6 +275,9 @@ def test_operator_account_under_admin_created_objects(
         namespace.delete()
 
 
+#: Outside dev mode the first ADMIN registers with it (docs/security.md).
+BOOTSTRAP_TOKEN = "bootstrap-" + "0123456789" * 3
+
 # (verb, resource, namespace or "" for cluster-wide, allowed?)
 OPERATOR_RIGHTS = [
     ("watch", "deployments.simplismart.io", "", True),
@@ -335,7 +306,7 @@ API_RIGHTS = [
     ("delete", "deployments.simplismart.io", "any-ns", True),
     ("patch", "deployments.simplismart.io", "any-ns", False),
     ("patch", "deployments.simplismart.io/status", "any-ns", False),
-    ("watch", "deployments.simplismart.io", "", False),
+    ("watch", "deployments.simplismart.io", "", True),  # the watch cache behind the lists
     ("get", "secrets", "any-ns", False),
     ("get", "secrets", "kube-system", False),
     ("list", "namespaces", "", False),

@@ -4,37 +4,19 @@
 KUBECONFIG) and free ports, so it can run beside anything else on the machine.
 """
 
-import os
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from harness.kube import wait_for
-from harness.ports import free_port, port_is_free
+from harness.ports import port_is_free
 
 pytestmark = pytest.mark.e2e
 
 HACK = Path(__file__).parents[2] / "hack"
-
-
-@pytest.fixture(scope="module")
-def stack(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    ports = {name: free_port() for name in ("API", "REDIS", "METRICS", "HEALTH")}
-    env = {
-        **os.environ,
-        "KUBECONFIG": kubeconfig,
-        "SIMPLISMART_STATE_DIR": str(tmp_path_factory.mktemp("stack")),
-        **{f"SIMPLISMART_{name}_PORT": str(port) for name, port in ports.items()},
-    }
-    subprocess.run([HACK / "up.sh"], env=env, check=True)
-    try:
-        yield {"url": f"http://127.0.0.1:{ports['API']}", "ports": ports, "env": env}
-    finally:
-        subprocess.run([HACK / "down.sh"], env=env, check=True)
 
 
 def test_original_flow_runs_deployments_to_success(stack: dict[str, Any]) -> None:

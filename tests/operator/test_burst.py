@@ -20,8 +20,9 @@ pytestmark = pytest.mark.integration
 
 NAMESPACES_PER_ROUND = 20
 ROUNDS = 3
-#: Far below the 60 s resync the operator runs with here: only events can explain it.
-FIRST_STATUS_WITHIN = 5.0
+#: Far below the 60 s resync the operator runs with here: only events can explain it. (Without
+#: competing load it is well under a second; a busy 2-core machine has taken 7 s.)
+FIRST_STATUS_WITHIN = 20.0
 
 
 def _manifest(namespace: str) -> str:

@@ -6,7 +6,7 @@ import uuid
 import pytest
 from redis.asyncio import Redis
 
-from simplismart.operator.leases import RunId, RunLeases
+from simplismart.operator.leases import CONNECTIONS, RunId, RunLeases, connect
 from simplismart.operator.objects import ClusterRef
 
 pytestmark = pytest.mark.integration
@@ -53,10 +53,15 @@ def test_an_expired_lease_wakes_its_cluster(redis_url: str) -> None:
         redis = Redis.from_url(redis_url)
         leases, run = RunLeases(redis), run_id()
         woken: list[ClusterRef] = []
+        before = await redis.pubsub_numpat()
         listener = asyncio.create_task(leases.listen(woken.append))
-        await asyncio.sleep(0.3)  # subscribed
+        # Subscribed before the lease exists, or its expiry could pass unheard.
+        for _ in range(200):
+            if await redis.pubsub_numpat() > before:
+                break
+            await asyncio.sleep(0.05)
         await leases.take(run, 100)
-        for _ in range(100):
+        for _ in range(200):
             if run.cluster_ref in woken:
                 break
             await asyncio.sleep(0.05)
@@ -67,3 +72,18 @@ def test_an_expired_lease_wakes_its_cluster(redis_url: str) -> None:
 
     cluster, woken = asyncio.run(scenario())
     assert cluster in woken
+
+
+def test_more_concurrent_starts_than_connections_wait_instead_of_failing(redis_url: str) -> None:
+    """Found in a full run: a pass over many clusters at start-up failed with "Too many
+    connections" from the default pool; the operator's client makes them queue."""
+
+    async def scenario() -> list[bool]:
+        redis = connect(redis_url)
+        leases, runs = RunLeases(redis), [run_id() for _ in range(CONNECTIONS * 4)]
+        taken = await asyncio.gather(*(leases.take(run, 60_000) for run in runs))
+        await asyncio.gather(*(leases.release(run) for run in runs))
+        await redis.aclose()
+        return taken
+
+    assert asyncio.run(scenario()) == [True] * (CONNECTIONS * 4)

@@ -1,5 +1,6 @@
 """The rules of a pass, decided without a cluster: who waits, in which order, who is Pending."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -8,6 +9,7 @@ import pytest
 from simplismart.crds import format_time
 from simplismart.operator import planning
 from simplismart.operator.objects import ClusterObject, DeploymentObject
+from simplismart.scheduler import plan_pass
 
 pytestmark = pytest.mark.unit
 
@@ -33,8 +35,12 @@ def deployment(
     phase: str | None = None,
     waited: float | None = None,
     allocated: dict[str, int] | None = None,
+    duration: int | None = None,
+    expires: datetime | None = None,
 ) -> DeploymentObject:
     status: dict[str, Any] = {}
+    if expires:
+        status["expiresAt"] = format_time(expires)
     if phase:
         status["phase"] = phase
     if waited is not None:
@@ -55,6 +61,7 @@ def deployment(
                 "resources": {"cpu": cpu, "ram": 1, "gpu": 0},
                 "priority": priority,
                 "image": "i",
+                **({"durationSeconds": duration} if duration else {}),
             },
             "status": status,
         }
@@ -116,9 +123,28 @@ def test_problem_carries_waits_priorities_and_free_capacity() -> None:
         [deployment("run", cpu=3, phase="Running"), deployment("wait", phase="Queued", waited=9)],
         NOW,
     )
-    problem = planning.problem(c, plan, NOW)
+    state = planning.cluster_state(c, plan, NOW)
+    # With a reservation on, "wait" (first in line, and it fits) starts before any search.
+    assert plan_pass(state).first == ("wait",)
+    problem = plan_pass(dataclasses.replace(state, reservations=0)).problem
     assert problem.free == {"cpu": 1, "ram": 9, "gpu": 2}
     assert problem.total == {"cpu": 4, "ram": 10, "gpu": 2}
     (candidate,) = problem.candidates
     assert candidate.id == "wait"
     assert candidate.waited_seconds == pytest.approx(9)
+
+
+def test_the_cluster_state_knows_when_runs_end_and_how_long_queued_ones_run() -> None:
+    c = cluster(cpu=4)  # the run window defaults to 20-30 s
+    ends = NOW + timedelta(seconds=12)
+    running = deployment("run", cpu=3, phase="Running", expires=ends)
+    declared = deployment("declared", phase="Queued", waited=5, duration=7)
+    plan = planning.plan(c, [running, declared, deployment("drawn", phase="Queued")], NOW)
+    state = planning.cluster_state(c, plan, NOW)
+    assert state.now == NOW.timestamp()
+    assert state.reservations == 1
+    (run,) = state.running
+    assert (run.id, run.ends_at) == ("run", ends.timestamp())
+    by_id = {w.id: w for w in state.waiting}
+    assert (by_id["declared"].expected_seconds, by_id["declared"].max_seconds) == (7, 7)
+    assert (by_id["drawn"].expected_seconds, by_id["drawn"].max_seconds) == (25, 30)

@@ -55,7 +55,7 @@ class FakeKube:
         self.writes: list[tuple[str, str]] = []
         self.gate: asyncio.Event | None = None
 
-    def add(self, name: str, cpu: int, duration: int) -> None:
+    def add(self, name: str, cpu: int, duration: int, priority: int = 0) -> None:
         self.deployments[name] = {
             "metadata": {
                 "namespace": "ns",
@@ -68,6 +68,7 @@ class FakeKube:
                 "resources": {"cpu": cpu, "ram": 1, "gpu": 0},
                 "image": "i",
                 "durationSeconds": duration,
+                "priority": priority,
             },
             "status": {},
         }
@@ -133,12 +134,14 @@ class FakeEvents:
         self.reasons.append(reason)
 
 
-def build(clock: Clock) -> tuple[Reconciler, FakeKube, FakeLeases]:
+def build(
+    clock: Clock, store: DeploymentStore | None = None
+) -> tuple[Reconciler, FakeKube, FakeLeases]:
     kube, leases = FakeKube(clock), FakeLeases()
     reconciler = Reconciler(
         cast(KubeApi, kube),
         cast(RunLeases, leases),
-        DeploymentStore(),
+        DeploymentStore() if store is None else store,
         cast(EventRecorder, FakeEvents()),
         OperatorConfig(seed=1),
         clock,
@@ -251,3 +254,103 @@ def test_a_finished_deployment_keeps_its_own_ttl_over_the_clusters() -> None:
     history = kube.cluster["status"]["history"]
     assert history["runsFinished"] == 1
     assert history["meanRunSeconds"] == pytest.approx(1.0)
+
+
+def _drive(
+    clock: Clock,
+    reconciler: Reconciler,
+    kube: FakeKube,
+    store: DeploymentStore,
+    arrivals: list[tuple[float, str, int, int, int]],
+    until: float,
+) -> dict[str, list[tuple[float, str | None, str | None]]]:
+    """Run passes as the operator would: at each arrival and whenever a pass asks to.
+
+    `arrivals` are (seconds after T0, name, cpu, duration, priority). Returns, per deployment,
+    the (seconds, ETA written, message) it showed after each pass while Queued.
+    """
+    shown: dict[str, list[tuple[float, str | None, str | None]]] = {}
+    pending = sorted(arrivals)
+
+    async def scenario() -> None:
+        wake: float | None = 0.0
+        while True:
+            elapsed = (clock.now - T0).total_seconds()
+            while pending and pending[0][0] <= elapsed + 1e-9:
+                _, name, cpu, duration, priority = pending.pop(0)
+                kube.add(name, cpu, duration, priority)
+            store.invalidate(POOL)  # new objects: the pass lists them, as after a watch gap
+            wake = await reconciler(POOL)
+            for name, body in kube.deployments.items():
+                status = body["status"]
+                if status.get("phase") == "Queued":
+                    shown.setdefault(name, []).append(
+                        (elapsed, status.get("estimatedStartAt"), status.get("message"))
+                    )
+            moments = [a[0] for a in pending[:1]]
+            if wake is not None:
+                moments.append(elapsed + wake)
+            if not moments or min(moments) > until:
+                return
+            clock.advance(max(min(moments) - elapsed, 0.0))
+
+    asyncio.run(scenario())
+    return shown
+
+
+def _started(kube: FakeKube, name: str) -> float:
+    started = kube.deployments[name]["status"]["startedAt"]
+    return (datetime.fromisoformat(started.replace("Z", "+00:00")) - T0).total_seconds()
+
+
+def test_a_large_request_is_reserved_the_end_of_the_runs_ahead_and_told_when() -> None:
+    """The issue's scenario: 8 CPU, four 2-CPU HIGH runs of 3 s, an 8-CPU HIGH, then a 2-CPU
+    HIGH every 0.6 s. The large one starts when the four end, as its ETA said all along."""
+    clock, store = Clock(), DeploymentStore()
+    reconciler, kube, _ = build(clock, store)
+    kube.cluster["spec"]["resources"] = {"cpu": 8, "ram": 64, "gpu": 0}
+    arrivals = [(0.0, f"first-{n}", 2, 3, 1) for n in range(4)]
+    arrivals.append((0.1, "large", 8, 3, 1))
+    arrivals += [(0.2 + 0.6 * n, f"stream-{n:02d}", 2, 3, 1) for n in range(20)]
+    shown = _drive(clock, reconciler, kube, store, arrivals, until=20.0)
+    assert _started(kube, "large") == pytest.approx(3.0, abs=0.01)
+    etas = {eta for _, eta, _ in shown["large"]}
+    assert etas == {"2026-01-01T12:00:03.000Z"}
+    assert shown["large"][-1][2] == (
+        "reserved: starts when first-0, first-1, first-2 and 1 more finish (~12:00:03)"
+    )
+    # The stream queued behind it waits; nothing that arrived after it started before it.
+    assert all(_started(kube, f"stream-{n:02d}") >= 3.0 for n in range(20))
+
+
+def test_a_short_low_backfills_and_a_long_high_cannot_jump_the_reservation() -> None:
+    clock, store = Clock(), DeploymentStore()
+    reconciler, kube, _ = build(clock, store)
+    kube.cluster["spec"]["resources"] = {"cpu": 8, "ram": 64, "gpu": 0}
+    arrivals = [
+        (0.0, "running", 6, 10, 1),
+        (0.1, "large", 8, 5, 1),
+        (0.2, "long-high", 2, 30, 1),
+        (0.3, "short-low", 2, 5, 0),
+    ]
+    shown = _drive(clock, reconciler, kube, store, arrivals, until=60.0)
+    assert _started(kube, "short-low") == pytest.approx(0.3, abs=0.01)
+    assert _started(kube, "large") == pytest.approx(10.0, abs=0.01)
+    assert _started(kube, "long-high") == pytest.approx(15.0, abs=0.01)
+    assert shown["long-high"][0][2] == (
+        "waiting: starting now would delay the reserved start of large (~12:00:10)"
+    )
+    assert shown["large"][0][1] == "2026-01-01T12:00:10.000Z"
+
+
+def test_deleting_a_reserved_deployment_releases_its_reservation_at_once() -> None:
+    clock, store = Clock(), DeploymentStore()
+    reconciler, kube, _ = build(clock, store)
+    kube.cluster["spec"]["resources"] = {"cpu": 8, "ram": 64, "gpu": 0}
+    arrivals = [(0.0, "ahead", 6, 10, 1), (0.1, "large", 8, 5, 1), (0.2, "long-high", 2, 30, 1)]
+    _drive(clock, reconciler, kube, store, arrivals, until=0.2)
+    assert kube.deployments["large"]["status"]["reason"] == "Reserved"
+    assert phase(kube, "long-high") == "Queued"
+    store.observe(kube.deployments.pop("large"), deleted=True)  # the watch's DELETED event
+    asyncio.run(reconciler(POOL))
+    assert phase(kube, "long-high") == "Running"

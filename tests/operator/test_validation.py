@@ -59,6 +59,21 @@ def test_bad_run_duration_is_refused(kubeconfig: str, namespace: Namespace) -> N
     assert "minSeconds must not exceed" in result.stderr
 
 
+@pytest.mark.parametrize("reservations", ["-1", "101", "one"])
+def test_bad_reservations_are_refused(
+    kubeconfig: str, namespace: Namespace, reservations: str
+) -> None:
+    result = apply(
+        kubeconfig,
+        namespace,
+        "apiVersion: simplismart.io/v1alpha1\nkind: Cluster\nmetadata: {name: c}\n"
+        "spec: {resources: {cpu: 1, ram: 1, gpu: 1}, "
+        f"scheduling: {{reservations: {reservations}}}}}\n",
+    )
+    assert result.returncode != 0
+    assert "spec.scheduling.reservations" in result.stderr
+
+
 @pytest.mark.usefixtures("operator")
 def test_an_admitted_deployment_cannot_change_cluster_or_resources(
     kubeconfig: str, namespace: Namespace

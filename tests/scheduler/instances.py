@@ -12,21 +12,28 @@ from collections.abc import Iterable
 
 from hypothesis import strategies as st
 
-from simplismart.scheduler import Candidate, Problem
+from simplismart.scheduler import Candidate, Problem, Reservation
 from simplismart.scheduler.objective import compare
 
 RESOURCES = ("cpu", "ram", "gpu")
 
 
 def feasible(problem: Problem, selected: Iterable[str]) -> bool:
-    """True when the selected candidates fit the free capacity; unknown resources have 0."""
-    chosen = set(selected)
-    used: dict[str, int] = {}
-    for candidate in problem.candidates:
-        if candidate.id in chosen:
+    """True when the selected candidates fit the free capacity, and those that outlive a
+    reservation fit the capacity it leaves; unknown resources have 0."""
+    ids = set(selected)
+    chosen = [c for c in problem.candidates if c.id in ids]
+    limits = [(problem.free, chosen)]
+    for reservation in problem.reservations:
+        limits.append((reservation.capacity, [c for c in chosen if c.outlives(reservation)]))
+    for capacity, holding in limits:
+        used: dict[str, int] = {}
+        for candidate in holding:
             for name, amount in candidate.requests.items():
                 used[name] = used.get(name, 0) + amount
-    return all(amount <= problem.free.get(name, 0) for name, amount in used.items())
+        if any(amount > capacity.get(name, 0) for name, amount in used.items()):
+            return False
+    return True
 
 
 def score(problem: Problem, selected: Iterable[str]) -> tuple[float, ...]:
@@ -64,8 +71,15 @@ def brute_force(problem: Problem) -> tuple[float, ...]:
 
 
 @st.composite
-def problems(draw: st.DrawFn, *, max_candidates: int = 8, explicit: bool | None = None) -> Problem:
-    """Small problems, including zero capacity, oversized and unknown-resource requests."""
+def problems(
+    draw: st.DrawFn,
+    *,
+    max_candidates: int = 8,
+    explicit: bool | None = None,
+    reservations: bool = False,
+) -> Problem:
+    """Small problems, including zero capacity, oversized and unknown-resource requests;
+    with `reservations`, up to two of them and candidates that end before or after."""
     names = draw(st.lists(st.sampled_from(RESOURCES), min_size=1, max_size=3, unique=True))
     free = {name: draw(st.integers(0, 20)) for name in names}
     total = (
@@ -86,7 +100,19 @@ def problems(draw: st.DrawFn, *, max_candidates: int = 8, explicit: bool | None 
                 priority=draw(st.integers(0, 1)),
                 waited_seconds=float(draw(st.integers(0, 1000))),
                 value=float(draw(st.integers(0, 100))) if with_value else None,
+                max_seconds=draw(st.none() | st.sampled_from((5.0, 10.0, 30.0)))
+                if reservations
+                else None,
             )
         )
     aging = draw(st.none() | st.integers(0, 1000).map(float))
-    return Problem(free=free, candidates=candidates, total=total, aging_seconds=aging)
+    promised = [
+        Reservation(
+            in_seconds=draw(st.sampled_from((0.0, 10.0, 20.0))),
+            capacity={name: draw(st.integers(0, amount)) for name, amount in free.items()},
+        )
+        for _ in range(draw(st.integers(1, 2)) if reservations else 0)
+    ]
+    return Problem(
+        free=free, candidates=candidates, total=total, aging_seconds=aging, reservations=promised
+    )

@@ -52,7 +52,7 @@ def test_solves_an_instance(tmp_path: Path, strategy: str) -> None:
     assert answer["strategy"] == ("combinations" if strategy == "auto" else strategy)
     assert answer["objective"] == {"high": 1.0, "low": 0.0, "waited_seconds": 700.0}
     assert answer["proven_optimal"] is (strategy != "genetic")
-    assert {"duration_ms", "gap"} <= answer.keys()
+    assert {"duration_ms", "gap", "ran", "reason"} <= answer.keys()
 
 
 def test_explicit_values_make_a_plain_knapsack(tmp_path: Path) -> None:
@@ -67,6 +67,22 @@ def test_explicit_values_make_a_plain_knapsack(tmp_path: Path) -> None:
     answer = json.loads(_run(tmp_path, document).stdout)
     assert answer["selected"] == ["b", "c"]
     assert answer["objective"] == {"value": 14.0}
+
+
+def test_a_reservation_keeps_what_outlives_it_out(tmp_path: Path) -> None:
+    """8 CPU free now, but in 10 s a reserved start leaves 2 for what still runs then."""
+    document = {
+        "capacity": {"cpu": 8},
+        "reservations": [{"in_seconds": 10, "capacity": {"cpu": 2}}],
+        "candidates": [
+            {"id": "long", "requests": {"cpu": 6}, "priority": 1, "max_seconds": 60},
+            {"id": "short", "requests": {"cpu": 6}, "max_seconds": 10},
+            {"id": "small", "requests": {"cpu": 2}},
+        ],
+    }
+    for strategy in ("combinations", "genetic", "optimal"):
+        answer = json.loads(_run(tmp_path, document, "--strategy", strategy, "--seed", "1").stdout)
+        assert answer["selected"] == ["short", "small"], strategy
 
 
 @pytest.mark.parametrize(
@@ -86,6 +102,35 @@ def test_explicit_values_make_a_plain_knapsack(tmp_path: Path) -> None:
         (
             {"capacity": {}, "candidates": [{"id": "a", "requests": {"cpu": 2.5}}]},
             "candidates[0].requests.cpu",
+        ),
+        (
+            {"capacity": {}, "candidates": [{"id": "a", "requests": {}, "max_seconds": -1}]},
+            "candidates[0].max_seconds",
+        ),
+        ({"capacity": {}, "candidates": [], "reservations": {}}, "reservations: must be a list"),
+        (
+            {"capacity": {}, "candidates": [], "reservations": [{"in_seconds": 1}]},
+            "reservations[0].capacity: missing",
+        ),
+        (
+            {"capacity": {}, "candidates": [], "reservations": [{"in_seconds": 1, "capacity": []}]},
+            "reservations[0].capacity: must be a mapping",
+        ),
+        (
+            {
+                "capacity": {},
+                "candidates": [],
+                "reservations": [{"in_seconds": 1, "capacity": {"cpu": -2}}],
+            },
+            "reservations[0].capacity.cpu",
+        ),
+        (
+            {
+                "capacity": {},
+                "candidates": [],
+                "reservations": [{"in_seconds": "soon", "capacity": {}}],
+            },
+            "reservations[0].in_seconds",
         ),
     ],
 )

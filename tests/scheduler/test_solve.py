@@ -17,6 +17,7 @@ from simplismart.scheduler import (
     optimal,
     solve,
 )
+from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import greedy, ranking
 from simplismart.scheduler.knapsack import Knapsack
 from simplismart.scheduler.objective import compare
@@ -166,7 +167,7 @@ def _random_problem(count: int, seed: int) -> Problem:
 
 def test_a_fixed_seed_gives_the_same_answer() -> None:
     # Reproducible when the search ends on its own (bound or patience), before its limit.
-    problem = _random_problem(60, seed=5)
+    problem = _random_problem(15, seed=5)
     first, second = (solve(problem, Strategy.GENETIC, seed=7, time_limit=30.0) for _ in range(2))
     assert first.selected == second.selected
     assert first.duration_ms < 30_000
@@ -185,10 +186,20 @@ def test_auto_enumerates_short_queues_and_proves_long_ones_with_highs() -> None:
 
 
 def test_auto_hands_over_to_the_genetic_search_when_highs_cannot_prove() -> None:
-    # 1,000 candidates in 50 ms: HiGHS cannot close the gap on these random requests, so
-    # the genetic search runs from its incumbent.
-    problem = _random_problem(1000, seed=2)
-    selection = solve(problem, Strategy.AUTO, seed=1, time_limit=0.05)
+    # 1,000 different candidates of Chu and Beasley's kind, requests uniform in 1..1000 on
+    # three resources, half of it free: the demand objective makes the LP degenerate, and
+    # HiGHS cannot close the gap in its half of a second, so the genetic search runs.
+    rng = np.random.default_rng(3)
+    requests = rng.integers(1, 1001, size=(1000, 3))
+    resources = ("cpu", "ram", "gpu")
+    problem = Problem(
+        free=dict(zip(resources, (int(f) for f in requests.sum(axis=0) // 2), strict=True)),
+        candidates=[
+            Candidate(id=f"d{j}", requests=dict(zip(resources, map(int, row), strict=True)))
+            for j, row in enumerate(requests)
+        ],
+    )
+    selection = solve(problem, Strategy.AUTO, seed=1, time_limit=1.0)
     assert not selection.proven_optimal
     assert selection.ran == (Strategy.OPTIMAL, Strategy.GENETIC)
     assert "HiGHS did not prove the optimum" in selection.reason
@@ -200,7 +211,9 @@ def test_auto_hands_over_to_the_genetic_search_when_highs_cannot_prove() -> None
 def test_the_genetic_search_never_loses_a_seed(problem: Problem) -> None:
     # What lets `auto` promise HiGHS's incumbent at least: a seed survives any budget.
     knapsack = Knapsack.from_problem(problem)
-    optimum = optimal.search(knapsack, time.perf_counter() + 10.0, seed=0).bits
+    optimum = optimal.search(
+        knapsack, time.perf_counter() + 10.0, seed=0, grouped=Classes.of(knapsack)
+    ).bits
     found = genetic.search(
         knapsack, time.perf_counter() + 0.001, seed=0, budget=0.001, seeds=[optimum]
     )
@@ -210,7 +223,8 @@ def test_the_genetic_search_never_loses_a_seed(problem: Problem) -> None:
 def test_a_time_limit_stops_the_exact_strategies_with_a_feasible_answer() -> None:
     problem = _random_problem(1000, seed=2)
     for strategy in EXACT:
-        selection = solve(problem, strategy, time_limit=0.05)
+        # Too short to prove anything on any machine; long enough to answer.
+        selection = solve(problem, strategy, time_limit=0.005)
         assert feasible(problem, selection.selected)
         assert not selection.proven_optimal
         assert selection.gap is None or selection.gap > 0
@@ -220,3 +234,28 @@ def test_a_time_limit_stops_the_exact_strategies_with_a_feasible_answer() -> Non
 def test_the_time_limit_must_be_positive() -> None:
     with pytest.raises(ProblemError, match="time_limit"):
         solve(_random_problem(3, seed=0), time_limit=0.0)
+
+
+def test_optimal_over_classes_of_interchangeable_candidates_equals_the_enumeration() -> None:
+    # Twelve candidates of three shapes and two priorities: `optimal` solves HIGH and LOW
+    # over counts per class, then the waits over the candidates; the enumeration agrees.
+    rng = np.random.default_rng(11)
+    shapes = [{"cpu": 4, "gpu": 1}, {"cpu": 2}, {"cpu": 8, "gpu": 2}]
+    candidates = [
+        Candidate(
+            id=f"d{i}",
+            requests=shapes[i % 3],
+            priority=int(i % 4 == 0),
+            waited_seconds=float(rng.integers(0, 1000)),
+        )
+        for i in range(12)
+    ]
+    problem = Problem(
+        free={"cpu": 17, "gpu": 3}, total={"cpu": 40, "gpu": 8}, candidates=candidates
+    )
+    assert Classes.of(Knapsack.from_problem(problem)) is not None
+    milp = solve(problem, Strategy.OPTIMAL, time_limit=10.0)
+    exact = solve(problem, Strategy.COMBINATIONS, time_limit=10.0)
+    assert milp.proven_optimal
+    assert exact.proven_optimal
+    assert _same(milp.objective.key, exact.objective.key)

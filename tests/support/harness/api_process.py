@@ -14,6 +14,9 @@ import httpx
 
 from harness.ports import free_port
 
+#: Outside dev mode only this makes the first registered user an ADMIN.
+BOOTSTRAP_TOKEN = secrets.token_urlsafe(32)
+
 
 @contextmanager
 def serving(
@@ -31,6 +34,7 @@ def serving(
         "SIMPLISMART_API_PORT": str(port),
         "SIMPLISMART_NAMESPACE_PREFIX": f"bench{secrets.token_hex(3)}-",
         "SIMPLISMART_API_METRICS_PORT": "0",
+        "SIMPLISMART_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN,
         **{f"SIMPLISMART_{name.upper()}": value for name, value in settings.items()},
     }
     log = (state / "api.log").open("w")

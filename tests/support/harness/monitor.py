@@ -91,7 +91,8 @@ class InvariantMonitor:
         name = body["metadata"]["name"]
         if phase == "Running" and before != "Running":
             self.starts[uid] += 1
-            if self.starts[uid] > 1:
+            # A preempted run goes back to the queue and starts again, once per preemption.
+            if self.starts[uid] > 1 + ((body.get("status") or {}).get("preemptions") or 0):
                 self.violations.append(f"{name} started twice")
         if phase == "Succeeded" and before != "Succeeded":
             self.ends[uid] += 1

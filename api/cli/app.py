@@ -1,0 +1,98 @@
+"""The root command: ``simplismart [--server URL] [--output json] GROUP COMMAND ...``."""
+
+from typing import Annotated
+
+import typer
+
+from simplismart.api.cli import output
+from simplismart.api.cli.client import CliError
+from simplismart.api.cli.clusters import cluster_app, queue
+from simplismart.api.cli.context import Context, context_of
+from simplismart.api.cli.credentials import Credentials, Login
+from simplismart.api.cli.deployments import deploy_app
+from simplismart.api.cli.organizations import org_app
+from simplismart.api.cli.output import Format, console
+from simplismart.api.cli.watch import watch
+
+app = typer.Typer(
+    help="Simplismart from the command line: log in, then manage clusters and deployments.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(org_app, name="org")
+app.add_typer(cluster_app, name="cluster")
+app.add_typer(deploy_app, name="deploy")
+app.command()(queue)
+app.command()(watch)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            envvar="SIMPLISMART_SERVER",
+            help="The API's address, e.g. http://localhost:5002 (default: the last login's).",
+        ),
+    ] = None,
+    output_format: Annotated[
+        Format, typer.Option("--output", "-o", help="table for people, json for scripts.")
+    ] = Format.TABLE,
+) -> None:
+    credentials = Credentials()
+    chosen = (server or credentials.default_server()).rstrip("/")
+    if not chosen.startswith(("http://", "https://")):
+        raise typer.BadParameter("must start with http:// or https://", param_hint="--server")
+    ctx.obj = Context(chosen, output_format, credentials)
+
+
+# --- login -------------------------------------------------------------------------------------
+
+
+@app.command()
+def login(
+    ctx: typer.Context,
+    username: Annotated[str, typer.Option(prompt=True, help="Your username.")],
+    password: Annotated[
+        str,
+        typer.Option(
+            prompt=True,
+            hide_input=True,
+            envvar="SIMPLISMART_PASSWORD",
+            help="Prompted for unless SIMPLISMART_PASSWORD is set.",
+        ),
+    ],
+) -> None:
+    """Log in and keep the token in your config directory (readable by you only)."""
+    context = context_of(ctx)
+    with context.client(authenticated=False) as client:
+        answer = client.post("/login", {"username": username, "password": password})
+    context.credentials.save(
+        Login(context.server, username, answer["access_token"], answer["expires_at"])
+    )
+    context.show(
+        {"message": answer["message"], "user": answer["user"], "expires_at": answer["expires_at"]},
+        lambda a: console.print(
+            f"Logged in to {context.server} as {username} ({a['user']['role']}); "
+            f"the token expires at {a['expires_at']}."
+        ),
+    )
+
+
+@app.command()
+def logout(ctx: typer.Context) -> None:
+    """Forget the token for this server."""
+    context = context_of(ctx)
+    forgotten = context.credentials.forget(context.server)
+    console.print("Logged out." if forgotten else f"Not logged in to {context.server}.")
+
+
+def run() -> None:
+    """Run the app; an error is printed as the API worded it, and the exit code is 1."""
+    try:
+        app()
+    except CliError as error:
+        output.errors.print(f"[red]error:[/red] {error}", highlight=False)
+        raise SystemExit(1) from None

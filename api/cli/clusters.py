@@ -1,0 +1,130 @@
+"""``simplismart cluster create|list|show`` and ``simplismart queue CLUSTER``."""
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+
+from simplismart.api.cli import output
+from simplismart.api.cli.context import context_of
+
+cluster_app = typer.Typer(help="Clusters: create, list, show.", no_args_is_help=True)
+
+
+def usage(cluster: dict[str, Any], resource: str) -> str:
+    total = cluster[f"total_{resource}"]
+    used = (cluster.get("allocated") or {}).get(resource)
+    return f"{total}" if used is None else f"{used}/{total}"
+
+
+CLUSTER_COLUMNS = {
+    "name": lambda c: c["name"],
+    "strategy": lambda c: c["strategy"],
+    "cpu": lambda c: usage(c, "cpu"),
+    "ram": lambda c: usage(c, "ram"),
+    "gpu": lambda c: usage(c, "gpu"),
+    "queued": lambda c: c.get("queued"),
+    "running": lambda c: c.get("running"),
+    "pending": lambda c: c.get("pending"),
+}
+
+
+# The CLI imports nothing of the server (not even the CRD models), so it names these values itself.
+class Strategy(StrEnum):
+    AUTO = "auto"
+    COMBINATIONS = "combinations"
+    GENETIC = "genetic"
+    OPTIMAL = "optimal"
+
+
+@cluster_app.command("create")
+def cluster_create(
+    ctx: typer.Context,
+    name: str,
+    cpu: Annotated[int, typer.Option(help="Total CPU.")],
+    ram: Annotated[int, typer.Option(help="Total RAM.")],
+    gpu: Annotated[int, typer.Option(help="Total GPU.")],
+    strategy: Annotated[Strategy, typer.Option(help="How the queue is scheduled.")] = Strategy.AUTO,
+) -> None:
+    """Create a cluster with a fixed total of each resource (DEVELOPER or ADMIN)."""
+    context = context_of(ctx)
+    body = {
+        "name": name,
+        "total_cpu": cpu,
+        "total_ram": ram,
+        "total_gpu": gpu,
+        "strategy": strategy,
+    }
+    with context.client() as client:
+        answer = client.post("/create_cluster", body)
+    context.show(answer, lambda a: output.table(a["message"], [a["cluster"]], CLUSTER_COLUMNS))
+
+
+@cluster_app.command("list")
+def cluster_list(ctx: typer.Context) -> None:
+    """Your organization's clusters and their allocation."""
+    context = context_of(ctx)
+    with context.client() as client:
+        clusters = client.pages("/clusters", "clusters", None)
+    context.show(
+        {"message": f"{len(clusters)} cluster(s)", "clusters": clusters},
+        lambda a: output.table(a["message"], a["clusters"], CLUSTER_COLUMNS),
+    )
+
+
+def _decision(cluster: dict[str, Any]) -> str | None:
+    last = cluster.get("last_decision")
+    if not last:
+        return None
+    gap = last.get("gap")
+    return (
+        f"{last.get('strategy')} over {last.get('candidates')} candidate(s), "
+        f"{len(last.get('selected') or [])} started, {last.get('durationMs')} ms, "
+        f"gap {'—' if gap is None else f'{100 * gap:.3f} %'}, {output.ago(last.get('at'))} ago"
+    )
+
+
+@cluster_app.command("show")
+def cluster_show(ctx: typer.Context, name: str) -> None:
+    """One cluster: capacity, allocation, counts and the last scheduling decision."""
+    context = context_of(ctx)
+    with context.client() as client:
+        answer = client.get(f"/clusters/{name}")
+
+    def render(a: dict[str, Any]) -> None:
+        cluster = a["cluster"]
+        output.fields(
+            a["message"],
+            cluster,
+            {
+                **CLUSTER_COLUMNS,
+                "observed": lambda c: c["observed"],
+                "last decision": _decision,
+            },
+        )
+
+    context.show(answer, render)
+
+
+QUEUE_COLUMNS = {
+    "#": lambda q: q.get("position"),
+    "name": lambda q: q["name"],
+    "priority": lambda q: output.priority(q["priority"]),
+    "waited": lambda q: output.ago(q.get("queued_at")),
+    "ETA": lambda q: output.until(q.get("estimated_start_at")),
+    "why it waits": lambda q: q.get("message"),
+}
+
+
+def queue(ctx: typer.Context, cluster: str) -> None:
+    """A cluster's queue in order: position, priority, time waited, ETA and the reason."""
+    context = context_of(ctx)
+    with context.client() as client:
+        answer = client.get(f"/clusters/{cluster}")
+    context.show(
+        {
+            "message": f"{len(answer['cluster']['queue'])} queued",
+            "queue": answer["cluster"]["queue"],
+        },
+        lambda a: output.table(f"Queue of {cluster}: {a['message']}", a["queue"], QUEUE_COLUMNS),
+    )

@@ -1,0 +1,73 @@
+"""Where ``simplismart login`` keeps tokens: one per server, in a file only the user can read."""
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SERVER = "http://localhost:5002"
+
+
+def config_dir() -> Path:
+    """``$XDG_CONFIG_HOME/simplismart``, else ``~/.config/simplismart``."""
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "simplismart"
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    server: str
+    username: str
+    token: str
+    expires_at: str
+
+
+class Credentials:
+    """The file ``credentials.json``: the last server logged in to, and a login per server."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or config_dir() / "credentials.json"
+
+    def _read(self) -> dict[str, Any]:
+        try:
+            data = json.loads(self.path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def default_server(self) -> str:
+        return str(self._read().get("server") or DEFAULT_SERVER)
+
+    def login_for(self, server: str) -> Login | None:
+        found = self._read().get("logins", {}).get(server)
+        if not isinstance(found, dict):
+            return None
+        return Login(server, found["username"], found["token"], found["expires_at"])
+
+    def save(self, login: Login) -> None:
+        data = self._read()
+        data["server"] = login.server
+        data.setdefault("logins", {})[login.server] = {
+            "username": login.username,
+            "token": login.token,
+            "expires_at": login.expires_at,
+        }
+        self._write(data)
+
+    def forget(self, server: str) -> bool:
+        data = self._read()
+        removed = data.get("logins", {}).pop(server, None) is not None
+        if removed:
+            self._write(data)
+        return removed
+
+    def _write(self, data: dict[str, Any]) -> None:
+        """Created 0600 from the start (no moment where others could read it), then renamed."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        partial = self.path.with_suffix(".tmp")
+        partial.unlink(missing_ok=True)
+        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            json.dump(data, handle, indent=2)
+        partial.replace(self.path)

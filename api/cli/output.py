@@ -1,0 +1,82 @@
+"""What commands print: Rich tables for people, or the API's JSON with ``--output json``."""
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+errors = Console(stderr=True)
+
+
+class Format(StrEnum):
+    TABLE = "table"
+    JSON = "json"
+
+
+def print_json(value: Any) -> None:
+    console.print_json(json.dumps(value))
+
+
+def table(
+    title: str | None,
+    rows: Sequence[dict[str, Any]],
+    columns: dict[str, Callable[[dict[str, Any]], object]],
+) -> None:
+    """One row per item; each column is a heading and how to read it from the item."""
+    shown = Table(title=title, title_justify="left")
+    for heading in columns:
+        shown.add_column(heading)
+    for row in rows:
+        shown.add_row(*(_text(read(row)) for read in columns.values()))
+    console.print(shown)
+
+
+def fields(
+    title: str, item: dict[str, Any], names: dict[str, Callable[[dict[str, Any]], object]]
+) -> None:
+    """One item as heading: value lines."""
+    shown = Table(title=title, title_justify="left", show_header=False)
+    shown.add_column(style="bold")
+    shown.add_column()
+    for heading, read in names.items():
+        shown.add_row(heading, _text(read(item)))
+    console.print(shown)
+
+
+def _text(value: object) -> str:
+    return "—" if value is None or value == "" else str(value)
+
+
+def ago(moment: str | None) -> str | None:
+    """``3m 20s`` since an RFC 3339 moment."""
+    return None if moment is None else duration(_now() - _parse(moment))
+
+
+def until(moment: str | None) -> str | None:
+    return None if moment is None else duration(_parse(moment) - _now())
+
+
+def duration(seconds: float) -> str:
+    whole = max(0, round(seconds))
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def priority(value: int) -> str:
+    return "HIGH" if value == 1 else "LOW"
+
+
+def _parse(moment: str) -> float:
+    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+
+
+def _now() -> float:
+    return datetime.now(UTC).timestamp()

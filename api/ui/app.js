@@ -1,0 +1,387 @@
+// The Simplismart dashboard: reads the API with the token from /login and follows /events.
+// No framework: the state is two maps (clusters and deployments by name), rendered as HTML
+// strings whenever it changes, at most once per animation frame.
+"use strict";
+
+const TOKEN_KEY = "simplismart.token";
+const PAGE = 1000;
+const RECENT_RUNS = 30;
+const state = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  user: null,
+  clusters: new Map(),
+  deployments: new Map(),
+  lastEventId: null,
+  stream: null,
+  // Called once the stream has answered, so that lists loaded after it miss no change.
+  onStreamReady: null,
+  rendered: false,
+};
+const $ = (selector) => document.querySelector(selector);
+
+function escapeHtml(value) {
+  return String(value ?? "").replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+  })[c]);
+}
+
+function notify(message, isError = false) {
+  const notice = $("#notice");
+  notice.textContent = message;
+  notice.classList.toggle("error", isError);
+}
+
+async function api(method, path, body) {
+  const headers = { Accept: "application/json" };
+  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const answer = await response.json().catch(() => ({ message: response.statusText }));
+  if (response.status === 401 && path !== "/login") logout("Your session ended: log in again.");
+  if (!response.ok) {
+    const fields = (answer.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
+    throw new Error(fields ? `${answer.message} (${fields})` : answer.message);
+  }
+  return answer;
+}
+
+// --- time -----------------------------------------------------------------------------------
+
+function seconds(ms) {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
+  if (h) return `${h}h ${m}m`;
+  if (m) return `${m}m ${s}s`;
+  return `${s}s`;
+}
+
+// Cells that show a duration carry the moment they count from or to; a timer refreshes them.
+function since(iso) {
+  return iso ? `<span data-since="${escapeHtml(iso)}">${seconds(Date.now() - Date.parse(iso))}</span>` : "—";
+}
+function until(iso) {
+  return iso ? `<span data-until="${escapeHtml(iso)}">${seconds(Date.parse(iso) - Date.now())}</span>` : "—";
+}
+function tick() {
+  const now = Date.now();
+  for (const cell of document.querySelectorAll("[data-since]")) {
+    cell.textContent = seconds(now - Date.parse(cell.dataset.since));
+  }
+  for (const cell of document.querySelectorAll("[data-until]")) {
+    cell.textContent = seconds(Date.parse(cell.dataset.until) - now);
+  }
+}
+
+// --- rendering ------------------------------------------------------------------------------
+
+let renderQueued = false;
+function render() {
+  if (renderQueued) return;
+  renderQueued = true;
+  requestAnimationFrame(() => {
+    renderQueued = false;
+    draw();
+  });
+}
+
+function canChange() {
+  return state.user && state.user.role !== "VIEWER";
+}
+
+function bar(resource, used, total) {
+  const share = total > 0 ? Math.min(100, (100 * used) / total) : 0;
+  return `<div class="bar"><span class="label">${resource}</span>
+    <div class="track" role="meter" aria-label="${resource} allocated" aria-valuemin="0"
+      aria-valuemax="${total}" aria-valuenow="${used}"><div class="fill" style="width:${share.toFixed(1)}%"></div></div>
+    <span class="amount">${used} / ${total}</span></div>`;
+}
+
+function decision(last) {
+  if (!last) return "<p class=\"muted\">No scheduling decision yet.</p>";
+  const gap = last.gap == null ? "—" : `${(100 * last.gap).toFixed(3)} %`;
+  return `<p class="decision">Last decision ${since(last.at)} ago: <b>${escapeHtml(last.strategy)}</b>
+    over ${escapeHtml(last.candidates)} candidate(s), ${escapeHtml((last.selected || []).length)} started,
+    ${escapeHtml(last.durationMs)} ms, gap ${gap}${last.provenOptimal ? " (proven optimal)" : ""}.</p>`;
+}
+
+function cancelButton(d) {
+  return canChange()
+    ? `<button type="button" class="cancel" data-cancel="${escapeHtml(d.name)}">Cancel ${escapeHtml(d.name)}</button>`
+    : "";
+}
+
+function queueTable(queued) {
+  if (!queued.length) return "<p class=\"muted\">Nothing waits.</p>";
+  const rows = queued.map((d, i) => `<tr data-deployment="${escapeHtml(d.name)}">
+      <td>${escapeHtml(d.queue_position ?? i + 1)}</td><td>${escapeHtml(d.name)}</td>
+      <td>${d.priority === 1 ? "HIGH" : "LOW"}</td><td>${since(d.queued_at)}</td>
+      <td>${d.estimated_start_at ? "in " + until(d.estimated_start_at) : "—"}</td>
+      <td>${escapeHtml(d.message || "")}</td><td>${cancelButton(d)}</td></tr>`);
+  return `<table><caption>Queue</caption><thead><tr><th scope="col">#</th><th scope="col">Name</th>
+    <th scope="col">Priority</th><th scope="col">Waited</th><th scope="col">ETA</th>
+    <th scope="col">Why it waits</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+    <tbody>${rows.join("")}</tbody></table>`;
+}
+
+function runningTable(running) {
+  if (!running.length) return "<p class=\"muted\">Nothing runs.</p>";
+  const rows = running.map((d) => `<tr data-deployment="${escapeHtml(d.name)}">
+      <td>${escapeHtml(d.name)}</td><td>${d.cpu} / ${d.ram} / ${d.gpu}</td>
+      <td>${until(d.expires_at)}</td><td>${cancelButton(d)}</td></tr>`);
+  return `<table><caption>Running</caption><thead><tr><th scope="col">Name</th>
+    <th scope="col">CPU / RAM / GPU</th><th scope="col">Remaining</th>
+    <th scope="col"><span class="sr">Actions</span></th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
+}
+
+function byPosition(a, b) {
+  return (a.queue_position ?? 1e9) - (b.queue_position ?? 1e9)
+    || String(a.queued_at).localeCompare(String(b.queued_at));
+}
+
+function draw() {
+  const members = new Map();
+  for (const d of state.deployments.values()) {
+    if (!members.has(d.cluster_name)) members.set(d.cluster_name, []);
+    members.get(d.cluster_name).push(d);
+  }
+  const cards = [...state.clusters.values()].sort((a, b) => a.name.localeCompare(b.name)).map((c) => {
+    const mine = members.get(c.name) || [];
+    const queued = mine.filter((d) => d.phase === "Queued").sort(byPosition);
+    const running = mine.filter((d) => d.phase === "Running").sort((a, b) => a.name.localeCompare(b.name));
+    const pending = mine.filter((d) => d.phase === "Pending").length;
+    const used = c.allocated || { cpu: 0, ram: 0, gpu: 0 };
+    return `<section class="card cluster" id="cluster-${escapeHtml(c.name)}" aria-labelledby="title-${escapeHtml(c.name)}">
+      <h2 id="title-${escapeHtml(c.name)}">${escapeHtml(c.name)} <small>${escapeHtml(c.strategy)}</small></h2>
+      <p class="counts">${queued.length} queued · ${running.length} running · ${pending} pending</p>
+      ${bar("CPU", used.cpu, c.total_cpu)}${bar("RAM", used.ram, c.total_ram)}${bar("GPU", used.gpu, c.total_gpu)}
+      ${decision(c.last_decision)}${runningTable(running)}${queueTable(queued)}</section>`;
+  });
+  // Redrawing replaces the buttons: keep the keyboard focus on the one that had it.
+  const focused = document.activeElement && document.activeElement.dataset.cancel;
+  $("#clusters").innerHTML = cards.join("") || "<p class=\"card muted\">No clusters yet.</p>";
+  if (focused) {
+    const again = document.querySelector(`button[data-cancel="${CSS.escape(focused)}"]`);
+    if (again) again.focus();
+  }
+  drawTimeline();
+  const select = $("#create select[name=cluster_name]");
+  const chosen = select.value;
+  select.innerHTML = [...state.clusters.keys()].sort().map((n) => `<option>${escapeHtml(n)}</option>`).join("");
+  if (chosen) select.value = chosen;
+  if (!state.rendered) {
+    state.rendered = true;
+    window.simplismartFirstRender = performance.now();
+    document.body.dataset.rendered = "true";
+  }
+}
+
+function drawTimeline() {
+  const runs = [...state.deployments.values()].filter((d) => d.started_at)
+    .sort((a, b) => b.started_at.localeCompare(a.started_at)).slice(0, RECENT_RUNS);
+  if (!runs.length) {
+    $("#timeline").innerHTML = "<li class=\"muted\">No runs yet.</li>";
+    return;
+  }
+  const now = Date.now();
+  const start = Math.min(...runs.map((d) => Date.parse(d.started_at)));
+  const span = Math.max(1, now - start);
+  $("#timeline").innerHTML = runs.map((d) => {
+    const begin = Date.parse(d.started_at);
+    const end = Math.min(now, Date.parse(d.finished_at || d.expires_at || new Date(now).toISOString()));
+    const left = (100 * (begin - start)) / span, width = Math.max(0.5, (100 * (end - begin)) / span);
+    return `<li><span class="run-name">${escapeHtml(d.name)} <small>${escapeHtml(d.cluster_name)} · ${escapeHtml(d.phase)}</small></span>
+      <span class="run-track"><span class="run ${d.phase === "Running" ? "running" : "done"}"
+        style="margin-left:${left.toFixed(2)}%;width:${width.toFixed(2)}%"
+        title="${escapeHtml(d.started_at)} – ${escapeHtml(d.finished_at || d.expires_at || "")}"></span></span></li>`;
+  }).join("");
+}
+
+// --- data -----------------------------------------------------------------------------------
+
+async function loadAll(path, key) {
+  const items = [];
+  let token = null;
+  do {
+    const query = new URLSearchParams({ limit: PAGE });
+    if (token) query.set("continue", token);
+    const page = await api("GET", `${path}?${query}`);
+    items.push(...page[key]);
+    token = page.continue;
+  } while (token);
+  return items;
+}
+
+async function reload() {
+  const [clusters, deployments] = await Promise.all([
+    loadAll("/clusters", "clusters"), loadAll("/deployments", "deployments"),
+  ]);
+  state.clusters = new Map(clusters.map((c) => [c.name, c]));
+  state.deployments = new Map(deployments.map((d) => [d.name, d]));
+  render();
+}
+
+function apply(kind, change) {
+  const target = kind === "cluster" ? state.clusters : state.deployments;
+  const item = change[kind];
+  if (change.type === "DELETED") target.delete(item.name);
+  else target.set(item.name, item);
+  render();
+}
+
+// Server-Sent Events over fetch, so that the token travels in a header, never in the URL.
+async function follow() {
+  const controller = new AbortController();
+  state.stream = controller;
+  while (!controller.signal.aborted) {
+    try {
+      const headers = { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" };
+      if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
+      const response = await fetch("/events", { headers, signal: controller.signal });
+      if (response.status === 401) return logout("Your session ended: log in again.");
+      if (!response.ok) throw new Error(`the stream answered ${response.status}`);
+      setLive(true);
+      await readEvents(response.body, onEvent);
+    } catch (error) {
+      if (controller.signal.aborted) return;
+    }
+    setLive(false);
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+async function readEvents(body, handle) {
+  const reader = body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    buffer += value;
+    let end;
+    while ((end = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const event = { name: "message", data: [] };
+      for (const line of block.split("\n")) {
+        const colon = line.indexOf(":");
+        if (colon === 0) continue;
+        const field = colon < 0 ? line : line.slice(0, colon);
+        const text = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+        if (field === "id") state.lastEventId = text;
+        else if (field === "event") event.name = text;
+        else if (field === "data") event.data.push(text);
+      }
+      if (event.data.length) handle(event.name, JSON.parse(event.data.join("\n")));
+    }
+  }
+}
+
+function onEvent(name, data) {
+  if (name === "deployment" || name === "cluster") apply(name, data);
+  const first = state.onStreamReady;
+  if ((name === "ready" || name === "reset") && first) {
+    state.onStreamReady = null;
+    first();
+  } else if (name === "reset") {
+    reload().catch((error) => notify(error.message, true));
+  }
+}
+
+function setLive(on) {
+  const live = $("#live");
+  live.hidden = false;
+  live.textContent = on ? "● live" : "○ reconnecting…";
+  live.classList.toggle("off", !on);
+}
+
+// --- actions --------------------------------------------------------------------------------
+
+async function start() {
+  try {
+    state.user = (await api("GET", "/me")).user;
+  } catch (error) {
+    return;
+  }
+  const org = state.user.organization;
+  $("#who").textContent = `${state.user.username} · ${state.user.role}` + (org ? ` · ${org.name}` : "");
+  $("#login").hidden = true;
+  $("#logout").hidden = false;
+  $("#board").hidden = false;
+  $("#create").hidden = !canChange();
+  if (!org) return notify("You are not in an organization yet: join one with its invite code.");
+  // Follow first and load once the stream answers, so that no change between them is missed;
+  // if the stream cannot start, load anyway and let it catch up when it does.
+  state.lastEventId = null;
+  await new Promise((resolve) => {
+    state.onStreamReady = resolve;
+    setTimeout(resolve, 5000);
+    follow();
+  });
+  state.onStreamReady = null;
+  await reload().catch((error) => notify(error.message, true));
+  $("#main").focus();
+}
+
+function logout(message) {
+  sessionStorage.removeItem(TOKEN_KEY);
+  if (state.stream) state.stream.abort();
+  Object.assign(state, { token: null, user: null, stream: null, lastEventId: null, rendered: false });
+  state.clusters.clear();
+  state.deployments.clear();
+  $("#board").hidden = true;
+  $("#logout").hidden = true;
+  $("#live").hidden = true;
+  $("#who").textContent = "";
+  $("#login").hidden = false;
+  if (message) notify(message, true);
+  $("#login input[name=username]").focus();
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("#login").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    try {
+      const answer = await api("POST", "/login", {
+        username: form.get("username"), password: form.get("password"),
+      });
+      state.token = answer.access_token;
+      sessionStorage.setItem(TOKEN_KEY, state.token);
+      event.target.reset();
+      notify("");
+      await start();
+    } catch (error) {
+      notify(error.message, true);
+    }
+  });
+  $("#create").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    const body = { name: form.get("name"), cluster_name: form.get("cluster_name"),
+      docker_path: form.get("docker_path") };
+    for (const field of ["cpu", "ram", "gpu", "priority"]) body[field] = Number(form.get(field));
+    try {
+      const answer = await api("POST", "/create_deployment", body);
+      apply("deployment", { type: "ADDED", deployment: answer.deployment });
+      notify(answer.message);
+      event.target.querySelector("input[name=name]").value = "";
+    } catch (error) {
+      notify(error.message, true);
+    }
+  });
+  $("#clusters").addEventListener("click", async (event) => {
+    const button = event.target.closest("button[data-cancel]");
+    if (!button) return;
+    try {
+      const answer = await api("DELETE", `/deployments/${encodeURIComponent(button.dataset.cancel)}`);
+      apply("deployment", { type: "DELETED", deployment: answer.deployment });
+      notify(answer.message);
+    } catch (error) {
+      notify(error.message, true);
+    }
+  });
+  $("#logout").addEventListener("click", () => logout("Logged out."));
+  setInterval(tick, 1000);
+  if (state.token) start();
+});

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# A local stand-in for python:3.11-slim-bookworm, for building the image where no image registry
+# is reachable: a minimal Debian bookworm root made by debootstrap from the Debian mirror that apt
+# already uses (bookworm's Python is 3.11, with venv as the Dockerfile needs), imported into
+# buildah's image store. Prints the image's name on its last line.
+#
+# Made once: the root file system is cached as a tar archive under the tool cache, and the image
+# is named after a hash of this script (its package list and slimming steps), so a change here
+# makes a new one. Needs root (debootstrap, buildah). SIMPLISMART_DEBIAN_MIRROR overrides the
+# mirror of the suite and its updates.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=hack/lib.sh
+source "$here/lib.sh"
+
+SUITE=bookworm
+# python3-venv: the Dockerfile's build stage installs uv with a virtual environment's pip;
+# ca-certificates lets pip and uv verify the package index.
+PACKAGES=python3,python3-venv,ca-certificates
+
+((EUID == 0)) || die "building the base image needs root (debootstrap, buildah)"
+key=$(sha256sum "$here/image-base.sh" | cut -c1-16)
+image=localhost/simplismart-base:$SUITE-$key
+if buildah inspect --type image "$image" >/dev/null 2>&1; then
+  echo "$image"
+  exit 0
+fi
+
+# The mirror apt is configured with for SUITE, as apt itself reports it (sources.list or deb822).
+configured_mirror() { # SUITE DEFAULT
+  local mirror
+  mirror=$(apt-cache policy 2>/dev/null | awk -v s="$1/main" '$3 == s {print $2; exit}')
+  echo "${mirror:-$2}"
+}
+
+cache=$CACHE_DIR/image-base/$key
+archive=$cache/rootfs.tar
+if [[ ! -s "$archive" ]]; then
+  mkdir -p "$cache"
+  root=$(mktemp -d "$cache/root.XXXXXX")
+  # --one-file-system: never into a /proc or /dev that a failed step left mounted there.
+  trap 'umount "$root/proc" 2>/dev/null || true; rm -rf --one-file-system "$root"' EXIT
+  mirror=${SIMPLISMART_DEBIAN_MIRROR:-$(configured_mirror "$SUITE" http://deb.debian.org/debian)}
+  security=$(configured_mirror "$SUITE-security" http://deb.debian.org/debian-security)
+  step "debootstrap: Debian $SUITE (minbase, $PACKAGES) from $mirror"
+  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$root" "$mirror" >"$cache/debootstrap.log" 2>&1 ||
+    die "debootstrap failed; see $cache/debootstrap.log"
+  done_step
+
+  # debootstrap takes the suite as released; the updates and security fixes come on top, as in
+  # Debian's own images.
+  step "applying $SUITE-updates and $SUITE-security"
+  cat >"$root/etc/apt/sources.list" <<SOURCES
+deb $mirror $SUITE main
+deb $mirror $SUITE-updates main
+deb $security $SUITE-security main
+SOURCES
+  mount -t proc proc "$root/proc"
+  {
+    chroot "$root" apt-get update -qq &&
+      DEBIAN_FRONTEND=noninteractive chroot "$root" apt-get upgrade -y -qq
+  } >>"$cache/debootstrap.log" 2>&1 || die "upgrading the root failed; see $cache/debootstrap.log"
+  umount "$root/proc"
+  done_step
+
+  step "slimming the root file system"
+  # What a container never reads: documentation (the copyright files stay), translations, apt's
+  # package lists and downloads, logs. Later apt installs leave them out too, as in Debian's images.
+  find "$root/usr/share/doc" -type f ! -name copyright -delete
+  find "$root/usr/share/doc" -mindepth 1 -type d -empty -delete
+  rm -rf "$root"/usr/share/{man,info,locale,lintian}/* "$root"/var/lib/apt/lists/* \
+    "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old "$root"/var/log/*
+  # The building machine's name and name servers: a container runtime provides its own.
+  rm -f "$root/etc/hostname" "$root/etc/resolv.conf"
+  cat >"$root/etc/dpkg/dpkg.cfg.d/slim" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+DPKG
+  tar -C "$root" --numeric-owner -cf "$archive.tmp" .
+  mv "$archive.tmp" "$archive"
+  done_step
+fi
+
+step "importing the base image $image"
+container=$(buildah from scratch)
+mounted=$(buildah mount "$container")
+tar -C "$mounted" --numeric-owner -xpf "$archive"
+buildah umount "$container" >/dev/null
+buildah config \
+  --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+  --env LANG=C.UTF-8 \
+  --cmd '["python3"]' \
+  --label "org.opencontainers.image.description=Debian $SUITE with Python 3 (debootstrap, minbase)" \
+  "$container"
+buildah commit --quiet --rm "$container" "$image" >/dev/null
+done_step
+echo "$image"

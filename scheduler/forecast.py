@@ -1,0 +1,205 @@
+"""When each queued deployment should start, and why it waits: the ETA and the reason.
+
+The ETA replays the same policy forward in time over what is known: running deployments end
+at their known end, the ones started since end after their expected duration, and at every
+end a pass runs as `backfill.decide` does. Two simplifications keep the replay cheap enough
+for every pass: nothing new arrives (an arrival of higher priority can only delay the
+queue), and backfilling is greedy in queue order where the real pass searches for the best
+selection. A reserved deployment's ETA is its promised start or earlier, so it is exact
+once everything ahead of it is running, unless something of higher priority arrives.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from simplismart.scheduler.backfill import (
+    Arithmetic,
+    Decision,
+    Hold,
+    PassPlan,
+    decide,
+    running_holds,
+    started_hold,
+    started_ids,
+)
+from simplismart.scheduler.cluster_state import ClusterState, Waiting
+from simplismart.scheduler.problem import HIGH
+
+NAMED_DEPLOYMENTS = 3
+"""A reason names at most this many deployments, then says how many more."""
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """For every deployment a pass left queued: when it should start, and why it waits.
+
+    `estimated_start` is POSIX seconds, None when it never starts on what is known (it needs
+    capacity held by runs with no known end, or more than the cluster has).
+    """
+
+    estimated_start: Mapping[str, float | None]
+    reasons: Mapping[str, str]
+
+
+def forecast(plan: PassPlan, started: Collection[str]) -> Forecast:
+    """The ETAs and reasons after the pass `plan` decided started `started`."""
+    cluster = plan.cluster
+    arithmetic = Arithmetic(cluster)
+    chosen = started_ids(plan, started)
+    by_id = {w.id: w for w in cluster.waiting}
+    holds = running_holds(cluster, arithmetic) + [
+        started_hold(by_id[i], arithmetic, cluster.now) for i in sorted(chosen)
+    ]
+    left = [w for w in cluster.waiting if w.id not in chosen]
+    estimated = _replay(cluster, arithmetic, holds, left)
+    reasons = _reasons(plan, arithmetic, holds, left)
+    return Forecast(estimated_start=estimated, reasons=reasons)
+
+
+def _replay(
+    cluster: ClusterState, arithmetic: Arithmetic, holds: list[Hold], left: list[Waiting]
+) -> dict[str, float | None]:
+    """Run the policy at every expected end until the queue is empty or nothing ends."""
+    estimated: dict[str, float | None] = dict.fromkeys((w.id for w in left), None)
+    order = _Order(cluster, left)
+    moment = cluster.now
+    while order.queue:
+        upcoming = [h.expected_end for h in holds if h.expected_end > moment]
+        if not upcoming or not np.isfinite(min(upcoming)):
+            break
+        moment = min(upcoming)
+        holds = [h for h in holds if h.expected_end > moment]
+        decision = decide(cluster, arithmetic, holds, order.at(moment), moment)
+        for waiting in (*decision.first, *_greedy_backfill(decision)):
+            estimated[waiting.id] = moment
+            holds.append(started_hold(waiting, arithmetic, moment))
+            order.remove(waiting)
+    return estimated
+
+
+class _Order:
+    """The queue in policy order, sorted again only when a LOW deployment ages to HIGH."""
+
+    def __init__(self, cluster: ClusterState, waiting: list[Waiting]) -> None:
+        self._cluster = cluster
+        self.queue = list(waiting)
+        self._aging = sorted(
+            cluster.now + cluster.aging_seconds - w.waited_seconds
+            for w in waiting
+            if w.priority != HIGH and cluster.aging_seconds is not None
+        )
+        self._sorted_at: float | None = None
+
+    def at(self, moment: float) -> list[Waiting]:
+        """The queue at `moment`, which never goes back in time."""
+        if self._sorted_at is None or bisect.bisect_left(
+            self._aging, self._sorted_at
+        ) != bisect.bisect_left(self._aging, moment):
+            rank = {w.id: index for index, w in enumerate(self._cluster.order(moment))}
+            self.queue.sort(key=lambda w: rank[w.id])
+            self._sorted_at = moment
+        return self.queue
+
+    def remove(self, waiting: Waiting) -> None:
+        self.queue.remove(waiting)
+
+
+def _greedy_backfill(decision: Decision) -> list[Waiting]:
+    """The deployments after the head, in queue order, that fit now and delay no reservation.
+
+    Vectorised over the queue: each turn finds the next one that fits, starts it, and looks
+    again from there, so a pass costs one sweep per start rather than one per deployment.
+    """
+    requests = decision.requests[decision.rest]
+    longest = decision.longest[decision.rest]
+    outlives = [decision.moment + longest > limit.at for limit in decision.limits]
+    free = decision.free.copy()
+    spares = [limit.capacity.copy() for limit in decision.limits]
+    started: list[Waiting] = []
+    position = 0
+    while position < len(requests):
+        allowed = np.all(requests[position:] <= free, axis=1)
+        for spare, outliving in zip(spares, outlives, strict=True):
+            allowed &= np.all(requests[position:] <= spare, axis=1) | ~outliving[position:]
+        if not allowed.any():
+            break
+        index = position + int(allowed.argmax())
+        started.append(decision.queue[int(decision.rest[index])])
+        free -= requests[index]
+        for spare, outliving in zip(spares, outlives, strict=True):
+            if outliving[index]:
+                spare -= requests[index]
+        position = index + 1
+    return started
+
+
+def _reasons(
+    plan: PassPlan, arithmetic: Arithmetic, holds: list[Hold], left: list[Waiting]
+) -> dict[str, str]:
+    """Why each deployment left queued waits, in words a person can act on."""
+    cluster = plan.cluster
+    reserved = {r.id: r for r in plan.reserved}
+    held = sum((h.request for h in holds), np.zeros(len(arithmetic.names), dtype=np.int64))
+    free = arithmetic.capacity - held
+    reasons: dict[str, str] = {}
+    ahead = {HIGH: 0, 0: 0}
+    waiting_ids = {w.id for w in left}
+    for waiting in cluster.order(cluster.now):
+        if waiting.id not in waiting_ids:
+            continue
+        request = arithmetic.request(waiting.id)
+        if waiting.id in reserved:
+            promise = reserved[waiting.id]
+            reasons[waiting.id] = (
+                f"reserved: starts when {_names(promise.after)} finish{_s(promise.after)} "
+                f"(~{_clock(promise.at)})"
+            )
+        elif not np.all(request <= arithmetic.capacity):
+            reasons[waiting.id] = "waiting: asks more than the cluster has in total"
+        elif np.all(request <= free) and plan.reserved:
+            first = plan.reserved[0]
+            reasons[waiting.id] = (
+                f"waiting: starting now would delay the reserved start of {first.id} "
+                f"(~{_clock(first.at)})"
+            )
+        elif ahead[HIGH] or ahead[0]:
+            counts = [f"{n} {name}" for n, name in ((ahead[HIGH], "HIGH"), (ahead[0], "LOW")) if n]
+            total = ahead[HIGH] + ahead[0]
+            reasons[waiting.id] = (
+                f"waiting behind {' and '.join(counts)} deployment{'s' if total > 1 else ''}"
+            )
+        else:
+            short = ", ".join(
+                f"{name} {int(r)} > {max(int(f), 0)} free"
+                for name, r, f in zip(arithmetic.names, request, free, strict=True)
+                if r > f
+            )
+            reasons[waiting.id] = f"waiting for capacity: {short}"
+        ahead[cluster.effective_priority(waiting, cluster.now)] += 1
+    return reasons
+
+
+def _names(ids: tuple[str, ...]) -> str:
+    if not ids:
+        return "the runs ahead"
+    named = list(ids[:NAMED_DEPLOYMENTS])
+    if len(ids) > NAMED_DEPLOYMENTS:
+        return f"{', '.join(named)} and {len(ids) - NAMED_DEPLOYMENTS} more"
+    if len(named) == 1:
+        return named[0]
+    return f"{', '.join(named[:-1])} and {named[-1]}"
+
+
+def _s(ids: tuple[str, ...]) -> str:
+    """The verb's ending: "d7 finishes", "d7 and d9 finish"."""
+    return "es" if len(ids) == 1 else ""
+
+
+def _clock(moment: float) -> str:
+    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).strftime("%H:%M:%S")

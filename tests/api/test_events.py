@@ -1,0 +1,82 @@
+"""``GET /events``: changes of the caller's organization, resumed across a reconnect."""
+
+from typing import Any
+
+from tests.api.live import Event, EventStream
+from tests.api.support import Api
+
+
+def _names(events: list[Event]) -> list[tuple[str, str, str]]:
+    return [(e.name, e.data["type"], e.data[e.name]["name"]) for e in events if "type" in e.data]
+
+
+def _sequence(event: Event) -> int:
+    return int(event.id.rsplit("-", 1)[1])
+
+
+def test_the_stream_resumes_after_a_reconnect_without_losing_a_change(live: Api) -> None:
+    org = live.organization()
+    other = live.second_organization(org)
+    live.cluster(org.developer, "c1")
+    base = str(live.client.base_url)
+
+    first = EventStream(base, org.viewer.token)
+    assert first.next().name == "ready"
+    live.deployment(org.developer, "d1", "c1")
+    added = first.until(lambda seen: ("deployment", "ADDED", "d1") in _names(seen))
+    assert added[-1].data["deployment"]["phase"] == "Pending"
+    first.close()
+
+    # While nobody listens: creations, an operator's status write, a cancel, another org's work.
+    live.deployment(org.developer, "d2", "c1")
+    live.deployment(org.developer, "d3", "c1")
+    live.set_deployment_status(org, "d1", {"phase": "Queued", "queuePosition": 1})
+    assert live.call("DELETE", "/deployments/d3", org.developer).status_code == 200
+    live.cluster(other.developer, "theirs")
+    live.deployment(other.developer, "secret", "theirs")
+
+    second = EventStream(base, org.viewer.token, last_event_id=first.last_id)
+    wanted = {
+        ("deployment", "ADDED", "d2"),
+        ("deployment", "ADDED", "d3"),
+        ("deployment", "MODIFIED", "d1"),
+        ("deployment", "DELETED", "d3"),
+    }
+    missed = second.until(lambda seen: wanted <= set(_names(seen)))
+    second.close()
+    assert missed[0].name == "ready"
+    assert all(name != "theirs" and name != "secret" for _, _, name in _names(missed))
+    assert len(_names(missed)) == len(set(_names(missed))), "a change was sent twice"
+    ids = [_sequence(event) for event in missed[1:]]
+    assert ids == sorted(ids)
+    assert ids[0] > _sequence(added[-1])
+    modified = next(e for e in missed if _names([e]) == [("deployment", "MODIFIED", "d1")])
+    assert modified.data["deployment"]["queue_position"] == 1
+
+
+def test_an_id_the_server_cannot_resume_from_gets_a_reset(live: Api) -> None:
+    org = live.organization()
+    stream = EventStream(str(live.client.base_url), org.viewer.token, last_event_id="feed-123")
+    reset = stream.next()
+    stream.close()
+    assert reset.name == "reset"
+    assert "reload" in reset.data["message"]
+
+
+def test_cluster_changes_are_streamed_too(live: Api) -> None:
+    org = live.organization()
+    stream = EventStream(str(live.client.base_url), org.viewer.token)
+    stream.next()
+    live.cluster(org.developer, "c1")
+    status: dict[str, Any] = {"allocated": {"cpu": 2, "ram": 1, "gpu": 0}, "running": 1}
+    live.set_cluster_status(org, "c1", status)
+    events = stream.until(lambda seen: ("cluster", "MODIFIED", "c1") in _names(seen))
+    stream.close()
+    assert events[-1].data["cluster"]["allocated"] == {"cpu": 2, "ram": 1, "gpu": 0}
+
+
+def test_the_stream_needs_a_member(live: Api) -> None:
+    base = str(live.client.base_url)
+    assert EventStream(base, "not-a-token").status_code == 401
+    loner = live.user()
+    assert EventStream(base, loner.token).status_code == 403

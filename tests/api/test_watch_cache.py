@@ -1,0 +1,163 @@
+"""The watch cache's parts: version order, the change feed's resume rules, page tokens, relist."""
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from harness.kube import wait_for
+
+from simplismart.api.cache import ChangeFeed, PageToken, Store, WatchCache
+from simplismart.api.cache.store import Applied
+from simplismart.api.errors import UnprocessableError
+from simplismart.api.schemas.deployment import DeploymentOut
+from simplismart.crds import DEPLOYMENT
+from tests.api.fake_kube import FakeKube
+
+pytestmark = pytest.mark.unit
+
+SPEC = {"cluster": "c1", "resources": {"cpu": 1, "ram": 1, "gpu": 0}, "image": "x"}
+
+
+def _deployment(name: str, version: int, phase: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "metadata": {"namespace": "ns", "name": name, "resourceVersion": str(version)},
+        "spec": SPEC,
+    }
+    if phase:
+        resource["status"] = {"phase": phase}
+    return resource
+
+
+@pytest.fixture
+def heard() -> list[Applied[DeploymentOut]]:
+    return []
+
+
+@pytest.fixture
+def store(heard: list[Applied[DeploymentOut]]) -> Store[DeploymentOut]:
+    return Store(DeploymentOut.of, heard.append)
+
+
+def _phases(store: Store[DeploymentOut]) -> dict[str, str]:
+    return {entry.name: entry.out.phase for entry in store.after("ns", None)}
+
+
+def test_an_older_version_never_replaces_a_newer_one(
+    store: Store[DeploymentOut], heard: list[Applied[DeploymentOut]]
+) -> None:
+    store.upsert(_deployment("d1", 5, "Running"))
+    store.upsert(_deployment("d1", 4, "Queued"))
+    store.upsert(_deployment("d1", 5, "Queued"))
+    assert _phases(store) == {"d1": "Running"}
+    assert [(a.type, a.entry.version) for a in heard] == [("ADDED", 5)]
+
+
+def test_a_deletion_is_not_undone_by_a_late_event(store: Store[DeploymentOut]) -> None:
+    store.upsert(_deployment("d1", 5))
+    store.delete(_deployment("d1", 6))
+    store.upsert(_deployment("d1", 6, "Queued"))
+    assert _phases(store) == {}
+    store.upsert(_deployment("d1", 7))  # created again, later
+    assert _phases(store) == {"d1": "Pending"}
+
+
+def test_a_list_removes_what_it_lacks_but_keeps_newer_writes(
+    store: Store[DeploymentOut], heard: list[Applied[DeploymentOut]]
+) -> None:
+    store.upsert(_deployment("gone", 3))
+    store.upsert(_deployment("kept", 4))
+    store.upsert(_deployment("written-after-the-list", 12))
+    store.replace([_deployment("kept", 9, "Queued"), _deployment("new", 8)], version=10)
+    assert _phases(store) == {
+        "kept": "Queued",
+        "new": "Pending",
+        "written-after-the-list": "Pending",
+    }
+    assert ("DELETED", "gone") in [(a.type, a.entry.name) for a in heard]
+
+
+def test_entries_resume_after_a_name(store: Store[DeploymentOut]) -> None:
+    for index, name in enumerate(("b", "d", "a", "c")):
+        store.upsert(_deployment(name, index + 1))
+    assert [e.name for e in store.after("ns", "b")] == ["c", "d"]
+    assert [e.name for e in store.after("ns", "bb")] == ["c", "d"]
+    assert [e.name for e in store.after("elsewhere", None)] == []
+
+
+def test_the_feed_resumes_within_its_ring_and_resets_beyond_it() -> None:
+    feed = ChangeFeed(capacity=3)
+    start = feed.resume(None)
+    for index in range(5):
+        feed.publish("ns" if index % 2 == 0 else "other", "deployment", "ADDED", b"{}")
+    changes, cursor = feed.after(feed.resume(feed.event_id(3)).cursor, "ns")
+    assert [c.sequence for c in changes] == [5]
+    assert cursor == 5
+    assert feed.resume(feed.event_id(2)).reset is False  # 3, 4, 5 are still kept
+    assert feed.resume(feed.event_id(1)).reset is True  # 2 is gone
+    assert feed.resume(feed.event_id(start.cursor)).reset is True
+    assert feed.resume("another-process-4").reset is True
+    assert feed.resume(feed.event_id(99)).reset is True
+
+
+def test_page_tokens_round_trip_and_refuse_anything_else() -> None:
+    assert PageToken.decode(PageToken.encode("d-0042")) == "d-0042"
+    for bad in ("", "!!!", "bnVsbA", "eyJhZnRlciI6IDF9"):
+        with pytest.raises(UnprocessableError) as refused:
+            PageToken.decode(bad)
+        assert refused.value.errors[0].field == "continue"
+
+
+@pytest.fixture
+def running_cache() -> Iterator[tuple[FakeKube, WatchCache]]:
+    kube = FakeKube()
+    kube.create_namespace("org-1", 1)
+    kube.create_namespace("elsewhere", 2)
+    loop = asyncio.new_event_loop()
+    cache = WatchCache(kube, "org-")
+    cache.start(loop)
+    yield kube, cache
+    cache.stop()
+    time.sleep(1.1)  # the fake ends each watch within a second
+    loop.close()
+
+
+def _cached(cache: WatchCache) -> list[str]:
+    return [entry.name for entry in cache.deployments.after("org-1", None)]
+
+
+def test_the_cache_follows_the_watch_and_only_organizations(
+    running_cache: tuple[FakeKube, WatchCache],
+) -> None:
+    kube, cache = running_cache
+    cache.ready()
+    kube.create_object(DEPLOYMENT, "org-1", "d1", SPEC, {})
+    kube.create_object(DEPLOYMENT, "elsewhere", "x", SPEC, {})
+    kube.set_status(DEPLOYMENT, "org-1", "d1", {"phase": "Queued"})
+    wait_for(
+        lambda: [e.out.phase for e in cache.deployments.after("org-1", None)] == ["Queued"],
+        timeout=5,
+    )
+    assert list(cache.deployments.after("elsewhere", None)) == []
+
+
+def test_after_410_gone_the_cache_lists_again(running_cache: tuple[FakeKube, WatchCache]) -> None:
+    kube, cache = running_cache
+    kube.create_object(DEPLOYMENT, "org-1", "d1", SPEC, {})
+    kube.create_object(DEPLOYMENT, "org-1", "d2", SPEC, {})
+    cache.ready()
+    wait_for(lambda: _cached(cache) == ["d1", "d2"], timeout=5)
+    # d2 disappears with no event, and the history the watch would resume from is compacted:
+    # only a new LIST can tell the cache.
+    kube.vanish(DEPLOYMENT, "org-1", "d2")
+    kube.compact()
+    wait_for(lambda: _cached(cache) == ["d1"], timeout=10, what="the relist after 410")
+
+
+def test_an_unreadable_object_is_skipped_not_fatal(store: Store[DeploymentOut]) -> None:
+    broken = _deployment("broken", 1)
+    broken["spec"] = {"cluster": "c1"}
+    store.upsert(broken)
+    store.upsert(_deployment("fine", 2))
+    assert _phases(store) == {"fine": "Pending"}

@@ -1,0 +1,158 @@
+"""``simplismart`` (the installed console script) against the stack `make up` starts."""
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness.kube import wait_for
+
+from tests.e2e.accounts import PASSWORD, Root, bearer, founder, promote, register, team, token
+
+pytestmark = pytest.mark.e2e
+
+EXECUTABLE = Path(sys.executable).parent / "simplismart"
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def _environment(stack: dict[str, Any], home: Path) -> dict[str, str]:
+    """One person's: their own config directory, the stack's server."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SIMPLISMART_")},
+        "XDG_CONFIG_HOME": str(home),
+        "SIMPLISMART_SERVER": stack["url"],
+        "SIMPLISMART_PASSWORD": PASSWORD,
+        "COLUMNS": "200",
+    }
+
+
+def _cli_for(stack: dict[str, Any], home: Path) -> Cli:
+    env = _environment(stack, home)
+
+    def run(*args: str, expect: int = 0) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [EXECUTABLE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
+        assert done.returncode == expect, (args, done.stdout, done.stderr)
+        return done
+
+    return run
+
+
+def _json(done: subprocess.CompletedProcess[str]) -> Any:
+    return json.loads(done.stdout)
+
+
+def test_a_team_works_from_the_command_line(
+    stack: dict[str, Any], installation: Root, tmp_path: Path
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    founder(api, installation, "cli-boss")
+    boss = _cli_for(stack, tmp_path / "boss")
+    boss("login", "--username", "cli-boss")
+    credentials = tmp_path / "boss" / "simplismart" / "credentials.json"
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+    organization = _json(boss("-o", "json", "org", "create", "acme"))["organization"]
+
+    dev_id = register(api, "cli-dev")
+    developer = _cli_for(stack, tmp_path / "developer")
+    developer("login", "--username", "cli-dev")
+    assert "acme" in developer("org", "join", organization["invite_code"]).stdout
+    refused = developer(
+        "cluster", "create", "c1", "--cpu", "4", "--ram", "4", "--gpu", "0", expect=1
+    )
+    assert "requires the DEVELOPER role" in refused.stderr
+    assert "[HTTP 403]" in refused.stderr
+    promote(api, token(api, "cli-boss"), dev_id, "DEVELOPER")  # roles have no CLI command yet
+
+    developer("cluster", "create", "c1", "--cpu", "4", "--ram", "4", "--gpu", "0")
+    listed = _json(developer("-o", "json", "cluster", "list"))["clusters"]
+    assert [c["name"] for c in listed] == ["c1"]
+    for name in ("first", "second"):
+        developer(
+            *("deploy", "create", name, "--cluster", "c1", "--cpu", "3", "--ram", "1"),
+            *("--gpu", "0", "--image", "registry.example/m:1", "--duration", "30"),
+            *("--priority", "high"),
+        )
+
+    def queued() -> list[dict[str, Any]] | None:
+        entries: list[dict[str, Any]] = _json(developer("-o", "json", "queue", "c1"))["queue"]
+        return entries or None
+
+    queue = wait_for(queued, timeout=30, what="a queue on c1")
+    assert [entry["position"] for entry in queue] == [1]
+    waiting = queue[0]["name"]
+    running = _json(developer("-o", "json", "deploy", "list", "--phase", "Running"))
+    assert [d["name"] for d in running["deployments"]] == [
+        {"first", "second"}.difference({waiting}).pop()
+    ]
+    table = developer("queue", "c1").stdout
+    assert waiting in table
+    assert "HIGH" in table
+
+    shown = _json(developer("-o", "json", "cluster", "show", "c1"))["cluster"]
+    assert shown["allocated"]["cpu"] == 3
+    assert shown["last_decision"]["strategy"]
+    assert "cancelled" in developer("deploy", "cancel", waiting).stdout
+    gone = developer("deploy", "show", waiting, expect=1)
+    assert "not found" in gone.stderr
+    assert "[HTTP 404]" in gone.stderr
+
+
+def test_errors_are_clear(stack: dict[str, Any], installation: Root, tmp_path: Path) -> None:
+    cli = _cli_for(stack, tmp_path)
+    assert "not logged in" in cli("cluster", "list", expect=1).stderr
+    with httpx.Client(base_url=stack["url"]) as api:
+        team(api, installation, "errors")
+    cli("login", "--username", "errors-developer")
+    bad = cli(
+        *("deploy", "create", "Bad_Name", "--cluster", "c1", "--cpu", "-1", "--ram", "1"),
+        *("--gpu", "0", "--image", "x"),
+        expect=1,
+    )
+    assert "[HTTP 422]" in bad.stderr
+    assert "name:" in bad.stderr
+    assert "cpu:" in bad.stderr
+    nowhere = cli("--server", "http://127.0.0.1:1", "login", "--username", "x", expect=1)
+    assert "cannot reach the API at http://127.0.0.1:1" in nowhere.stderr
+    assert "--server" in cli("--server", "localhost:5002", "cluster", "list", expect=2).stderr
+
+
+def test_watch_prints_changes_as_they_happen(
+    stack: dict[str, Any], installation: Root, tmp_path: Path
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    people = team(api, installation, "watchers")
+    _cli_for(stack, tmp_path)("login", "--username", people.viewer)
+    watcher = subprocess.Popen(
+        [EXECUTABLE, "-o", "json", "watch"],
+        env=_environment(stack, tmp_path),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert watcher.stdout is not None
+    output = watcher.stdout
+
+    def read_until(text: str) -> str:
+        seen = ""
+        while text not in seen:
+            line = output.readline()
+            assert line, f"watch ended before printing {text}"
+            seen += line
+        return seen
+
+    try:
+        read_until('"event": "ready"')  # following: what happens from now on is printed
+        body = {"name": "watched", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
+        created = api.post("/create_cluster", headers=bearer(api, people.developer), json=body)
+        assert created.status_code == 201, created.text
+        assert '"event": "cluster"' in read_until('"watched"')
+    finally:
+        watcher.terminate()
+        watcher.wait(10)

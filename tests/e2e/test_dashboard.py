@@ -1,0 +1,158 @@
+"""The dashboard at /ui in headless Chromium against the stack `make up` starts.
+
+A developer logs in, watches a cluster fill and drain through the live stream, and cancels a
+queued deployment from the keyboard; a viewer sees no create or cancel controls. Screenshots
+of each step are kept in .artifacts/dashboard/.
+"""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from harness.browser import chromium
+from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.e2e.accounts import PASSWORD, Root, Team, bearer, team
+
+pytestmark = pytest.mark.e2e
+
+SCREENSHOTS = Path(__file__).parents[2] / ".artifacts" / "dashboard"
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    driver = chromium(tmp_path / "profile")
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+@pytest.fixture(scope="module")
+def people(stack: dict[str, Any], installation: Root) -> Team:
+    with httpx.Client(base_url=stack["url"], timeout=30) as api:
+        return team(api, installation, "dash")
+
+
+def _log_in(browser: WebDriver, url: str, username: str) -> None:
+    browser.get(f"{url}/ui")
+    form = browser.find_element(By.ID, "login")
+    form.find_element(By.NAME, "username").send_keys(username)
+    form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+    _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the stream")
+
+
+def _until(browser: WebDriver, condition: Any, what: str, timeout: float = 30) -> Any:
+    return WebDriverWait(browser, timeout, poll_frequency=0.1).until(
+        condition, message=f"waiting for {what}"
+    )
+
+
+def _text(browser: WebDriver, selector: str) -> str:
+    """The element's rendered text, whitespace collapsed; read in one step inside the page,
+    since the live page may replace the element between a lookup and a read."""
+    text = browser.execute_script(
+        "const found = document.querySelector(arguments[0]);return found ? found.innerText : '';",
+        selector,
+    )
+    return " ".join(str(text).split())
+
+
+def _shot(browser: WebDriver, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+
+
+def test_a_developer_watches_a_cluster_fill_and_drain_and_cancels(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    developer = bearer(api, people.developer)
+    body = {"name": "pool", "total_cpu": 4, "total_ram": 4, "total_gpu": 0}
+    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    _log_in(browser, stack["url"], people.developer)
+    _until(browser, lambda b: "0 / 4" in _text(b, "#cluster-pool .bar"), "the empty pool")
+    _shot(browser, "1-empty")
+
+    def submit(name: str, duration: int) -> None:
+        deployment = {
+            "name": name,
+            "cluster_name": "pool",
+            "cpu": 2,
+            "ram": 1,
+            "gpu": 0,
+            "priority": 1,
+            "docker_path": "registry.example/model:1",
+            "duration_seconds": duration,
+        }
+        created = api.post("/create_deployment", headers=developer, json=deployment)
+        assert created.status_code == 201, created.text
+
+    submit("alpha", 8)
+    submit("beta", 8)
+    # Filled through the stream alone: the page is never reloaded.
+    _until(browser, lambda b: "4 / 4" in _text(b, "#cluster-pool .bar"), "the pool to fill")
+    submit("gamma", 60)
+    _until(browser, lambda b: _text(b, "#cluster-pool tr[data-deployment=gamma]"), "the queue")
+    queued = _text(browser, "#cluster-pool tr[data-deployment=gamma]")
+    assert queued.startswith("1 gamma HIGH")
+    assert "Last decision" in _text(browser, "#cluster-pool .decision")
+    _shot(browser, "2-filled")
+
+    def press_cancel(b: WebDriver) -> bool:
+        b.find_element(By.CSS_SELECTOR, "button[data-cancel=gamma]").send_keys(Keys.ENTER)
+        return True  # the keyboard, not a click
+
+    WebDriverWait(browser, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+        press_cancel
+    )
+    _until(
+        browser,
+        lambda b: not b.find_elements(By.CSS_SELECTOR, "tr[data-deployment=gamma]"),
+        "gamma to leave the queue",
+    )
+    assert "cancelled" in _text(browser, "#notice")
+    assert api.get("/deployments/gamma", headers=developer).status_code == 404
+    _shot(browser, "3-cancelled")
+
+    _until(browser, lambda b: "0 / 4" in _text(b, "#cluster-pool .bar"), "the pool to drain")
+    timeline = _text(browser, "#timeline")
+    assert "alpha" in timeline
+    assert "beta" in timeline
+    assert "Succeeded" in timeline
+    _shot(browser, "4-drained")
+
+
+def test_a_viewer_sees_no_create_or_cancel(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    developer = bearer(api, people.developer)
+    body = {"name": "viewed", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
+    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    deployment = {
+        "name": "waits",
+        "cluster_name": "viewed",
+        "cpu": 1,
+        "ram": 1,
+        "gpu": 0,
+        "docker_path": "registry.example/model:1",
+        "duration_seconds": 60,
+    }
+    for name in ("holds", "waits"):
+        created = api.post(
+            "/create_deployment", headers=developer, json={**deployment, "name": name}
+        )
+        assert created.status_code == 201, created.text
+    _log_in(browser, stack["url"], people.viewer)
+    _until(browser, lambda b: _text(b, "tr[data-deployment=waits]"), "the queue")
+    assert not browser.find_element(By.ID, "create").is_displayed()
+    assert browser.find_elements(By.CSS_SELECTOR, "button[data-cancel]") == []
+    assert "VIEWER" in _text(browser, "#who")
+    _shot(browser, "5-viewer")

@@ -1,0 +1,260 @@
+"""The time-aware pass: reservations, backfill limits, ETAs and reasons."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from simplismart.scheduler import (
+    ClusterState,
+    Problem,
+    ProblemError,
+    Running,
+    Strategy,
+    Waiting,
+    forecast,
+    plan_pass,
+    solve,
+)
+from simplismart.scheduler.problem import HIGH, LOW, Candidate, Reservation
+from simplismart.scheduler.timeline import Timeline
+from tests.scheduler.instances import brute_force, feasible, problems, score
+
+pytestmark = pytest.mark.unit
+
+NOW = 43_200.0  # 12:00:00 UTC on the first day of the epoch, so reasons read as clock times
+
+
+def _vector(*amounts: int) -> np.ndarray:
+    return np.array(amounts, dtype=np.int64)
+
+
+def test_the_timeline_finds_the_first_moment_a_request_fits_for_its_whole_run() -> None:
+    timeline = Timeline(_vector(8), start=0.0)
+    timeline.hold(0.0, 10.0, _vector(4))
+    timeline.hold(0.0, 20.0, _vector(4))
+    timeline.hold(30.0, 40.0, _vector(6))  # a reservation later on
+    assert timeline.earliest_fit(_vector(4), 5.0) == 10.0
+    # 4 CPU from 10 s for 25 s would overlap the 6 CPU reserved at 30 s: after it, then.
+    assert timeline.earliest_fit(_vector(4), 25.0) == 40.0
+    assert timeline.earliest_fit(_vector(2), 25.0) == 10.0
+    assert timeline.earliest_fit(_vector(3), 25.0) == 40.0
+    assert timeline.in_use(35.0).tolist() == [6]
+    assert timeline.earliest_fit(_vector(9), 1.0) is None
+
+
+def test_a_hold_without_end_blocks_for_ever() -> None:
+    timeline = Timeline(_vector(8), start=0.0)
+    timeline.hold(0.0, float("inf"), _vector(6))
+    assert timeline.earliest_fit(_vector(4), 1.0) is None
+    assert timeline.earliest_fit(_vector(2), float("inf")) == 0.0
+
+
+def _starving(**changes: Any) -> ClusterState:
+    """The issue's scenario: four 2-CPU runs, an 8-CPU HIGH first in line, a 2-CPU stream."""
+    fields: dict[str, Any] = {
+        "capacity": {"cpu": 8},
+        "running": [Running(f"r{n}", {"cpu": 2}, NOW + 1 + n) for n in range(4)],
+        "waiting": [
+            Waiting("large", {"cpu": 8}, HIGH, 5.0, expected_seconds=3, max_seconds=3),
+            Waiting("short", {"cpu": 2}, LOW, 1.0, expected_seconds=1, max_seconds=1),
+            Waiting("long", {"cpu": 2}, HIGH, 2.0, expected_seconds=30, max_seconds=30),
+        ],
+        "now": NOW,
+    }
+    return ClusterState(**(fields | changes))
+
+
+def test_the_first_blocked_deployment_is_promised_the_earliest_start() -> None:
+    plan = plan_pass(_starving())
+    (promise,) = plan.reserved
+    assert promise.id == "large"
+    assert promise.at == NOW + 4
+    assert promise.after == ("r0", "r1", "r2", "r3")
+    assert plan.first == ()
+    assert plan.problem.reservations == [Reservation(4.0, {"cpu": 0})]
+
+
+def test_a_short_deployment_backfills_and_a_long_one_cannot_jump_the_reservation() -> None:
+    running = [Running("r0", {"cpu": 2}, NOW + 4), Running("r1", {"cpu": 4}, NOW + 4)]
+    plan = plan_pass(_starving(running=running))
+    assert [c.id for c in plan.problem.candidates] == ["long", "short"]
+    for strategy in (Strategy.COMBINATIONS, Strategy.GENETIC, Strategy.OPTIMAL):
+        selection = solve(plan.problem, strategy, seed=1)
+        # "long" (HIGH) would score more, but it would still hold 2 CPU when "large" starts.
+        assert plan.starts(selection) == ("short",), strategy
+
+
+def test_the_head_of_the_queue_starts_in_order_before_any_reservation() -> None:
+    state = _starving(
+        running=[Running("r0", {"cpu": 4}, NOW + 10)],
+        waiting=[
+            Waiting("a", {"cpu": 2}, HIGH, 9.0, max_seconds=5),
+            Waiting("b", {"cpu": 4}, HIGH, 8.0, max_seconds=5),
+            Waiting("c", {"cpu": 1}, LOW, 7.0, max_seconds=5),
+        ],
+    )
+    plan = plan_pass(state)
+    assert plan.first == ("a",)
+    assert [r.id for r in plan.reserved] == ["b"]
+    # "b" needs 4 of the 8 CPU: "r0" holds 4 until +10, and "a" 2 until +5.
+    assert plan.reserved[0].at == NOW + 5
+    assert plan.reserved[0].after == ("a",)
+
+
+def test_without_reservations_the_problem_is_todays() -> None:
+    state = _starving(reservations=0)
+    plan = plan_pass(state)
+    assert plan.first == ()
+    assert plan.reserved == ()
+    assert plan.problem.reservations == []
+    assert plan.problem.free == {"cpu": 0}
+    assert [c.id for c in plan.problem.candidates] == ["large", "long", "short"]
+
+
+def test_several_reservations_queue_up_one_after_the_other() -> None:
+    waiting = [
+        Waiting(f"big{n}", {"cpu": 8}, HIGH, 10.0 - n, expected_seconds=3, max_seconds=3)
+        for n in range(3)
+    ]
+    plan = plan_pass(_starving(waiting=waiting, reservations=2))
+    assert [(r.id, r.at - NOW) for r in plan.reserved] == [("big0", 4.0), ("big1", 7.0)]
+    assert plan.reserved[1].after[-1] == "big0"
+
+
+def test_a_shrunk_cluster_promises_only_what_fits() -> None:
+    """Running 8 CPU on a cluster now of 4: nothing starts until enough has ended."""
+    state = _starving(
+        capacity={"cpu": 4},
+        running=[Running(f"r{n}", {"cpu": 2}, NOW + 1 + n) for n in range(4)],
+        waiting=[Waiting("four", {"cpu": 4}, HIGH, 1.0, max_seconds=3)],
+    )
+    plan = plan_pass(state)
+    assert plan.problem.free == {"cpu": 0}
+    assert plan.reserved[0].at == NOW + 4
+
+
+def test_a_request_larger_than_the_cluster_gets_no_reservation() -> None:
+    waiting = [
+        Waiting("huge", {"cpu": 16}, HIGH, 9.0, max_seconds=3),
+        Waiting("large", {"cpu": 8}, HIGH, 5.0, max_seconds=3),
+    ]
+    plan = plan_pass(_starving(waiting=waiting))
+    assert [r.id for r in plan.reserved] == ["large"]
+    outlook = forecast(plan, plan.starts(solve(plan.problem)))
+    assert outlook.estimated_start["huge"] is None
+    assert outlook.reasons["huge"] == "waiting: asks more than the cluster has in total"
+
+
+def test_the_forecast_replays_the_policy() -> None:
+    plan = plan_pass(_starving())
+    started = plan.starts(solve(plan.problem))
+    outlook = forecast(plan, started)
+    # "short" backfills when r0 ends at +1 (it ends at +2, before +4); "large" starts at +4
+    # as promised; "long" after "large" ends at +7.
+    assert outlook.estimated_start == {"large": NOW + 4, "short": NOW + 1, "long": NOW + 7}
+    assert outlook.reasons["large"] == (
+        "reserved: starts when r0, r1, r2 and 1 more finish (~12:00:04)"
+    )
+    assert outlook.reasons["long"] == "waiting behind 1 HIGH deployment"
+
+
+def test_reasons_name_a_reservation_that_blocks_a_deployment_which_fits() -> None:
+    running = [Running("r0", {"cpu": 2}, NOW + 4), Running("r1", {"cpu": 4}, NOW + 4)]
+    waiting = [
+        Waiting("large", {"cpu": 8}, HIGH, 5.0, expected_seconds=3, max_seconds=3),
+        Waiting("long", {"cpu": 2}, HIGH, 2.0, expected_seconds=30, max_seconds=30),
+    ]
+    plan = plan_pass(_starving(running=running, waiting=waiting))
+    outlook = forecast(plan, plan.starts(solve(plan.problem)))
+    assert outlook.reasons["long"] == (
+        "waiting: starting now would delay the reserved start of large (~12:00:04)"
+    )
+    assert outlook.reasons["large"] == "reserved: starts when r0 and r1 finish (~12:00:04)"
+
+
+def test_a_reserved_eta_is_exact_once_everything_ahead_runs() -> None:
+    """Runs end at their known end, so the promise is the start, whatever was expected."""
+    waiting = [Waiting("large", {"cpu": 8}, HIGH, 5.0, expected_seconds=1, max_seconds=100)]
+    plan = plan_pass(_starving(waiting=waiting))
+    assert forecast(plan, ()).estimated_start == {"large": plan.reserved[0].at}
+
+
+def test_the_forecast_refuses_a_start_that_was_not_queued() -> None:
+    plan = plan_pass(_starving())
+    with pytest.raises(ProblemError) as caught:
+        forecast(plan, ["r0"])
+    assert caught.value.field == "started"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"capacity": {"cpu": -1}}, "capacity.cpu"),
+        ({"now": float("nan")}, "now"),
+        ({"reservations": -1}, "reservations"),
+        ({"aging_seconds": -1.0}, "aging_seconds"),
+        ({"running": [Running("", {})]}, "running[0].id"),
+        ({"running": [Running("a", {"cpu": 1.5})]}, "running[0].requests.cpu"),  # type: ignore[dict-item]
+        ({"running": [Running("a", {}, float("inf"))]}, "running[0].ends_at"),
+        ({"running": ["a"]}, "running[0]"),
+        ({"waiting": [Waiting("r0", {})]}, "waiting[0].id"),
+        ({"waiting": [Waiting("a", {}, priority=2)]}, "waiting[0].priority"),
+        ({"waiting": [Waiting("a", {}, max_seconds=-1.0)]}, "waiting[0].max_seconds"),
+        ({"waiting": [Waiting("a", {}, expected_seconds=-1.0)]}, "waiting[0].expected_seconds"),
+        ({"waiting": [Waiting("a", {"gpu": -1})]}, "waiting[0].requests.gpu"),
+    ],
+)
+def test_a_bad_cluster_state_names_the_field(changes: dict[str, Any], field: str) -> None:
+    with pytest.raises(ProblemError) as caught:
+        _starving(**changes)
+    assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("reservations", "field"),
+    [
+        ("soon", "reservations"),
+        ([{"in_seconds": 1}], "reservations[0]"),
+        ([Reservation(-1.0, {})], "reservations[0].in_seconds"),
+        ([Reservation(1.0, {"cpu": -1})], "reservations[0].capacity.cpu"),
+        ([Reservation(1.0, [])], "reservations[0].capacity"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_bad_reservation_names_the_field(reservations: Any, field: str) -> None:
+    with pytest.raises(ProblemError) as caught:
+        Problem(free={"cpu": 1}, candidates=[], reservations=reservations)
+    assert caught.value.field == field
+
+
+def test_a_bad_max_seconds_names_the_field() -> None:
+    with pytest.raises(ProblemError) as caught:
+        Problem(free={}, candidates=[Candidate("a", {}, max_seconds=float("nan"))])
+    assert caught.value.field == "candidates[0].max_seconds"
+
+
+@settings(max_examples=80, deadline=None)
+@given(problem=problems(reservations=True, max_candidates=7))
+def test_every_strategy_honours_the_reservations(problem: Problem) -> None:
+    best = brute_force(problem)
+    for strategy in Strategy:
+        selection = solve(problem, strategy, seed=1, time_limit=2.0)
+        assert feasible(problem, selection.selected), strategy
+        if selection.proven_optimal:
+            assert score(problem, selection.selected) == pytest.approx(best), strategy
+
+
+@settings(max_examples=20, deadline=None)
+@given(problem=problems(reservations=True))
+def test_a_reservation_nobody_outlives_changes_nothing(problem: Problem) -> None:
+    short = dataclasses.replace(
+        problem,
+        candidates=[dataclasses.replace(c, max_seconds=0.0) for c in problem.candidates],
+    )
+    unreserved = dataclasses.replace(short, reservations=())
+    kept = solve(short, Strategy.COMBINATIONS)
+    assert score(short, kept.selected) == pytest.approx(brute_force(unreserved))
