@@ -21,7 +21,6 @@ import platform
 import secrets
 import statistics
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -31,14 +30,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+from harness.api_process import BOOTSTRAP_TOKEN, serving
 from harness.browser import chromium
 from harness.kube import api_client
-from harness.ports import free_port
 from kubernetes import client as kubernetes
 
 HACK = Path(__file__).resolve().parent.parent / "hack"
-#: Outside dev mode only this makes the first registered user an ADMIN.
-BOOTSTRAP_TOKEN = secrets.token_urlsafe(32)
 
 
 def _last_line(*command: str | Path) -> str:
@@ -57,47 +54,6 @@ def kubeconfig(state: Path) -> Iterator[str]:
     finally:
         if not external:
             subprocess.run([HACK / "cluster-down.sh", state / "cluster"], check=True)
-
-
-@contextmanager
-def serving(
-    state: Path, kube: str, **settings: str
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """The API process and its base URL; ``settings`` are extra ``SIMPLISMART_*`` variables."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "PYTHONSAFEPATH": "1",
-        "KUBECONFIG": kube,
-        "SIMPLISMART_STATE_DIR": str(state),
-        "SIMPLISMART_JWT_SECRET": secrets.token_urlsafe(32),
-        "SIMPLISMART_API_HOST": "127.0.0.1",
-        "SIMPLISMART_API_PORT": str(port),
-        "SIMPLISMART_NAMESPACE_PREFIX": f"bench{secrets.token_hex(3)}-",
-        "SIMPLISMART_API_METRICS_PORT": "0",
-        "SIMPLISMART_BOOTSTRAP_TOKEN": BOOTSTRAP_TOKEN,
-        **{f"SIMPLISMART_{name.upper()}": value for name, value in settings.items()},
-    }
-    log = (state / "api.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "simplismart.api"], env=env, stdout=log, stderr=log
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"{base}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"the API did not start; see {state / 'api.log'}") from None
-                time.sleep(0.2)
-        yield base, server
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
 
 
 def populate(client: httpx.Client, deployments: int) -> None:

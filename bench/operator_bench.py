@@ -1,8 +1,19 @@
-"""Operator benchmark: 1,000 deployments over 10 clusters with 1-3 s runs.
+"""Operator benchmark: the API server's status-write limit, then the operator against it.
 
-Run by `make bench` (hack/bench.sh), which provides KUBECONFIG and SIMPLISMART_REDIS_URL. Reports
-admissions per second, the latency from a lease's expiry to the next Running status on the same
-cluster (observed through a watch, as a client would see it), and the operator's peak memory.
+Run by `make bench` (hack/bench.sh), which provides KUBECONFIG and SIMPLISMART_REDIS_URL. Three
+measurements, in order:
+
+1. The physical limit (bench/status_load.py): Deployment status PATCHes per second that
+   kube-apiserver and etcd sustain, written as the operator writes them, before the operator
+   starts.
+2. The burst: 1,000 deployments over 10 clusters created at once, runs of 1-3 s. Admissions per
+   second, the operator's status writes per second (MODIFIED events on a watch: nobody else
+   writes), both as a share of the limit, and writes per deployment.
+3. The paced run at half the saturating load: an arrival rate chosen so that the operator's
+   writes come to about half the limit, onto clusters that can run a little less than arrives,
+   so that queues form and starts wait for expiries. The latency from an expiry to the Running
+   status it made room for, as a client watching sees it.
+
 Writes docs/benchmarks/operator.md.
 """
 
@@ -15,190 +26,558 @@ import sys
 import tempfile
 import threading
 import time
-from bisect import bisect_left
+from bisect import bisect_right
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from harness.kube import Namespace, api_client, wait_for
+from harness.kube import Namespace, api_client, as_json, wait_for
+from harness.observe import KindWatch, percentile, process_figures, scrape
+from harness.ports import free_port
 from harness.processes import OperatorProcess
-from kubernetes import client, watch
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
 
-from simplismart.crds import DEPLOYMENT, parse_time
+from simplismart.crds import CLUSTER, DEPLOYMENT, DeploymentStatus, parse_time
+from simplismart.operator import statuses
 
 #: Large enough that the operator, not capacity, bounds the admission rate: about 19 average
 #: runs fit per cluster, so 10 clusters could start ~95 per second with 2 s runs.
 CAPACITY = {"cpu": 48, "ram": 96, "gpu": 12}
+#: Mean of the 1-3 s runs every deployment here asks for.
+MEAN_RUN_SECONDS = 2.0
+#: The paced run's clusters can run this share of what arrives: enough below 1 that starts
+#: wait for expiries, close enough that the queue stays short.
+SERVICE_SHARE = 0.85
+#: Slots the paced run aims to give each cluster, using fewer clusters when arrivals are few.
+SLOTS_PER_CLUSTER = 4
 OUTPUT = Path(__file__).resolve().parents[1] / "docs/benchmarks/operator.md"
 
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
+#: name, cluster, cpu, ram, gpu, priority, duration
+Spec = tuple[str, str, int, int, int, int, int]
 
 
-class RunningWatch:
-    """Records when each deployment's Running and Succeeded statuses became visible."""
+@dataclass(frozen=True)
+class RunFigures:
+    deployments: int
+    clusters: int
+    slots: int
+    """Runs of one unit each of its clusters fits at once (the paced run's sizing)."""
+    arrivals_per_second: float | None
+    """Achieved creation rate of a paced run; None when everything was created at once."""
+    creating_seconds: float
+    total_seconds: float
+    admissions_per_second: float
+    writes: int
+    cluster_writes: int
+    status_writes_per_second: float
+    """Deployment and Cluster status writes per second: over the whole run for a burst, over
+    the arrivals (the steady state, before the queue drains) for a paced run."""
+    latencies_ms: list[float]
+    """Expiry → Running visible, for each start that waited for an expiry."""
+    wake_ms: list[float]
+    """The first part of each latency: expiry → the pass that started it began (its
+    startedAt); the rest is that pass's writes and the watch's delivery."""
+    mean_pass_ms: float
+    operator_cpu_share: float
+    started_by_metrics: float
+    ended_by_metrics: float
 
-    def __init__(self, api: client.ApiClient, namespace: str) -> None:
-        self._custom = client.CustomObjectsApi(api)
-        self.namespace = namespace
-        self.running_seen: dict[str, float] = {}
-        self.bodies: dict[str, dict[str, Any]] = {}
-        self.done = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
+    @property
+    def writes_per_deployment(self) -> float:
+        return self.writes / self.deployments
 
-    def _run(self) -> None:
-        version = None
-        while not self.done.is_set():
-            options: dict[str, Any] = {"timeout_seconds": 5}
-            if version:
-                options["resource_version"] = version
-            for event in watch.Watch().stream(  # type: ignore[no-untyped-call]
-                self._custom.list_namespaced_custom_object,
-                DEPLOYMENT.group, DEPLOYMENT.version, self.namespace, DEPLOYMENT.plural,
-                **options,
-            ):  # fmt: skip
-                body = event["object"]
-                version = body["metadata"]["resourceVersion"]
-                name = body["metadata"]["name"]
-                self.bodies[name] = body
-                phase = (body.get("status") or {}).get("phase")
-                if phase == "Running" and name not in self.running_seen:
-                    self.running_seen[name] = time.time()
+    @property
+    def all_writes_per_deployment(self) -> float:
+        return (self.writes + self.cluster_writes) / self.deployments
+
+
+# The physical limit: status writes the API server sustains, written as the operator writes them.
+
+WRITERS = 16
+OBJECTS = 200
+SECONDS = 10.0
+
+
+@dataclass(frozen=True)
+class PatchLimit:
+    writes_per_second: float
+    writes: int
+    conflicts: int
+    p50_ms: float
+    p99_ms: float
+    client_cpu_share: float
+    """CPU seconds the writers' process used per second of wall time: near 1 means the Python
+    client, not the API server, may be what bounds the rate."""
+
+
+def measure_patch_limit(
+    kubeconfig: str, objects: int = OBJECTS, writers: int = WRITERS, seconds: float = SECONDS
+) -> PatchLimit:
+    """Create ``objects`` deployments in a namespace of their own, patch their status from
+    ``writers`` threads for ``seconds``, then delete the namespace.
+
+    Each write is a JSON merge patch to the status subresource carrying a resourceVersion
+    precondition, with a body the operator's own status builder makes (a queue-position
+    rewrite). ``writers`` is the operator's WRITE_CONCURRENCY; each owns a slice of the objects
+    and reuses the resourceVersion every write returns, so none conflicts. The client is the
+    official Python one, as in the operator, so its cost is part of the limit: the ceiling a
+    Python operator could reach, not kube-apiserver's alone.
+    """
+    api = _pooled_client(kubeconfig, writers)
+    namespace = Namespace(api, prefix="limit")
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            created = list(
+                pool.map(lambda i: _create_target(namespace, f"w-{i:04d}"), range(objects))
+            )
+        custom = client.CustomObjectsApi(api)
+        slices = [created[i::writers] for i in range(writers)]
+        deadline = time.monotonic() + seconds
+        results: list[tuple[list[float], int]] = []
+        lock = threading.Lock()
+
+        def write(owned: list[dict[str, Any]]) -> None:
+            latencies, conflicts = _write_until(custom, namespace.name, owned, deadline)
+            with lock:
+                results.append((latencies, conflicts))
+
+        cpu_before, wall_before = time.process_time(), time.monotonic()
+        threads = [threading.Thread(target=write, args=(owned,)) for owned in slices]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        cpu, wall = time.process_time() - cpu_before, time.monotonic() - wall_before
+    finally:
+        namespace.delete()
+    latencies = [latency for measured, _ in results for latency in measured]
+    return PatchLimit(
+        writes_per_second=len(latencies) / wall,
+        writes=len(latencies),
+        conflicts=sum(conflicts for _, conflicts in results),
+        p50_ms=percentile(latencies, 0.5) * 1000,
+        p99_ms=percentile(latencies, 0.99) * 1000,
+        client_cpu_share=cpu / wall,
+    )
+
+
+def _pooled_client(kubeconfig: str, connections: int) -> client.ApiClient:
+    """A client keeping one connection per writer, as the operator's does (kube.POOL_SIZE):
+    a smaller pool would open and discard a TLS connection on many writes."""
+    configuration = client.Configuration()
+    config.load_kube_config(  # type: ignore[no-untyped-call]
+        config_file=kubeconfig, client_configuration=configuration
+    )
+    configuration.connection_pool_maxsize = connections
+    return client.ApiClient(configuration)
+
+
+def _create_target(namespace: Namespace, name: str) -> dict[str, Any]:
+    spec = {"cluster": "none", "resources": {"cpu": 1, "ram": 1, "gpu": 0}, "image": "x/y:1"}
+    return namespace.create(DEPLOYMENT, name, spec)
+
+
+def _write_until(
+    custom: client.CustomObjectsApi,
+    namespace: str,
+    owned: list[dict[str, Any]],
+    deadline: float,
+) -> tuple[list[float], int]:
+    """Patch ``owned`` round-robin until ``deadline``: seconds per write, and conflicts."""
+    versions = {body["metadata"]["name"]: body["metadata"]["resourceVersion"] for body in owned}
+    latencies: list[float] = []
+    conflicts = position = 0
+    moment = datetime.now(UTC)
+    # Why it waits and its estimated start, as the operator writes for a queued deployment.
+    wait = statuses.Wait(statuses.WAITING, "waiting for capacity behind others", moment)
+    while time.monotonic() < deadline:
+        for name in versions:
+            position += 1
+            status = statuses.queued(DeploymentStatus(), moment, moment, position, 1, wait)
+            body = {"metadata": {"resourceVersion": versions[name]}, "status": status}
+            started = time.perf_counter()
+            try:
+                written = _patch_status(custom, namespace, name, body)
+            except ApiException as error:
+                if error.status != 409:
+                    raise
+                conflicts += 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            versions[name] = written["metadata"]["resourceVersion"]
+            if time.monotonic() >= deadline:
+                break
+    return latencies, conflicts
+
+
+def _patch_status(
+    custom: client.CustomObjectsApi, namespace: str, name: str, body: dict[str, Any]
+) -> dict[str, Any]:
+    """The operator's write (kube.KubeApi.patch_deployment_status): a dict body is sent as a
+    JSON merge patch."""
+    return as_json(
+        custom.patch_namespaced_custom_object_status(
+            DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, name, body
+        )
+    )
+
+
+# The operator against it.
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deployments", type=int, default=1000)
     parser.add_argument("--clusters", type=int, default=10)
+    parser.add_argument("--paced-seconds", type=float, default=20.0, help="arrivals of run 3")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
+    args.load = os.getloadavg()[0]
     kubeconfig, redis_url = os.environ["KUBECONFIG"], os.environ["SIMPLISMART_REDIS_URL"]
     api = api_client(kubeconfig)
-    namespace = Namespace(api, prefix="bench")
-    generator = random.Random(args.seed)
+    print("measuring the status-write limit (10 s)...", flush=True)
+    limit = measure_patch_limit(kubeconfig)
+    print(f"limit: {limit.writes_per_second:.0f} writes/s", flush=True)
+    port = free_port()
     log = Path(tempfile.mkdtemp()) / "operator.log"
-    operator = OperatorProcess(kubeconfig, redis_url, log).start()
-    watcher = RunningWatch(api, namespace.name)
-    watcher.thread.start()
+    operator = OperatorProcess(
+        kubeconfig, redis_url, log, SIMPLISMART_METRICS_PORT=str(port)
+    ).start()
+    assert operator.process is not None
     try:
-        clusters = [f"pool-{i}" for i in range(args.clusters)]
-        for name in clusters:
-            namespace.cluster(name, cpu=CAPACITY["cpu"], ram=CAPACITY["ram"], gpu=CAPACITY["gpu"])
-        specs = [
-            (
-                f"d-{i:04d}",
-                clusters[i % args.clusters],
-                generator.randint(1, 4),
-                generator.randint(1, 8),
-                generator.randint(0, 1),
-                generator.randint(0, 1),
-                generator.randint(1, 3),
-            )
-            for i in range(args.deployments)
-        ]
-        print(f"creating {len(specs)} deployments over {len(clusters)} clusters...", flush=True)
-        started = time.time()
-        with ThreadPoolExecutor(8) as pool:
-            list(
-                pool.map(
-                    lambda s: namespace.deployment(
-                        s[0], s[1], cpu=s[2], ram=s[3], gpu=s[4], priority=s[5], duration=s[6]
-                    ),
-                    specs,
-                )
-            )
-        created = time.time()
-        print(f"created in {created - started:.1f}s; waiting for every run to finish...")
-        wait_for(
-            lambda: (
-                sum(
-                    (b.get("status") or {}).get("phase") == "Succeeded"
-                    for b in list(watcher.bodies.values())
-                )
-                == len(specs)
-            ),
-            timeout=900,
-            interval=1,
-            what="all deployments to succeed",
-        )
-        finished = time.time()
-        peak_kib = _peak_rss_kib(operator)
+        wait_for(lambda: _metrics_up(port), timeout=60, what="the operator's metrics port")
+        burst = burst_run(api, operator.process.pid, port, args)
+        paced = paced_run(api, operator.process.pid, port, limit, burst, args)
+        peak_kib = process_figures(operator.process.pid).peak_kib
     finally:
-        watcher.done.set()
         operator.stop()
-        namespace.delete()
-
-    report = _report(watcher, specs, started, created, finished, peak_kib, args)
+    print("measuring the status-write limit again, the operator stopped...", flush=True)
+    limit_after = measure_patch_limit(kubeconfig)
+    report = _report(limit, limit_after, burst, paced, peak_kib, args)
     print(report)
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(report)
     return 0
 
 
-def _peak_rss_kib(operator: OperatorProcess) -> int:
-    assert operator.process is not None
-    status = Path(f"/proc/{operator.process.pid}/status").read_text()
-    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
-    return int(line.split()[1])
+def _metrics_up(port: int) -> bool:
+    try:
+        scrape(port, "simplismart_leader")
+    except OSError:
+        return False
+    return True
 
 
-def _report(
-    watcher: RunningWatch,
-    specs: list[tuple[str, str, int, int, int, int, int]],
-    started: float,
-    created: float,
-    finished: float,
-    peak_kib: int,
-    args: argparse.Namespace,
-) -> str:
-    bodies = watcher.bodies
-    expiries: list[tuple[str, float]] = [
-        (body["spec"]["cluster"], parse_time(body["status"]["expiresAt"]).timestamp())
-        for body in bodies.values()
+def burst_run(api: client.ApiClient, pid: int, port: int, args: argparse.Namespace) -> RunFigures:
+    generator = random.Random(args.seed)
+    clusters = {f"pool-{i}": CAPACITY for i in range(args.clusters)}
+    names = list(clusters)
+    specs = [
+        (
+            f"d-{i:04d}",
+            names[i % len(names)],
+            generator.randint(1, 4),
+            generator.randint(1, 8),
+            generator.randint(0, 1),
+            generator.randint(0, 1),
+            generator.randint(1, 3),
+        )
+        for i in range(args.deployments)
     ]
-    # For each start that had to wait for capacity: the time from the latest expiry on its
-    # cluster before it (the expiry that made room) to its Running status being visible.
+    print(f"burst: {len(specs)} deployments over {len(clusters)} clusters at once...", flush=True)
+    return measure_run(api, pid, port, clusters, specs, arrivals_per_second=None)
+
+
+def paced_run(
+    api: client.ApiClient,
+    pid: int,
+    port: int,
+    limit: PatchLimit,
+    burst: RunFigures,
+    args: argparse.Namespace,
+) -> RunFigures:
+    """Arrivals that make the operator's writes (Deployment and Cluster status) half the limit,
+    at the writes per deployment the burst needed; uniform requests of one unit, so that each
+    expiry frees exactly the room of one queued start."""
+    arrivals = limit.writes_per_second / 2 / burst.all_writes_per_deployment
+    # Runs that fit at once across all clusters; spread so that each cluster has a few slots
+    # (with one or two, rounding would move the service share far from SERVICE_SHARE).
+    runs_at_once = SERVICE_SHARE * arrivals * MEAN_RUN_SECONDS
+    count = min(args.clusters, max(1, round(runs_at_once / SLOTS_PER_CLUSTER)))
+    slots = max(1, round(runs_at_once / count))
+    clusters = {f"pool-{i}": {"cpu": slots, "ram": slots, "gpu": 0} for i in range(count)}
+    names = list(clusters)
+    generator = random.Random(args.seed)
+    specs = [
+        (f"p-{i:05d}", names[i % len(names)], 1, 1, 0, 0, generator.randint(1, 3))
+        for i in range(round(arrivals * args.paced_seconds))
+    ]
+    print(
+        f"paced: {len(specs)} deployments at {arrivals:.1f}/s over {len(clusters)} clusters of "
+        f"{slots} one-unit slots...",
+        flush=True,
+    )
+    return measure_run(api, pid, port, clusters, specs, arrivals_per_second=arrivals)
+
+
+def measure_run(
+    api: client.ApiClient,
+    pid: int,
+    port: int,
+    clusters: dict[str, dict[str, int]],
+    specs: list[Spec],
+    arrivals_per_second: float | None,
+) -> RunFigures:
+    """Create the clusters, then the deployments (at once, or paced), wait until every one has
+    Succeeded, and measure what the watches, the metrics and /proc saw."""
+    namespace = Namespace(api, prefix="bench")
+    deployments = KindWatch(api, DEPLOYMENT, namespace.name).start()
+    cluster_watch = KindWatch(api, CLUSTER, namespace.name).start()
+    try:
+        for name, capacity in clusters.items():
+            namespace.cluster(name, **capacity)
+        cpu_before = process_figures(pid).cpu_seconds
+        passes_before = _passes(port)
+        started = time.time()
+        created_times = _create(namespace, specs, arrivals_per_second)
+        created = time.time()
+        wait_for(
+            lambda: (
+                sum(
+                    (body.get("status") or {}).get("phase") == "Succeeded"
+                    for body in list(deployments.bodies.values())
+                )
+                == len(specs)
+            ),
+            timeout=900,
+            interval=0.5,
+            what="all deployments to succeed",
+        )
+        finished = time.time()
+        cpu = process_figures(pid).cpu_seconds - cpu_before
+        passes = _passes(port)
+        started_total = scrape(port, "simplismart_admissions_total", namespace=namespace.name)
+        ended_total = scrape(port, "simplismart_run_ends_total", namespace=namespace.name)
+    finally:
+        deployments.stop()
+        cluster_watch.stop()
+        namespace.delete()
+    running = list(deployments.running_seen.values())
+    latencies = _expiry_to_running(deployments)
+    writes = deployments.modified_times + cluster_watch.modified_times
+    window = (min(writes), max(writes))
+    arrivals = None
+    if arrivals_per_second is not None:
+        window = (min(created_times), max(created_times))
+        arrivals = (len(created_times) - 1) / (window[1] - window[0])
+    in_window = sum(window[0] <= moment <= window[1] for moment in writes)
+    return RunFigures(
+        deployments=len(specs),
+        clusters=len(clusters),
+        slots=min(capacity["cpu"] for capacity in clusters.values()),
+        arrivals_per_second=arrivals,
+        creating_seconds=created - started,
+        total_seconds=finished - started,
+        admissions_per_second=len(running) / (max(running) - min(running)),
+        writes=deployments.modified,
+        cluster_writes=cluster_watch.modified,
+        status_writes_per_second=in_window / (window[1] - window[0]),
+        latencies_ms=[total for total, _ in latencies],
+        wake_ms=[wake for _, wake in latencies],
+        mean_pass_ms=(passes[0] - passes_before[0]) / max(passes[1] - passes_before[1], 1) * 1000,
+        operator_cpu_share=cpu / (finished - started),
+        started_by_metrics=started_total,
+        ended_by_metrics=ended_total,
+    )
+
+
+def _create(
+    namespace: Namespace, specs: list[Spec], arrivals_per_second: float | None
+) -> list[float]:
+    """Create every deployment, 8 requests at a time, each at its arrival time if paced;
+    returns when each creation was answered."""
+    answered: list[float] = []
+    lock = threading.Lock()
+
+    def create(spec: Spec) -> None:
+        name, cluster, cpu, ram, gpu, priority, duration = spec
+        namespace.deployment(
+            name, cluster, cpu=cpu, ram=ram, gpu=gpu, priority=priority, duration=duration
+        )
+        with lock:
+            answered.append(time.time())
+
+    with ThreadPoolExecutor(8) as pool:
+        if arrivals_per_second is None:
+            list(pool.map(create, specs))
+        else:
+            start = time.monotonic()
+            futures = []
+            for index, spec in enumerate(specs):
+                time.sleep(max(start + index / arrivals_per_second - time.monotonic(), 0))
+                futures.append(pool.submit(create, spec))
+            for future in futures:
+                future.result()
+    return answered
+
+
+def _passes(port: int) -> tuple[float, float]:
+    """Seconds spent in scheduling passes so far, and how many ran."""
+    return (
+        scrape(port, "simplismart_pass_seconds_sum"),
+        scrape(port, "simplismart_pass_seconds_count"),
+    )
+
+
+def _expiry_to_running(watch: KindWatch) -> list[tuple[float, float]]:
+    """For each start that had to wait for capacity: the time from the expiry that made room
+    to its Running status being visible, and to the start of the pass that started it
+    (milliseconds, both).
+
+    A pass ends every run whose deadline is at or before its start (the startedAt it writes)
+    and then starts what fits, so the expiry that made room is the latest on the cluster at or
+    before startedAt, and a start waited for it if it was queued before it.
+    """
+    bodies = watch.bodies
     expiry_times: dict[str, list[float]] = {}
-    for cluster, expiry in expiries:
-        expiry_times.setdefault(cluster, []).append(expiry)
+    for body in bodies.values():
+        expiry = parse_time(body["status"]["expiresAt"]).timestamp()
+        expiry_times.setdefault(body["spec"]["cluster"], []).append(expiry)
     for times in expiry_times.values():
         times.sort()
     latencies = []
-    for name, seen in watcher.running_seen.items():
-        body = bodies[name]
-        times = expiry_times[body["spec"]["cluster"]]
-        index = bisect_left(times, seen) - 1
-        queued_at = parse_time(body["status"]["queuedAt"]).timestamp()
-        if index >= 0 and times[index] > queued_at:
-            latencies.append((seen - times[index]) * 1000)
-    first = min(watcher.running_seen.values())
-    last = max(watcher.running_seen.values())
-    rate = len(watcher.running_seen) / (last - first)
+    for name, seen in watch.running_seen.items():
+        status = bodies[name]["status"]
+        times = expiry_times[bodies[name]["spec"]["cluster"]]
+        began = parse_time(status["startedAt"]).timestamp()
+        index = bisect_right(times, began) - 1
+        if index >= 0 and times[index] > parse_time(status["queuedAt"]).timestamp():
+            latencies.append(((seen - times[index]) * 1000, (began - times[index]) * 1000))
+    return latencies
+
+
+LIMIT_MEASURES = (
+    "status writes per second",
+    "writes (conflicts)",
+    "latency p50 / p99 (ms)",
+    "writers' CPU per wall second",
+)
+
+
+def _limit_cells(limit: PatchLimit) -> tuple[str, ...]:
+    """The values of LIMIT_MEASURES, in that order."""
+    return (
+        f"{limit.writes_per_second:.0f}",
+        f"{limit.writes} ({limit.conflicts})",
+        f"{limit.p50_ms:.1f} / {limit.p99_ms:.1f}",
+        f"{limit.client_cpu_share:.2f}",
+    )
+
+
+def _report(
+    limit: PatchLimit,
+    limit_after: PatchLimit,
+    burst: RunFigures,
+    paced: RunFigures,
+    peak_kib: int,
+    args: argparse.Namespace,
+) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    ceiling = limit.writes_per_second
+
+    def share(value: float) -> str:
+        return f"{value:.1f} ({value / ceiling:.0%} of the limit)"
+
+    def quantiles(values: list[float]) -> str:
+        if not values:
+            return "no samples"
+        return f"{statistics.median(values):.0f} / {percentile(values, 0.99):.0f}"
+
+    assert paced.arrivals_per_second is not None
     return "\n".join(
         [
             "# Operator benchmark",
             "",
-            f"{len(specs)} deployments over {args.clusters} clusters ({CAPACITY} each),",
-            "requests CPU 1-4, RAM 1-8, GPU 0-1, priority 0/1 at random (seed "
-            f"{args.seed}), runs of 1-3 s. Measured {stamp} on {os.cpu_count()} cores, "
-            f"Python {platform.python_version()}, with kube-apiserver, etcd, Redis and the "
-            "operator on the same machine.",
+            f"Measured {stamp} on a shared {os.cpu_count()}-core machine (other engineers' tests "
+            f"ran at the same time, so every figure is noisy), Python "
+            f"{platform.python_version()}, with kube-apiserver, etcd, Redis, the operator and "
+            f"the load generator on the same machine; load average {args.load:.1f} when it "
+            "started. etcd runs without fsync (hack/cluster-up.sh), so the limit is CPU, not "
+            "disk.",
             "",
-            "| measure | value | target |",
+            "## The physical limit",
+            "",
+            f"Deployment status PATCHes (JSON merge patch to the status subresource with a "
+            f"resourceVersion precondition, the operator's queued-status body) from {WRITERS} "
+            f"concurrent writers, each reusing the resourceVersion its write returned, over "
+            f"200 deployments for 10 s, before the operator starts. The writers use the same "
+            f"Python client as the operator, so its cost is part of the limit.",
+            "",
+            "The ratios below use the measurement before the runs; the one after them shows "
+            "how much the shared machine moved meanwhile.",
+            "",
+            "| measure | before the runs | after them |",
             "|---|---:|---:|",
-            f"| admissions per second (first to last Running) | {rate:.1f} | ≥ 50 |",
-            f"| expiry → Running it made room for, p50 (ms) | {statistics.median(latencies):.0f} "
-            "| ≤ 100 |",
-            f"| expiry → Running it made room for, p99 (ms) | {percentile(latencies, 0.99):.0f} "
-            "| ≤ 500 |",
-            f"| starts that waited for an expiry (samples) | {len(latencies)} | |",
-            f"| operator peak RSS (MiB) | {peak_kib / 1024:.0f} | ≤ 200 |",
-            f"| creating all deployments (s) | {created - started:.1f} | |",
-            f"| first create → last Succeeded (s) | {finished - started:.1f} | |",
+            *(
+                f"| {label} | {before} | {after} |"
+                for label, before, after in zip(
+                    LIMIT_MEASURES, _limit_cells(limit), _limit_cells(limit_after), strict=True
+                )
+            ),
+            "",
+            "## Burst and paced runs",
+            "",
+            f"Burst: {burst.deployments} deployments over {burst.clusters} clusters "
+            f"({CAPACITY} each) created at once; requests CPU 1-4, RAM 1-8, GPU 0-1, "
+            f"priority 0/1 at random (seed {args.seed}); runs of 1-3 s.",
+            "",
+            f"Paced: {paced.deployments} deployments of one unit each created at "
+            f"{paced.arrivals_per_second:.1f}/s over {paced.clusters} clusters, the rate at "
+            "which the burst's writes per deployment (Deployment and Cluster status) would make "
+            f"half the limit; the clusters ({paced.slots} one-unit slots each) can run about "
+            f"{SERVICE_SHARE:.0%} of what arrives, so queues form and starts wait for "
+            "expiries. Runs of 1-3 s.",
+            "",
+            "Status writes are the MODIFIED events of watches on both kinds (nobody else "
+            "writes after creation), per second over the whole burst and over the paced run's "
+            "arrivals (its steady state); runs started and ended are the operator's own "
+            "counters. Admissions per second count from the first Running to the last.",
+            "",
+            "| measure | burst | paced | target |",
+            "|---|---:|---:|---:|",
+            f"| admissions per second | "
+            f"{share(burst.admissions_per_second)} | {share(paced.admissions_per_second)} "
+            "| ≥ 60 (burst) |",
+            f"| status writes per second (Deployment + Cluster) | "
+            f"{share(burst.status_writes_per_second)} | "
+            f"{share(paced.status_writes_per_second)} | ≈ 50% (paced) |",
+            f"| Deployment status writes per deployment | {burst.writes_per_deployment:.2f} "
+            f"| {paced.writes_per_deployment:.2f} | |",
+            f"| Cluster status writes per deployment | "
+            f"{burst.cluster_writes / burst.deployments:.2f} "
+            f"| {paced.cluster_writes / paced.deployments:.2f} | |",
+            f"| expiry → Running it made room for, p50 / p99 (ms) | "
+            f"{quantiles(burst.latencies_ms)} | {quantiles(paced.latencies_ms)} "
+            "| ≤ 100 p50 (paced) |",
+            f"| of which expiry → its pass began (startedAt), p50 / p99 (ms) | "
+            f"{quantiles(burst.wake_ms)} | {quantiles(paced.wake_ms)} | |",
+            f"| mean scheduling pass (ms) | {burst.mean_pass_ms:.0f} | {paced.mean_pass_ms:.0f} "
+            "| |",
+            f"| starts that waited for an expiry (samples) | {len(burst.latencies_ms)} "
+            f"| {len(paced.latencies_ms)} | |",
+            f"| runs started / ended (operator metrics) | {burst.started_by_metrics:.0f} / "
+            f"{burst.ended_by_metrics:.0f} | {paced.started_by_metrics:.0f} / "
+            f"{paced.ended_by_metrics:.0f} | = deployments |",
+            f"| operator CPU per wall second | {burst.operator_cpu_share:.2f} "
+            f"| {paced.operator_cpu_share:.2f} | |",
+            f"| creating all deployments (s) | {burst.creating_seconds:.1f} "
+            f"| {paced.creating_seconds:.1f} | |",
+            f"| first create → last Succeeded (s) | {burst.total_seconds:.1f} "
+            f"| {paced.total_seconds:.1f} | |",
+            f"| operator peak RSS over both runs (MiB) | {peak_kib / 1024:.0f} | | ≤ 200 |",
             "",
         ]
     )

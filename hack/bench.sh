@@ -3,6 +3,8 @@
 # table and writing it under docs/benchmarks/. The operator and API benchmarks get their own
 # control plane and Redis (or the cluster in $KUBECONFIG), stopped at the end; as root, the image
 # benchmark too.   BENCH_QUICK=1 shortens the scheduler, simulation and preemption runs.
+# BENCH_SOAK_MINUTES (default 30) sets the length of the bounded-history soak, which runs last;
+# BENCH_SOAK_MINUTES=0 skips it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=hack/lib.sh
@@ -61,4 +63,10 @@ if ((EUID == 0)); then
   done_step
 else
   echo "==> image benchmark skipped: it needs root (buildah, debootstrap)" >&2
+fi
+
+if [[ "${BENCH_SOAK_MINUTES:-30}" != 0 ]]; then
+  step "soak benchmark (${BENCH_SOAK_MINUTES:-30} minutes)"
+  "$python" "$REPO_ROOT/bench/soak_bench.py" --minutes "${BENCH_SOAK_MINUTES:-30}"
+  done_step
 fi
