@@ -6,6 +6,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from simplismart.crds.models import MAX_AMOUNT
 
+#: Text that is stored in the database: no control characters (PostgreSQL refuses NUL outright,
+#: and the rest only ever arrives by mistake or in an attack).
+STORED_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
 #: A Kubernetes object name (a DNS label), as the CRDs require for clusters and deployments.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 

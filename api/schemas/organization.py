@@ -3,15 +3,15 @@
 from pydantic import BaseModel, Field
 
 from simplismart.api.models import Organization
-from simplismart.api.schemas.common import Reply, Request
+from simplismart.api.schemas.common import STORED_TEXT, Reply, Request
 
 
 class OrganizationCreate(Request):
-    name: str = Field(min_length=1, max_length=100, examples=["org4"])
+    name: str = Field(min_length=1, max_length=100, pattern=STORED_TEXT, examples=["org4"])
 
 
 class InviteCode(Request):
-    invite_code: str = Field(min_length=1, max_length=64)
+    invite_code: str = Field(min_length=1, max_length=64, pattern=STORED_TEXT)
 
 
 class OrganizationOut(BaseModel):

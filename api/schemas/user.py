@@ -6,10 +6,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from simplismart.api.models import Role, User
-from simplismart.api.schemas.common import Reply, Request
+from simplismart.api.schemas.common import STORED_TEXT, Reply, Request
 from simplismart.api.schemas.organization import OrganizationOut
 
-Username = Annotated[str, Field(min_length=1, max_length=150, examples=["vinay3"])]
+Username = Annotated[
+    str, Field(min_length=1, max_length=150, pattern=STORED_TEXT, examples=["vinay3"])
+]
 
 
 class Credentials(Request):

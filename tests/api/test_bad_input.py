@@ -134,9 +134,19 @@ def test_invalid_names_in_paths_are_422(api: Api, org: Org, name: str) -> None:
         {"username": "u"},
         {"username": ["u"], "password": "long enough"},
         {"username": "u", "password": "long enough", "role": "ADMIN"},
+        # PostgreSQL refuses NUL in text: it must be a 422, not a 500 from the database.
+        {"username": "nul\u0000byte", "password": "long enough"},
+        {"username": "line\nbreak", "password": "long enough"},
     ],
 )
 def test_registration_input_is_checked(api: Api, body: dict[str, Any]) -> None:
     answer = api.call("POST", "/register", json=body)
     assert answer.status_code == 422
     assert answer.json()["errors"]
+
+
+@pytest.mark.parametrize("path", ["/login", "/register"])
+def test_a_nul_byte_in_a_username_is_a_422_naming_it(api: Api, path: str) -> None:
+    answer = api.call("POST", path, json={"username": "a\u0000b", "password": "long enough"})
+    assert answer.status_code == 422
+    assert [error["field"] for error in answer.json()["errors"]] == ["username"]
