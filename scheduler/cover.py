@@ -206,7 +206,9 @@ class _Relaxation:
     multipliers: npt.NDArray[np.float64]
     reduced: npt.NDArray[np.float64]
     curves: tuple[Curve, ...]
-    root: float
+    lagrangian: float
+    """The Lagrangian bound at the root (not the larger of the two: adding an item's reduced
+    weight is valid for this bound only)."""
 
     @classmethod
     def of(cls, amounts: Amounts, weights: Costs, deficit: Costs) -> _Relaxation:
@@ -215,12 +217,11 @@ class _Relaxation:
         reduced = weights - amounts @ multipliers
         curves = tuple(_curve(amount, weights) for amount in amounts.T)
         lagrangian = float(multipliers @ deficit + np.minimum(reduced, 0.0).sum())
-        alone = max(float(_along(curve, deficit[r : r + 1])[0]) for r, curve in enumerate(curves))
-        return cls(multipliers, reduced, curves, max(lagrangian, alone))
+        return cls(multipliers, reduced, curves, lagrangian)
 
     def forcing(self, amounts: Amounts, weights: Costs, deficit: Costs) -> Costs:
         """Per item, the least weight of a cover of the whole deficit that includes it."""
-        lagrangian = self.root + np.maximum(self.reduced, 0.0)
+        lagrangian = self.lagrangian + np.maximum(self.reduced, 0.0)
         rest = np.maximum(deficit - amounts, 0)
         alone = weights + self._alone(rest)
         return _round_up(np.maximum(lagrangian, alone), np.abs(lagrangian) + alone)

@@ -254,3 +254,55 @@ def test_a_bad_problem_names_the_field(changes: dict[str, Any], field: str) -> N
     with pytest.raises(ProblemError) as raised:
         _valid(**changes)
     assert raised.value.field == field
+
+
+def test_an_item_is_not_dropped_by_a_bound_that_only_holds_for_another_relaxation() -> None:
+    """Found by the MILP comparison: items were dropped before the search using the larger of
+    the two root bounds plus their reduced weight, which is valid for the Lagrangian bound only;
+    here that dropped a victim of the fewest-runs optimum (6 runs chosen where 5 suffice)."""
+    R = RunningDeployment  # noqa: N806
+    running = [
+        R("r0", {"ram": 6, "cpu": 0}, 0, 4.5, 1),
+        R("r1", {"ram": 3, "cpu": 3}, 0, 8.5, 1),
+        R("r2", {"ram": 3, "cpu": 5}, 0, 12.5, 1),
+        R("r3", {"ram": 6, "cpu": 1}, 0, 18.0, 3),
+        R("r4", {"ram": 4, "cpu": 6}, 0, 4.0, 0),
+        R("r5", {"ram": 0, "cpu": 6}, 0, 1.0, 2),
+        R("r6", {"ram": 4, "cpu": 3}, 0, 18.5, 4),
+        R("r7", {"ram": 5, "cpu": 6}, 0, 10.0, 1),
+        R("r8", {"ram": 3, "cpu": 2}, 0, 19.0, 0),
+        R("r9", {"ram": 5, "cpu": 2}, 0, 14.5, 0),
+        R("r10", {"ram": 0, "cpu": 3}, 0, 16.0, 0),
+        R("r11", {"ram": 5, "cpu": 6}, 0, 10.0, 0),
+        R("r12", {"ram": 3, "cpu": 6}, 0, 4.5, 4),
+        R("r13", {"ram": 5, "cpu": 2}, 0, 9.0, 3),
+        R("r14", {"ram": 3, "cpu": 4}, 0, 15.5, 3),
+        R("r15", {"ram": 0, "cpu": 1}, 1, 12.0, 1),
+        R("r16", {"ram": 4, "cpu": 3}, 0, 11.5, 2),
+        R("r17", {"ram": 5, "cpu": 2}, 0, 3.0, 0),
+        R("r18", {"ram": 4, "cpu": 0}, 0, 12.5, 0),
+        R("r19", {"ram": 0, "cpu": 6}, 0, 19.5, 3),
+        R("r20", {"ram": 4, "cpu": 5}, 0, 13.5, 0),
+        R("r21", {"ram": 1, "cpu": 4}, 0, 4.5, 2),
+        R("r22", {"ram": 4, "cpu": 2}, 0, 1.5, 0),
+        R("r23", {"ram": 4, "cpu": 0}, 0, 12.0, 4),
+        R("r24", {"ram": 2, "cpu": 4}, 0, 4.0, 0),
+        R("r25", {"ram": 3, "cpu": 0}, 0, 17.0, 1),
+        R("r26", {"ram": 4, "cpu": 1}, 0, 17.0, 1),
+        R("r27", {"ram": 2, "cpu": 0}, 0, 3.5, 3),
+        R("r28", {"ram": 0, "cpu": 2}, 0, 14.5, 0),
+        R("r29", {"ram": 0, "cpu": 3}, 1, 2.0, 3),
+    ]
+    problem = PreemptionProblem(
+        capacity={"ram": 96, "cpu": 93},
+        free={"ram": 1, "cpu": 4},
+        running=running,
+        preemptors=[
+            Preemptor("p0", {"ram": 13, "cpu": 8}),
+            Preemptor("p1", {"cpu": 9}),
+            Preemptor("p2", {"ram": 10}),
+        ],
+        max_preemptions=3,
+    )
+    chosen = select_victims(problem)
+    assert loss(problem, chosen.victims) == milp(problem) == (21500, 5)
