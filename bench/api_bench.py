@@ -69,21 +69,7 @@ def populate(client: httpx.Client, deployments: int) -> None:
     # Within the default quotas (SIMPLISMART_QUOTA_*): GPU is capped at 100,000 per organization.
     cluster = {"name": "pool", "total_cpu": 10**6, "total_ram": 10**6, "total_gpu": 10**5}
     client.post("/create_cluster", json=cluster).raise_for_status()
-
-    def create(index: int) -> None:
-        body = {
-            "name": f"d{index:05d}",
-            "cluster_name": "pool",
-            "cpu": 1 + index % 7,
-            "ram": 1 + index % 5,
-            "gpu": index % 2,
-            "priority": index % 2,
-            "docker_path": f"registry.example/model:{index}",
-        }
-        client.post("/create_deployment", json=body).raise_for_status()
-
-    with ThreadPoolExecutor(8) as pool:
-        list(pool.map(create, range(deployments)))
+    add_deployments(client, 0, deployments)
 
 
 def latencies(call: Callable[[], httpx.Response], count: int) -> list[float]:
