@@ -81,11 +81,11 @@ async def deployment_event(
     runtime: Runtime = memo.runtime
     if event["type"] == "DELETED":
         memo.seen.pop(deployment.uid, None)
-        runtime.store.observe(body, deleted=True)
+        runtime.store.observe(deployment, deleted=True)
         run = RunId(deployment.namespace, deployment.spec.cluster, deployment.name, deployment.uid)
         await runtime.cancel(run)
         return
-    runtime.store.observe(body)
+    runtime.store.observe(deployment)
     if deployment.phase == Phase.SUCCEEDED:
         # Finished: nothing to schedule, only (perhaps) a deletion to time.
         memo.seen.pop(deployment.uid, None)

@@ -20,9 +20,6 @@ history. A cluster's members are trusted only after a LIST in this process has s
 (``needs_list``), and are LISTed again on every resync, so a missed event cannot persist.
 """
 
-from collections.abc import Mapping
-from typing import Any
-
 from simplismart.crds import Phase
 from simplismart.operator.objects import ClusterRef, DeploymentObject
 
@@ -77,9 +74,8 @@ class DeploymentStore:
         """Call before reading a cluster; hand the number to `replace`."""
         return self._epoch
 
-    def observe(self, body: Mapping[str, Any], deleted: bool = False) -> None:
+    def observe(self, deployment: DeploymentObject, deleted: bool = False) -> None:
         """Take in a watch event's object, unless the store already has a newer version."""
-        deployment = DeploymentObject.from_body(body)
         self._watched[deployment.namespace] = deployment.resource_version
         if deleted:
             self._bury(deployment)

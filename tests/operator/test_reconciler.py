@@ -351,6 +351,8 @@ def test_deleting_a_reserved_deployment_releases_its_reservation_at_once() -> No
     _drive(clock, reconciler, kube, store, arrivals, until=0.2)
     assert kube.deployments["large"]["status"]["reason"] == "Reserved"
     assert phase(kube, "long-high") == "Queued"
-    store.observe(kube.deployments.pop("large"), deleted=True)  # the watch's DELETED event
+    store.observe(
+        DeploymentObject.from_body(kube.deployments.pop("large")), deleted=True
+    )  # the watch's DELETED event
     asyncio.run(reconciler(POOL))
     assert phase(kube, "long-high") == "Running"

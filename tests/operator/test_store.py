@@ -35,11 +35,11 @@ def phases(store: DeploymentStore, ref: ClusterRef = POOL) -> dict[str, str | No
 
 def test_a_late_watch_event_does_not_undo_our_own_write() -> None:
     store = DeploymentStore()
-    store.observe(body("a", 10, "Queued"))
+    store.observe(DeploymentObject.from_body(body("a", 10, "Queued")))
     store.put(DeploymentObject.from_body(body("a", 12, "Running")))  # our write's answer
-    store.observe(body("a", 11, "Queued"))  # the watch, catching up
+    store.observe(DeploymentObject.from_body(body("a", 11, "Queued")))  # the watch, catching up
     assert phases(store) == {"a": "Running"}
-    store.observe(body("a", 13, "Succeeded"))
+    store.observe(DeploymentObject.from_body(body("a", 13, "Succeeded")))
     assert phases(store) == {}, "a finished deployment leaves the store at once"
     assert len(store) == 0
 
@@ -47,9 +47,11 @@ def test_a_late_watch_event_does_not_undo_our_own_write() -> None:
 def test_a_late_copy_cannot_bring_back_what_finished_or_was_deleted() -> None:
     store = DeploymentStore()
     store.put(DeploymentObject.from_body(body("a", 20, "Succeeded")))  # our end's answer
-    store.observe(body("a", 19, "Running"))  # the watch, still behind our write
-    store.observe(body("b", 21, "Queued"))
-    store.observe(body("b", 22, "Queued"), deleted=True)
+    store.observe(
+        DeploymentObject.from_body(body("a", 19, "Running"))
+    )  # the watch, still behind our write
+    store.observe(DeploymentObject.from_body(body("b", 21, "Queued")))
+    store.observe(DeploymentObject.from_body(body("b", 22, "Queued")), deleted=True)
     store.put(DeploymentObject.from_body(body("b", 21, "Queued")))  # a stale LIST's copy
     assert phases(store) == {}
 
@@ -57,7 +59,7 @@ def test_a_late_copy_cannot_bring_back_what_finished_or_was_deleted() -> None:
 def test_a_list_seeds_the_cluster_and_drops_what_is_gone() -> None:
     store = DeploymentStore()
     assert store.needs_list(POOL)
-    store.observe(body("gone", 5, "Queued"))
+    store.observe(DeploymentObject.from_body(body("gone", 5, "Queued")))
     store.replace(POOL, [DeploymentObject.from_body(body("kept", 7, "Queued"))], "8", 0)
     assert phases(store) == {"kept": "Queued"}
     assert not store.needs_list(POOL)
@@ -67,11 +69,11 @@ def test_a_list_seeds_the_cluster_and_drops_what_is_gone() -> None:
 
 def test_a_deployment_moved_to_another_cluster_leaves_the_first() -> None:
     store = DeploymentStore()
-    store.observe(body("a", 1, "Queued"))
-    store.observe(body("a", 2, "Queued", cluster="other"))
+    store.observe(DeploymentObject.from_body(body("a", 1, "Queued")))
+    store.observe(DeploymentObject.from_body(body("a", 2, "Queued", cluster="other")))
     assert phases(store) == {}
     assert phases(store, ClusterRef("ns", "other")) == {"a": "Queued"}
-    store.observe(body("a", 3, "Queued", cluster="other"), deleted=True)
+    store.observe(DeploymentObject.from_body(body("a", 3, "Queued", cluster="other")), deleted=True)
     assert phases(store, ClusterRef("ns", "other")) == {}
 
 
@@ -79,9 +81,13 @@ def test_a_list_never_undoes_watch_events_newer_than_its_snapshot() -> None:
     """The burst case: a deployment created while a pass's LIST was in flight is seen by the
     watch first; the older snapshot, which lacks it, must not remove it."""
     store = DeploymentStore()
-    store.observe(body("old", 4, "Queued"))
-    store.observe(body("new", 12, ""))  # created after the LIST's snapshot at 10
-    store.observe(body("old", 11, "Running"))  # and a newer copy of one the LIST has
+    store.observe(DeploymentObject.from_body(body("old", 4, "Queued")))
+    store.observe(
+        DeploymentObject.from_body(body("new", 12, ""))
+    )  # created after the LIST's snapshot at 10
+    store.observe(
+        DeploymentObject.from_body(body("old", 11, "Running"))
+    )  # and a newer copy of one the LIST has
     listed = [DeploymentObject.from_body(body("old", 9, "Queued"))]
     store.replace(POOL, listed, "10", store.begin_list())
     assert phases(store) == {"old": "Running", "new": None}
