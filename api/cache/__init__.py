@@ -7,6 +7,16 @@ request; see :class:`WatchCache`.
 from simplismart.api.cache.changes import Change, ChangeFeed, Resume
 from simplismart.api.cache.pages import Page, PageToken
 from simplismart.api.cache.store import Entry, Store
-from simplismart.api.cache.watch import WatchCache
+from simplismart.api.cache.watch import DeploymentFacets, WatchCache
 
-__all__ = ["Change", "ChangeFeed", "Entry", "Page", "PageToken", "Resume", "Store", "WatchCache"]
+__all__ = [
+    "Change",
+    "ChangeFeed",
+    "DeploymentFacets",
+    "Entry",
+    "Page",
+    "PageToken",
+    "Resume",
+    "Store",
+    "WatchCache",
+]

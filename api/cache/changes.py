@@ -24,8 +24,15 @@ class Change:
     namespace: str
     #: ``deployment`` or ``cluster``: the SSE event name.
     kind: str
-    #: JSON: ``{"type": "ADDED|MODIFIED|DELETED", "<kind>": {...}}``.
-    data: bytes
+    #: ``ADDED``, ``MODIFIED`` or ``DELETED``.
+    type: str
+    #: The object's JSON: the cache entry's own bytes, shared rather than copied.
+    body: bytes
+
+    def data(self) -> bytes:
+        """The event's data: ``{"type": "ADDED|MODIFIED|DELETED", "<kind>": {...}}``."""
+        head = f'{{"type": "{self.type}", "{self.kind}": '.encode()
+        return head + self.body + b"}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,10 +60,9 @@ class ChangeFeed:
         return f"{self.epoch}-{sequence}"
 
     def publish(self, namespace: str, kind: str, change_type: str, body: bytes) -> None:
-        data = b'{"type": "' + change_type.encode() + b'", "' + kind.encode() + b'": ' + body + b"}"
         with self._lock:
             self._last += 1
-            self._ring.append(Change(self._last, namespace, kind, data))
+            self._ring.append(Change(self._last, namespace, kind, change_type, body))
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake)
 

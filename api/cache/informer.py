@@ -9,7 +9,7 @@ import logging
 import threading
 from typing import Any
 
-from simplismart.api.cache.store import Model, Store
+from simplismart.api.cache.store import Facets, Store
 from simplismart.api.errors import ApiError
 from simplismart.api.kube import Kube, ResourceVersionGoneError
 from simplismart.crds import ResourceKind
@@ -24,7 +24,7 @@ MAX_BACKOFF_SECONDS = 30.0
 
 class Informer:
     def __init__(
-        self, kube: Kube, kind: ResourceKind, store: Store[Model], namespace_prefix: str
+        self, kube: Kube, kind: ResourceKind, store: Store[Facets], namespace_prefix: str
     ) -> None:
         self._kube = kube
         self._kind = kind

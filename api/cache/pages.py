@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic
 
-from simplismart.api.cache.store import Entry, Model
+from simplismart.api.cache.store import Entry, Facets
 from simplismart.api.errors import UnprocessableError, field_error
 
 #: The largest page; without a limit a list is sent whole, as the original API did.
@@ -44,21 +44,21 @@ class PageToken:
 
 
 @dataclass(frozen=True, slots=True)
-class Page(Generic[Model]):
-    entries: list[Entry[Model]]
+class Page(Generic[Facets]):
+    entries: list[Entry[Facets]]
     next_token: str | None
 
     @classmethod
     def take(
         cls,
-        entries: Iterable[Entry[Model]],
+        entries: Iterable[Entry[Facets]],
         limit: int | None,
-        keep: Callable[[Model], bool] = lambda _: True,
-    ) -> "Page[Model]":
+        keep: Callable[[Facets], bool] = lambda _: True,
+    ) -> "Page[Facets]":
         """The first ``limit`` entries that ``keep``; a token when one more exists after them."""
-        taken: list[Entry[Model]] = []
+        taken: list[Entry[Facets]] = []
         for entry in entries:
-            if not keep(entry.out):
+            if not keep(entry.facets):
                 continue
             if limit is not None and len(taken) == limit:
                 return cls(taken, PageToken.encode(taken[-1].name))

@@ -4,6 +4,9 @@ Changes reach the store from three places: the LIST that seeds it, the watch, an
 writes (applied at once, so that a caller reads what it just wrote). They can arrive out of
 order, so every change carries the object's resourceVersion and an older one never replaces a
 newer one. A deletion leaves a tombstone, so that a late event cannot bring the object back.
+
+An entry keeps the object only as the JSON the API sends, plus the few fields lists filter on
+(its *facets*): a decoded pydantic model per object took three times the memory of its JSON.
 """
 
 import bisect
@@ -13,30 +16,30 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 log = logging.getLogger(__name__)
 
-Model = TypeVar("Model", bound=BaseModel)
+Facets = TypeVar("Facets")
 
 
 @dataclass(frozen=True, slots=True)
-class Entry(Generic[Model]):
+class Entry(Generic[Facets]):
     """An object as the API shows it, with its JSON encoded once rather than per request."""
 
     namespace: str
     name: str
     version: int
-    out: Model
     json: bytes
+    facets: Facets
 
 
 @dataclass(frozen=True, slots=True)
-class Applied(Generic[Model]):
+class Applied(Generic[Facets]):
     """What a change did: ``ADDED``, ``MODIFIED`` or ``DELETED``, and the entry concerned."""
 
     type: str
-    entry: Entry[Model]
+    entry: Entry[Facets]
 
 
 def version_of(resource: dict[str, Any]) -> int:
@@ -44,23 +47,24 @@ def version_of(resource: dict[str, Any]) -> int:
     return int(resource["metadata"].get("resourceVersion") or 0)
 
 
-Listener = Callable[[Applied[Model]], None]
+Listener = Callable[[Applied[Facets]], None]
+#: A Kubernetes object to its JSON as the API shows it and its facets; may raise
+#: ``ValidationError``.
+Render = Callable[[dict[str, Any]], tuple[bytes, Facets]]
 
 
-class Store(Generic[Model]):
+class Store(Generic[Facets]):
     """Thread-safe: the watch thread and the API's own writes change it, requests read it.
 
     ``listener`` hears every change while the store's lock is held, so that it hears the
     changes of one object in the order the store made them, whichever thread made them.
     """
 
-    def __init__(
-        self, convert: Callable[[dict[str, Any]], Model], listener: Listener[Model]
-    ) -> None:
-        self._convert = convert
+    def __init__(self, render: Render[Facets], listener: Listener[Facets]) -> None:
+        self._render = render
         self._listener = listener
         self._lock = threading.Lock()
-        self._by_namespace: dict[str, dict[str, Entry[Model]]] = {}
+        self._by_namespace: dict[str, dict[str, Entry[Facets]]] = {}
         #: Names of each namespace in order, for pages that resume after a name.
         self._names: dict[str, list[str]] = {}
         #: (namespace, name) -> the version at which it was deleted.
@@ -70,7 +74,7 @@ class Store(Generic[Model]):
         with self._lock:
             return sum(len(entries) for entries in self._by_namespace.values())
 
-    def upsert(self, resource: dict[str, Any]) -> Applied[Model] | None:
+    def upsert(self, resource: dict[str, Any]) -> Applied[Facets] | None:
         """Store ``resource`` unless what is stored (or its deletion) is as new or newer."""
         metadata = resource["metadata"]
         namespace, name, version = metadata["namespace"], metadata["name"], version_of(resource)
@@ -81,13 +85,13 @@ class Store(Generic[Model]):
             if self._tombstones.get((namespace, name), -1) >= version:
                 return None
         try:
-            out = self._convert(resource)
+            json, facets = self._render(resource)
         except ValidationError as error:
             # One object this API cannot read (written by a newer operator or by hand) must not
             # stop the watch that keeps every other one current.
             log.warning("skipping unreadable %s/%s: %s", namespace, name, error)
             return None
-        entry = Entry(namespace, name, version, out, out.model_dump_json().encode())
+        entry = Entry(namespace, name, version, json, facets)
         with self._lock:
             current = self._by_namespace.get(namespace, {}).get(name)
             if current is not None and current.version >= version:
@@ -101,7 +105,7 @@ class Store(Generic[Model]):
             self._listener(applied)
         return applied
 
-    def delete(self, resource: dict[str, Any]) -> Applied[Model] | None:
+    def delete(self, resource: dict[str, Any]) -> Applied[Facets] | None:
         """Remove the object unless the stored one is newer than ``resource``."""
         metadata = resource["metadata"]
         namespace, name, version = metadata["namespace"], metadata["name"], version_of(resource)
@@ -143,11 +147,11 @@ class Store(Generic[Model]):
         names = self._names[namespace]
         del names[bisect.bisect_left(names, name)]
 
-    def get(self, namespace: str, name: str) -> Entry[Model] | None:
+    def get(self, namespace: str, name: str) -> Entry[Facets] | None:
         with self._lock:
             return self._by_namespace.get(namespace, {}).get(name)
 
-    def after(self, namespace: str, name: str | None) -> Iterator[Entry[Model]]:
+    def after(self, namespace: str, name: str | None) -> Iterator[Entry[Facets]]:
         """The namespace's entries in name order, starting after ``name``.
 
         A snapshot of the names is taken, so the iteration is safe while the watch writes;

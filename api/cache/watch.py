@@ -1,7 +1,7 @@
 """The cache the list routes and the event stream read: two stores, their watches, the feed."""
 
 import asyncio
-from typing import Any
+from typing import Any, NamedTuple
 
 from simplismart.api.cache.changes import ChangeFeed
 from simplismart.api.cache.informer import Informer
@@ -10,10 +10,29 @@ from simplismart.api.errors import UnavailableError
 from simplismart.api.kube import Kube
 from simplismart.api.schemas.cluster import ClusterOut
 from simplismart.api.schemas.deployment import DeploymentOut
-from simplismart.crds import CLUSTER, DEPLOYMENT
+from simplismart.crds import CLUSTER, DEPLOYMENT, Phase
 
 #: How long a request waits for the first LIST before answering 503.
 SYNC_WAIT_SECONDS = 10.0
+
+
+class DeploymentFacets(NamedTuple):
+    """What deployment lists filter on."""
+
+    cluster: str
+    phase: Phase
+    priority: int
+
+
+def render_deployment(resource: dict[str, Any]) -> tuple[bytes, DeploymentFacets]:
+    out = DeploymentOut.of(resource)
+    return out.model_dump_json().encode(), DeploymentFacets(
+        out.cluster_name, out.phase, out.priority
+    )
+
+
+def render_cluster(resource: dict[str, Any]) -> tuple[bytes, None]:
+    return ClusterOut.of(resource).model_dump_json().encode(), None
 
 
 class WatchCache:
@@ -26,10 +45,10 @@ class WatchCache:
 
     def __init__(self, kube: Kube, namespace_prefix: str) -> None:
         self.feed = ChangeFeed()
-        self.deployments: Store[DeploymentOut] = Store(
-            DeploymentOut.of, self._announcer("deployment")
+        self.deployments: Store[DeploymentFacets] = Store(
+            render_deployment, self._announcer("deployment")
         )
-        self.clusters: Store[ClusterOut] = Store(ClusterOut.of, self._announcer("cluster"))
+        self.clusters: Store[None] = Store(render_cluster, self._announcer("cluster"))
         self._informers = [
             Informer(kube, DEPLOYMENT, self.deployments, namespace_prefix),
             Informer(kube, CLUSTER, self.clusters, namespace_prefix),

@@ -80,9 +80,9 @@ def get_cluster(
     """
     cluster = ClusterOut.of(kube.get_object(CLUSTER, member.namespace, name))
     queued = [
-        entry.out
+        DeploymentOut.model_validate_json(entry.json)
         for entry in cache.deployments.after(member.namespace, None)
-        if entry.out.cluster_name == name and entry.out.phase is Phase.QUEUED
+        if entry.facets.cluster == name and entry.facets.phase is Phase.QUEUED
     ]
     queued.sort(key=lambda d: (d.queue_position is None, d.queue_position or 0, d.queued_at or 0))
     queue = [

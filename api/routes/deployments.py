@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
 
-from simplismart.api.cache import Page, PageToken
+from simplismart.api.cache import DeploymentFacets, Page, PageToken
 from simplismart.api.deps import DeveloperMember, KubeDep, ServicesDep, ViewerMember
 from simplismart.api.errors import NotFoundError, UnprocessableError, field_error
 from simplismart.api.kube import Kube
@@ -104,9 +104,9 @@ def list_deployments(
     own writes show at once; the operator's status changes as soon as its watch delivers them.
     """
 
-    def wanted(deployment: DeploymentOut) -> bool:
+    def wanted(deployment: DeploymentFacets) -> bool:
         return (
-            (cluster is None or deployment.cluster_name == cluster)
+            (cluster is None or deployment.cluster == cluster)
             and (phase is None or deployment.phase is phase)
             and (priority is None or deployment.priority == priority)
         )

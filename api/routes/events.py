@@ -72,7 +72,7 @@ async def _stream(
         wakeup = feed.wakeup()
         changes, cursor = feed.after(cursor, namespace)
         for change in changes:
-            yield _event(feed.event_id(change.sequence), change.kind, change.data)
+            yield _event(feed.event_id(change.sequence), change.kind, change.data())
         if changes:
             continue
         try:

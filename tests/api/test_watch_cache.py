@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from harness.kube import wait_for
 
-from simplismart.api.cache import ChangeFeed, PageToken, Store, WatchCache
+from simplismart.api.cache import ChangeFeed, DeploymentFacets, PageToken, Store, WatchCache
 from simplismart.api.cache.store import Applied
+from simplismart.api.cache.watch import render_deployment
 from simplismart.api.errors import UnprocessableError
-from simplismart.api.schemas.deployment import DeploymentOut
 from simplismart.crds import DEPLOYMENT
 from tests.api.fake_kube import FakeKube
 
@@ -31,21 +31,21 @@ def _deployment(name: str, version: int, phase: str | None = None) -> dict[str, 
 
 
 @pytest.fixture
-def heard() -> list[Applied[DeploymentOut]]:
+def heard() -> list[Applied[DeploymentFacets]]:
     return []
 
 
 @pytest.fixture
-def store(heard: list[Applied[DeploymentOut]]) -> Store[DeploymentOut]:
-    return Store(DeploymentOut.of, heard.append)
+def store(heard: list[Applied[DeploymentFacets]]) -> Store[DeploymentFacets]:
+    return Store(render_deployment, heard.append)
 
 
-def _phases(store: Store[DeploymentOut]) -> dict[str, str]:
-    return {entry.name: entry.out.phase for entry in store.after("ns", None)}
+def _phases(store: Store[DeploymentFacets]) -> dict[str, str]:
+    return {entry.name: entry.facets.phase for entry in store.after("ns", None)}
 
 
 def test_an_older_version_never_replaces_a_newer_one(
-    store: Store[DeploymentOut], heard: list[Applied[DeploymentOut]]
+    store: Store[DeploymentFacets], heard: list[Applied[DeploymentFacets]]
 ) -> None:
     store.upsert(_deployment("d1", 5, "Running"))
     store.upsert(_deployment("d1", 4, "Queued"))
@@ -54,7 +54,7 @@ def test_an_older_version_never_replaces_a_newer_one(
     assert [(a.type, a.entry.version) for a in heard] == [("ADDED", 5)]
 
 
-def test_a_deletion_is_not_undone_by_a_late_event(store: Store[DeploymentOut]) -> None:
+def test_a_deletion_is_not_undone_by_a_late_event(store: Store[DeploymentFacets]) -> None:
     store.upsert(_deployment("d1", 5))
     store.delete(_deployment("d1", 6))
     store.upsert(_deployment("d1", 6, "Queued"))
@@ -64,7 +64,7 @@ def test_a_deletion_is_not_undone_by_a_late_event(store: Store[DeploymentOut]) -
 
 
 def test_a_list_removes_what_it_lacks_but_keeps_newer_writes(
-    store: Store[DeploymentOut], heard: list[Applied[DeploymentOut]]
+    store: Store[DeploymentFacets], heard: list[Applied[DeploymentFacets]]
 ) -> None:
     store.upsert(_deployment("gone", 3))
     store.upsert(_deployment("kept", 4))
@@ -78,7 +78,7 @@ def test_a_list_removes_what_it_lacks_but_keeps_newer_writes(
     assert ("DELETED", "gone") in [(a.type, a.entry.name) for a in heard]
 
 
-def test_entries_resume_after_a_name(store: Store[DeploymentOut]) -> None:
+def test_entries_resume_after_a_name(store: Store[DeploymentFacets]) -> None:
     for index, name in enumerate(("b", "d", "a", "c")):
         store.upsert(_deployment(name, index + 1))
     assert [e.name for e in store.after("ns", "b")] == ["c", "d"]
@@ -136,7 +136,7 @@ def test_the_cache_follows_the_watch_and_only_organizations(
     kube.create_object(DEPLOYMENT, "elsewhere", "x", SPEC, {})
     kube.set_status(DEPLOYMENT, "org-1", "d1", {"phase": "Queued"})
     wait_for(
-        lambda: [e.out.phase for e in cache.deployments.after("org-1", None)] == ["Queued"],
+        lambda: [e.facets.phase for e in cache.deployments.after("org-1", None)] == ["Queued"],
         timeout=5,
     )
     assert list(cache.deployments.after("elsewhere", None)) == []
@@ -155,7 +155,7 @@ def test_after_410_gone_the_cache_lists_again(running_cache: tuple[FakeKube, Wat
     wait_for(lambda: _cached(cache) == ["d1"], timeout=10, what="the relist after 410")
 
 
-def test_an_unreadable_object_is_skipped_not_fatal(store: Store[DeploymentOut]) -> None:
+def test_an_unreadable_object_is_skipped_not_fatal(store: Store[DeploymentFacets]) -> None:
     broken = _deployment("broken", 1)
     broken["spec"] = {"cluster": "c1"}
     store.upsert(broken)
