@@ -135,9 +135,16 @@ def _preempt(
     free = arithmetic.capacity - held
     reachable = free + sum(h.request for h in evictable)
     requests = arithmetic.requests(arithmetic.rows(preemptors))
-    possible = np.all(requests <= reachable, axis=1)
+    # Only those that may be admitted go to the exact selection (the others evict nothing):
+    # with reservations the prefix that fits together, else each that fits alone.
+    if cluster.reservations:
+        fits = np.all(np.cumsum(requests, axis=0) <= reachable, axis=1)
+        possible = np.cumprod(fits).astype(bool)
+    else:
+        possible = np.all(requests <= reachable, axis=1)
     if not possible.any() or np.all(requests[possible].sum(axis=0) <= free):
         return [], holds  # nothing to evict for: a cheap test before the exact selection
+    preemptors = [w for w, kept in zip(preemptors, possible, strict=True) if kept]
     preemption = select_victims(
         PreemptionProblem(
             capacity=arithmetic.mapping(arithmetic.capacity),
