@@ -7,6 +7,10 @@ for every pass: nothing new arrives (an arrival of higher priority can only dela
 queue), and backfilling is greedy in queue order where the real pass searches for the best
 selection. A reserved deployment's ETA is its promised start or earlier, so it is exact
 once everything ahead of it is running, unless something of higher priority arrives.
+
+On a cluster that allows preemption each pass of the replay begins with the operator's
+preemption step, so HIGH deployments start as soon as evicting can place them; a LOW
+deployment's ETA is then when it should start, not a promise that it runs to the end.
 """
 
 from __future__ import annotations
