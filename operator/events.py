@@ -50,8 +50,11 @@ class EventRecorder:
             self._buckets.popitem(last=False)
         return allowed
 
-    def announce(self, reference: dict[str, Any], reason: str, message: str) -> None:
-        """Queue a Normal event about ``reference`` (apiVersion, kind, metadata)."""
+    def announce(
+        self, reference: dict[str, Any], reason: str, message: str, *, warning: bool = False
+    ) -> None:
+        """Queue an event about ``reference`` (apiVersion, kind, metadata): Normal, or Warning
+        for what a person may have to act on."""
         meta = reference["metadata"]
         if not self._take_token(meta["uid"]):
             metrics.events_dropped.inc()
@@ -70,7 +73,7 @@ class EventRecorder:
             ),
             reason=reason,
             message=message,
-            type="Normal",
+            type="Warning" if warning else "Normal",
             first_timestamp=stamp,
             last_timestamp=stamp,
             count=1,

@@ -124,6 +124,9 @@ def cluster_state(cluster: ClusterObject, current: Plan, now: datetime) -> Clust
                 id=d.name,
                 requests=d.held.as_dict(),
                 ends_at=d.status.expires_at.timestamp() if d.status.expires_at else None,
+                priority=int(d.spec.priority),
+                preemptions=d.status.preemptions or 0,
+                started_at=d.status.started_at.timestamp() if d.status.started_at else None,
             )
             for d in current.running
         ],
@@ -135,12 +138,15 @@ def cluster_state(cluster: ClusterObject, current: Plan, now: datetime) -> Clust
                 waited_seconds=waited_seconds(d, now),
                 expected_seconds=d.spec.duration_seconds or middle,
                 max_seconds=d.spec.duration_seconds or window.max_seconds,
+                preemptions=d.status.preemptions or 0,
             )
             for d in current.queue
         ],
         now=now.timestamp(),
         reservations=scheduling.reservations,
         aging_seconds=scheduling.aging_seconds,
+        preemption=scheduling.preemption == PreemptionPolicy.LOWER_PRIORITY,
+        max_preemptions=scheduling.max_preemptions,
     )
 
 
@@ -148,7 +154,8 @@ def preemption(cluster: ClusterObject, current: Plan, now: datetime) -> Preempti
     """The victim-selection problem when the cluster allows preemption and HIGH ones wait.
 
     The preemptors are the queued HIGH deployments (by spec: an aged LOW one does not
-    preempt), in queue order. None when there is nothing to decide, and on a cluster that
+    preempt), in queue order; with reservations, none evicts past one that cannot start (it
+    holds the first reservation). None when there is nothing to decide, and on a cluster that
     holds more than its capacity (it shrank): evicting to make room there would start a
     preemptor on capacity that does not exist.
     """
@@ -173,4 +180,5 @@ def preemption(cluster: ClusterObject, current: Plan, now: datetime) -> Preempti
         ],
         preemptors=[Preemptor(id=d.name, requests=d.spec.resources.as_dict()) for d in preemptors],
         max_preemptions=scheduling.max_preemptions,
+        stop_at_blocked=scheduling.reservations > 0,
     )

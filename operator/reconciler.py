@@ -34,6 +34,7 @@ from simplismart.scheduler import (
     PassPlan,
     Preemption,
     Selection,
+    Shortfall,
     Strategy,
     forecast,
     plan_pass,
@@ -49,6 +50,8 @@ WRITE_CONCURRENCY = 16
 EXACT_POSITIONS = 20
 #: Seconds an ETA may move before it is rewritten: each rewrite is an API write.
 ETA_SLACK = 1.0
+#: The Warning's reason for a HIGH deployment that evicting every LOW run would not place.
+PREEMPTION_IMPOSSIBLE = "PreemptionImpossible"
 
 Clock = Callable[[], datetime]
 
@@ -110,6 +113,9 @@ class Reconciler:
         self._positions_refreshed: dict[ClusterRef, float] = {}
         self._reported: dict[ClusterRef, dict[str, Any]] = {}
         self._last_preemption: dict[ClusterRef, dict[str, Any]] = {}
+        # Per cluster, the HIGH deployments (by uid) warned that eviction cannot place them,
+        # with the resources they lacked: warned again only when that changes.
+        self._warned: dict[ClusterRef, dict[str, frozenset[str]]] = {}
 
     async def __call__(self, ref: ClusterRef) -> float | None:
         """Run one pass; returns when to run again (0 = at once), or None when settled."""
@@ -173,6 +179,7 @@ class Reconciler:
         self._positions_refreshed.pop(ref, None)
         self._reported.pop(ref, None)
         self._last_preemption.pop(ref, None)
+        self._warned.pop(ref, None)
         self._store.forget_cluster(ref)
         metrics.forget_cluster(ref.namespace, ref.name)
 
@@ -268,14 +275,16 @@ class Reconciler:
         """
         problem = planning.preemption(cluster, current, moment)
         if problem is None:
+            self._warned.pop(cluster.ref, None)
             return None
         # Milliseconds in practice, but up to a few hundred on adversarial clusters: off the
         # event loop, like the solver.
         preemption = await asyncio.to_thread(select_victims, problem)
+        queued = {d.name: d for d in current.queue}
+        self._warn(cluster.ref, queued, preemption.shortfalls)
         if not preemption.victims:
             return None
         running = {d.name: d for d in current.running}
-        queued = {d.name: d for d in current.queue}
         preemptors = [queued[name] for name in preemption.admitted]
         evicted = await asyncio.gather(
             *(
@@ -305,6 +314,32 @@ class Reconciler:
                     f"evicted {', '.join(preemption.victims)} to start",
                 )
         return all(started)
+
+    def _warn(
+        self,
+        ref: ClusterRef,
+        queued: dict[str, DeploymentObject],
+        shortfalls: tuple[Shortfall, ...],
+    ) -> None:
+        """A Warning for each HIGH deployment that no eviction can place now, saying why.
+
+        Once while it stays so (again if it comes to lack another resource), and through the
+        per-object limiter like every event: its status says the rest.
+        """
+        warned = self._warned.get(ref, {})
+        now_short: dict[str, frozenset[str]] = {}
+        for shortfall in shortfalls:
+            deployment = queued[shortfall.id]
+            lacking = frozenset(shortfall.needs)
+            now_short[deployment.uid] = lacking
+            if warned.get(deployment.uid) != lacking:
+                self._events.announce(
+                    deployment.reference(),
+                    PREEMPTION_IMPOSSIBLE,
+                    _shortfall_message(shortfall),
+                    warning=True,
+                )
+        self._warned[ref] = now_short
 
     async def _evict(
         self, victim: DeploymentObject, preemptors: tuple[str, ...], moment: datetime
@@ -501,6 +536,17 @@ class Reconciler:
         if self._reported.get(ref) != status:
             await self._kube.patch_cluster_status(ref, status)
             self._reported[ref] = status
+
+
+def _shortfall_message(shortfall: Shortfall) -> str:
+    """Why evicting every preemptible LOW run would not make room, in numbers."""
+    needs = " and ".join(f"{name} {amount}" for name, amount in shortfall.needs.items())
+    most = " and ".join(f"{name} {amount}" for name, amount in shortfall.most.items())
+    return (
+        f"cannot start even by evicting every preemptible LOW run: needs {needs}, at most "
+        f"{most} could be free; it waits for runs that cannot be evicted (HIGH ones, LOW ones "
+        "preempted maxPreemptions times) to end"
+    )
 
 
 def _preemption_report(preemption: Preemption, moment: datetime) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from simplismart.scheduler.preemption import (
     PreemptionProblem,
     Preemptor,
     RunningDeployment,
+    Shortfall,
     select_victims,
 )
 from simplismart.scheduler.problem import Candidate, Problem, ProblemError, Reservation
@@ -43,6 +44,7 @@ __all__ = [
     "Running",
     "RunningDeployment",
     "Selection",
+    "Shortfall",
     "Strategy",
     "Waiting",
     "forecast",

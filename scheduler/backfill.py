@@ -38,12 +38,14 @@ class Reserved:
     """A start promised to `id` at `at` (POSIX seconds), once the deployments in `after` end.
 
     `after` are the running (or just started, or reserved before it) deployments whose end
-    it waits for, soonest first.
+    it waits for, soonest first. `evicting` is True when it starts then by evicting LOW runs
+    (a cluster that allows preemption), which `after` does not name.
     """
 
     id: str
     at: float
     after: tuple[str, ...]
+    evicting: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,12 +130,18 @@ class Arithmetic:
 
 @dataclass(frozen=True, slots=True)
 class Hold:
-    """Capacity a deployment holds, with the end backfilling trusts and the end it expects."""
+    """Capacity a deployment holds, with the end backfilling trusts and the end it expects.
+
+    `begin` is when it started; `evictable` is True when a HIGH deployment may evict it
+    (`ClusterState.preemptible`): then it holds capacity only until a HIGH one needs it.
+    """
 
     id: str
     request: Amounts
     sure_end: float
     expected_end: float
+    begin: float
+    evictable: bool = False
 
 
 def decide(
@@ -143,7 +151,14 @@ def decide(
     queue: Sequence[Waiting],
     moment: float,
 ) -> Decision:
-    """Steps 2 and 3 of the policy at `moment`, for `queue` already in order."""
+    """Steps 2 and 3 of the policy at `moment`, for `queue` already in order.
+
+    On a cluster that allows preemption, the first blocked HIGH deployment (by spec) is
+    promised the earlier of the moment it fits and the moment it fits beside what it may
+    not evict (`firm`): HIGH runs, LOW runs at their preemption limit, reservations of
+    those. Its start evicts the LOW runs in the way, which the operator's preemption step
+    does as soon as it fits so. The other reservations count every run until its end.
+    """
     held = sum((h.request for h in holds), np.zeros(len(arithmetic.names), dtype=np.int64))
     free = np.maximum(arithmetic.capacity - held, 0)
     rows = arithmetic.rows(queue)
@@ -155,29 +170,45 @@ def decide(
         head = len(queue) if within.all() else int(within.argmin())
         free = free - requests[:head].sum(axis=0)
     timeline = Timeline(arithmetic.capacity, moment)
-    ends: list[tuple[float, str]] = []
-    for hold in holds:
-        timeline.hold(moment, hold.sure_end, hold.request)
-        ends.append((hold.sure_end, hold.id))
+    firm = Timeline(arithmetic.capacity, moment)
+    ends: list[tuple[float, str, bool]] = []
+
+    def hold(begin: float, end: float, request: Amounts, name: str, evictable: bool) -> None:
+        timeline.hold(begin, end, request)
+        if not evictable:
+            firm.hold(begin, end, request)
+        ends.append((end, name, evictable))
+
+    for h in holds:
+        hold(moment, h.sure_end, h.request, h.id, h.evictable)
     for waiting, request in zip(queue[:head], requests[:head], strict=True):
         end = moment + _or_forever(waiting.max_seconds)
-        timeline.hold(moment, end, request)
-        ends.append((end, waiting.id))
+        hold(moment, end, request, waiting.id, cluster.preemptible(waiting))
     reserved: list[Reserved] = []
     blocked: list[int] = []
+    preemptor_seen = False
     for index in (np.flatnonzero(~np.all(requests[head:] <= free, axis=1)) + head).tolist():
         if len(reserved) == cluster.reservations:
             break
         waiting, request = queue[index], requests[index]
         seconds = _or_forever(waiting.max_seconds)
         at = timeline.earliest_fit(request, seconds)
+        evicting = False
+        if cluster.preempts(waiting) and not preemptor_seen:
+            preemptor_seen = True
+            by_evicting = firm.earliest_fit(request, seconds)
+            if by_evicting is not None and (at is None or by_evicting < at):
+                at, evicting = by_evicting, True
         if at is None:  # never fits: too large, or blocked by runs with no known end
             continue
-        after = tuple(name for end, name in sorted(ends) if moment < end <= at)
-        reserved.append(Reserved(waiting.id, at, after))
+        after = tuple(
+            name
+            for end, name, evictable in sorted(ends)
+            if moment < end <= at and not (evicting and evictable)
+        )
+        reserved.append(Reserved(waiting.id, at, after, evicting))
         blocked.append(index)
-        timeline.hold(at, at + seconds, request)
-        ends.append((at + seconds, waiting.id))
+        hold(at, at + seconds, request, waiting.id, cluster.preemptible(waiting))
     limits = tuple(
         Limit(r.at, np.maximum(arithmetic.capacity - timeline.in_use(r.at), 0)) for r in reserved
     )
@@ -206,15 +237,26 @@ def running_holds(cluster: ClusterState, arithmetic: Arithmetic) -> list[Hold]:
     holds = []
     for run in cluster.running:
         end = _or_forever(run.ends_at)
-        holds.append(Hold(run.id, arithmetic.request(run.id), end, end))
+        begin = cluster.now if run.started_at is None else min(run.started_at, cluster.now)
+        request = arithmetic.request(run.id)
+        holds.append(Hold(run.id, request, end, end, begin, cluster.preemptible(run)))
     return holds
 
 
-def started_hold(waiting: Waiting, arithmetic: Arithmetic, moment: float) -> Hold:
+def started_hold(
+    cluster: ClusterState, waiting: Waiting, arithmetic: Arithmetic, moment: float
+) -> Hold:
     """What `waiting` holds once started at `moment`; it expects no longer than it may run."""
     sure = moment + _or_forever(waiting.max_seconds)
     expected = sure if waiting.expected_seconds is None else moment + waiting.expected_seconds
-    return Hold(waiting.id, arithmetic.request(waiting.id), sure, min(expected, sure))
+    return Hold(
+        waiting.id,
+        arithmetic.request(waiting.id),
+        sure,
+        min(expected, sure),
+        moment,
+        cluster.preemptible(waiting),
+    )
 
 
 @dataclass(frozen=True, slots=True)

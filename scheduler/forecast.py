@@ -7,6 +7,10 @@ for every pass: nothing new arrives (an arrival of higher priority can only dela
 queue), and backfilling is greedy in queue order where the real pass searches for the best
 selection. A reserved deployment's ETA is its promised start or earlier, so it is exact
 once everything ahead of it is running, unless something of higher priority arrives.
+
+On a cluster that allows preemption each pass of the replay begins with the operator's
+preemption step, so HIGH deployments start as soon as evicting can place them; a LOW
+deployment's ETA is then when it should start, not a promise that it runs to the end.
 """
 
 from __future__ import annotations
@@ -23,12 +27,20 @@ from simplismart.scheduler.backfill import (
     Decision,
     Hold,
     PassPlan,
+    Reserved,
     decide,
     running_holds,
     started_hold,
     started_ids,
 )
 from simplismart.scheduler.cluster_state import ClusterState, Waiting
+from simplismart.scheduler.preemption import (
+    MAX_USED_SECONDS,
+    PreemptionProblem,
+    Preemptor,
+    RunningDeployment,
+    select_victims,
+)
 from simplismart.scheduler.problem import HIGH
 
 NAMED_DEPLOYMENTS = 3
@@ -54,7 +66,7 @@ def forecast(plan: PassPlan, started: Collection[str]) -> Forecast:
     chosen = started_ids(plan, started)
     by_id = {w.id: w for w in cluster.waiting}
     holds = running_holds(cluster, arithmetic) + [
-        started_hold(by_id[i], arithmetic, cluster.now) for i in sorted(chosen)
+        started_hold(cluster, by_id[i], arithmetic, cluster.now) for i in sorted(chosen)
     ]
     left = [w for w in cluster.waiting if w.id not in chosen]
     estimated = _replay(cluster, arithmetic, holds, left)
@@ -65,22 +77,100 @@ def forecast(plan: PassPlan, started: Collection[str]) -> Forecast:
 def _replay(
     cluster: ClusterState, arithmetic: Arithmetic, holds: list[Hold], left: list[Waiting]
 ) -> dict[str, float | None]:
-    """Run the policy at every expected end until the queue is empty or nothing ends."""
+    """Run the policy at every expected end until the queue is empty or nothing ends.
+
+    Each pass of the replay is the operator's: the preemption step first (from now on, so a
+    HIGH deployment the next pass would start by evicting is due now), then `decide`.
+    """
     estimated: dict[str, float | None] = dict.fromkeys((w.id for w in left), None)
     order = _Order(cluster, left)
     moment = cluster.now
-    while order.queue:
+    while True:
+        started, holds = _preempt(cluster, arithmetic, holds, order.at(moment), moment)
+        if moment > cluster.now:  # the pass at `now` has decided already: `plan` is it
+            _start(cluster, arithmetic, holds, order, started, moment, estimated)
+            decision = decide(cluster, arithmetic, holds, order.at(moment), moment)
+            started = [*decision.first, *_greedy_backfill(decision)]
+        _start(cluster, arithmetic, holds, order, started, moment, estimated)
         upcoming = [h.expected_end for h in holds if h.expected_end > moment]
-        if not upcoming or not np.isfinite(min(upcoming)):
-            break
+        if not order.queue or not upcoming or not np.isfinite(min(upcoming)):
+            return estimated
         moment = min(upcoming)
         holds = [h for h in holds if h.expected_end > moment]
-        decision = decide(cluster, arithmetic, holds, order.at(moment), moment)
-        for waiting in (*decision.first, *_greedy_backfill(decision)):
-            estimated[waiting.id] = moment
-            holds.append(started_hold(waiting, arithmetic, moment))
-            order.remove(waiting)
-    return estimated
+
+
+def _start(
+    cluster: ClusterState,
+    arithmetic: Arithmetic,
+    holds: list[Hold],
+    order: _Order,
+    started: list[Waiting],
+    moment: float,
+    estimated: dict[str, float | None],
+) -> None:
+    """Record that `started` start at `moment`: their ETA, their holds, out of the queue."""
+    for waiting in started:
+        estimated[waiting.id] = moment
+        holds.append(started_hold(cluster, waiting, arithmetic, moment))
+        order.remove(waiting)
+
+
+def _preempt(
+    cluster: ClusterState,
+    arithmetic: Arithmetic,
+    holds: list[Hold],
+    queue: list[Waiting],
+    moment: float,
+) -> tuple[list[Waiting], list[Hold]]:
+    """The operator's preemption step at `moment`: who starts by evicting, and what is left held.
+
+    The same victim selection as the operator's (`select_victims`), over the evictable
+    holds with the run time they will have used; nothing when no start needs an eviction
+    (those start in `decide`), or when more is held than the cluster has (it shrank).
+    Evicted runs are not restarted in the replay.
+    """
+    preemptors = [w for w in queue if cluster.preempts(w)]
+    evictable = [h for h in holds if h.evictable]
+    if not preemptors or not evictable:
+        return [], holds
+    held = sum((h.request for h in holds), np.zeros(len(arithmetic.names), dtype=np.int64))
+    if (held > arithmetic.capacity).any():
+        return [], holds
+    free = arithmetic.capacity - held
+    reachable = free + sum(h.request for h in evictable)
+    requests = arithmetic.requests(arithmetic.rows(preemptors))
+    # Only those that may be admitted go to the exact selection (the others evict nothing):
+    # with reservations the prefix that fits together, else each that fits alone.
+    if cluster.reservations:
+        fits = np.all(np.cumsum(requests, axis=0) <= reachable, axis=1)
+        possible = np.cumprod(fits).astype(bool)
+    else:
+        possible = np.all(requests <= reachable, axis=1)
+    if not possible.any() or np.all(requests[possible].sum(axis=0) <= free):
+        return [], holds  # nothing to evict for: a cheap test before the exact selection
+    preemptors = [w for w, kept in zip(preemptors, possible, strict=True) if kept]
+    preemption = select_victims(
+        PreemptionProblem(
+            capacity=arithmetic.mapping(arithmetic.capacity),
+            free=arithmetic.mapping(free),
+            running=[
+                RunningDeployment(
+                    id=h.id,
+                    requests=arithmetic.mapping(h.request),
+                    used_seconds=min(max(moment - h.begin, 0.0), MAX_USED_SECONDS),
+                )
+                for h in evictable
+            ],
+            preemptors=[Preemptor(w.id, w.requests) for w in preemptors],
+            max_preemptions=cluster.max_preemptions,
+            stop_at_blocked=cluster.reservations > 0,
+        )
+    )
+    if not preemption.victims:
+        return [], holds
+    admitted = set(preemption.admitted)
+    victims = set(preemption.victims)
+    return [w for w in preemptors if w.id in admitted], [h for h in holds if h.id not in victims]
 
 
 class _Order:
@@ -155,11 +245,7 @@ def _reasons(
             continue
         request = arithmetic.request(waiting.id)
         if waiting.id in reserved:
-            promise = reserved[waiting.id]
-            reasons[waiting.id] = (
-                f"reserved: starts when {_names(promise.after)} finish{_s(promise.after)} "
-                f"(~{_clock(promise.at)})"
-            )
+            reasons[waiting.id] = _promised(reserved[waiting.id])
         elif not np.all(request <= arithmetic.capacity):
             reasons[waiting.id] = "waiting: asks more than the cluster has in total"
         elif np.all(request <= free) and plan.reserved:
@@ -183,6 +269,15 @@ def _reasons(
             reasons[waiting.id] = f"waiting for capacity: {short}"
         ahead[cluster.effective_priority(waiting, cluster.now)] += 1
     return reasons
+
+
+def _promised(promise: Reserved) -> str:
+    """The reason of a reserved deployment: what it waits for, and when."""
+    if promise.evicting and not promise.after:
+        return f"reserved: starts by evicting LOW runs (~{_clock(promise.at)})"
+    ends = f"when {_names(promise.after)} finish{_s(promise.after)}"
+    evicting = ", evicting LOW runs" if promise.evicting else ""
+    return f"reserved: starts {ends}{evicting} (~{_clock(promise.at)})"
 
 
 def _names(ids: tuple[str, ...]) -> str:

@@ -9,7 +9,9 @@ The rules (docs/scheduler.md, "Preemption"):
 
 - Only LOW running deployments preempted fewer than `max_preemptions` times are victims.
 - Preemptors are taken in queue order; one that would not fit even if every possible victim
-  were evicted, together with those before it, is blocked and evicts nothing.
+  were evicted, together with those before it, is blocked and evicts nothing. With
+  `stop_at_blocked` (a cluster with reservations), every preemptor after a blocked one is
+  blocked too: the blocked one holds a reservation that a later one must not take.
 - The victims are the cheapest cover of what the admitted preemptors lack: least run time
   lost, then fewest victims. Run time counts in whole milliseconds so that sums are exact.
   The optimum is inclusion-minimal: no victim could be spared.
@@ -66,7 +68,8 @@ class PreemptionProblem:
 
     `preemptors` are in queue order. The requests of the running deployments plus the free
     capacity may not exceed the capacity: an over-committed cluster is a bug to report, not
-    a state to preempt in.
+    a state to preempt in. `stop_at_blocked` blocks every preemptor after the first blocked
+    one, so that none jumps it by evicting (with reservations, it holds the first one).
     """
 
     capacity: Mapping[str, int]
@@ -74,12 +77,15 @@ class PreemptionProblem:
     running: Sequence[RunningDeployment]
     preemptors: Sequence[Preemptor]
     max_preemptions: int = DEFAULT_MAX_PREEMPTIONS
+    stop_at_blocked: bool = False
 
     def __post_init__(self) -> None:
         check_amounts("capacity", self.capacity)
         check_amounts("free", self.free)
         if not is_int(self.max_preemptions) or self.max_preemptions < 0:
             raise ProblemError("max_preemptions", "must be a non-negative integer")
+        if not isinstance(self.stop_at_blocked, bool):
+            raise ProblemError("stop_at_blocked", "must be a boolean")
         seen: set[str] = set()
         held = dict(self.free)
         for index, running in enumerate(_sequence("running", self.running)):
@@ -115,6 +121,19 @@ class PreemptionProblem:
 
 
 @dataclass(frozen=True, slots=True)
+class Shortfall:
+    """A preemptor that does not fit even alone in the free capacity plus every possible victim.
+
+    Per resource it lacks: what it `needs`, and the `most` that evicting every possible
+    victim would make free (with what is free already).
+    """
+
+    id: str
+    needs: Mapping[str, int]
+    most: Mapping[str, int]
+
+
+@dataclass(frozen=True, slots=True)
 class Preemption:
     """What to do: evict `victims`, then start `admitted`; `blocked` stay queued.
 
@@ -122,6 +141,8 @@ class Preemption:
     `lost_seconds` is the run time the victims had used. `proven_optimal` is False only
     when the victims come from the greedy fallback (a deficit too fine-grained for the exact
     program): still enough and inclusion-minimal, but maybe not the least work lost.
+    `shortfalls` are the blocked preemptors that preemption cannot place now whatever the
+    others do: they wait for HIGH runs (or runs at their preemption limit) to end.
     """
 
     victims: tuple[str, ...]
@@ -130,6 +151,7 @@ class Preemption:
     lost_seconds: float
     proven_optimal: bool
     duration_ms: float
+    shortfalls: tuple[Shortfall, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready view."""
@@ -140,6 +162,9 @@ class Preemption:
             "lost_seconds": self.lost_seconds,
             "proven_optimal": self.proven_optimal,
             "duration_ms": self.duration_ms,
+            "shortfalls": [
+                {"id": s.id, "needs": dict(s.needs), "most": dict(s.most)} for s in self.shortfalls
+            ],
         }
 
 
@@ -160,13 +185,23 @@ def select_victims(problem: PreemptionProblem) -> Preemption:
     wanted = np.zeros(len(names), dtype=np.int64)
     admitted: list[str] = []
     blocked: list[str] = []
+    shortfalls: list[Shortfall] = []
     for preemptor in problem.preemptors:
         request = np.array([preemptor.requests.get(name, 0) for name in names], dtype=np.int64)
-        if (wanted + request <= reachable).all():
+        if (wanted + request <= reachable).all() and not (blocked and problem.stop_at_blocked):
             wanted += request
             admitted.append(preemptor.id)
-        else:
-            blocked.append(preemptor.id)
+            continue
+        blocked.append(preemptor.id)
+        short = np.flatnonzero(request > reachable)
+        if len(short):
+            shortfalls.append(
+                Shortfall(
+                    preemptor.id,
+                    needs={names[i]: int(request[i]) for i in short},
+                    most={names[i]: int(reachable[i]) for i in short},
+                )
+            )
     costs = np.array([round(r.used_seconds * 1000.0) for r in eligible], dtype=np.int64)
     cover = cheapest_cover(amounts, costs, wanted - free)
     assert cover is not None  # the admitted preemptors fit in `reachable` by construction
@@ -178,6 +213,7 @@ def select_victims(problem: PreemptionProblem) -> Preemption:
         lost_seconds=float(sum(eligible[j].used_seconds for j in cover.chosen)),
         proven_optimal=cover.proven,
         duration_ms=(time.perf_counter() - started) * 1000.0,
+        shortfalls=tuple(shortfalls),
     )
 
 

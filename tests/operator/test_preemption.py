@@ -77,3 +77,48 @@ def test_a_never_cluster_evicts_nothing(namespace: Namespace, monitor: Invariant
     assert phases == {**dict.fromkeys(LOWS, "Running"), "urgent": "Queued"}
     assert all("preemptions" not in namespace.get(DEPLOYMENT, name)["status"] for name in LOWS)
     assert "lastPreemption" not in namespace.get(CLUSTER, "full")["status"]
+
+
+def test_with_reservations_a_high_deployment_is_told_and_starts_when_eviction_can_place_it(
+    namespace: Namespace, monitor: InvariantMonitor, kube: client.ApiClient
+) -> None:
+    """8 CPU with reservations (the default one): a HIGH run of 4 CPU for 8 s and two LOW runs
+    of 2 CPU for 60 s. A 6-CPU HIGH deployment, larger than all that evicting could free now,
+    is told it starts when the HIGH run ends, by evicting, and then starts by evicting one."""
+    namespace.cluster("busy", cpu=8, ram=0, gpu=0, preemption="LowerPriority")
+    namespace.deployment("high-run", "busy", cpu=4, priority=1, duration=8)
+    for name in LOWS[:2]:
+        namespace.deployment(name, "busy", cpu=2, duration=60)
+    ends = parse_time(namespace.wait_phase("high-run", "Running")["status"]["expiresAt"])
+    for name in LOWS[:2]:
+        namespace.wait_phase(name, "Running")
+    namespace.deployment("urgent", "busy", cpu=6, priority=1, duration=5)
+    queued = namespace.wait_phase("urgent", "Queued", timeout=10)["status"]
+    assert queued["reason"] == "Reserved"
+    assert "high-run finishes, evicting LOW runs" in queued["message"]
+    eta = parse_time(queued["estimatedStartAt"])
+    assert abs((eta - ends).total_seconds()) <= 1.0, (queued, ends)
+
+    started = parse_time(
+        namespace.wait_phase("urgent", "Running", timeout=20)["status"]["startedAt"]
+    )
+    print(f"HIGH started {(started - eta).total_seconds():.2f} s after its ETA")
+    assert abs((started - eta).total_seconds()) <= 1.0
+    lows = {name: namespace.get(DEPLOYMENT, name)["status"] for name in LOWS[:2]}
+    evicted = [name for name, status in lows.items() if status.get("preemptions") == 1]
+    assert len(evicted) == 1, lows
+
+    def warnings() -> list[str] | None:
+        events = client.CoreV1Api(kube).list_namespaced_event(namespace.name).items
+        found = [
+            str(e.message)
+            for e in events
+            if (e.type, e.reason, e.involved_object.name)
+            == ("Warning", "PreemptionImpossible", "urgent")
+        ]
+        return found or None
+
+    (warning,) = wait_for(warnings, timeout=10, what="the PreemptionImpossible event")
+    assert "needs cpu 6, at most cpu 4 could be free" in warning
+    # The evicted run is not stuck: it runs again once the HIGH one is done.
+    namespace.wait_phase(evicted[0], "Running", timeout=30)

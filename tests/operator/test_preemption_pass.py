@@ -12,7 +12,8 @@ import pytest
 from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId
 from simplismart.operator.objects import DeploymentObject
-from tests.operator.test_reconciler import POOL, Clock, FakeKube, build, phase
+from simplismart.operator.store import DeploymentStore
+from tests.operator.test_reconciler import POOL, Clock, FakeKube, _drive, _started, build, phase
 
 pytestmark = pytest.mark.unit
 
@@ -114,3 +115,74 @@ def test_a_victim_that_changed_meanwhile_holds_the_high_one_back_until_decided_a
     assert (phase(kube, "new"), phase(kube, "urgent")) == ("Running", "Queued")
     asyncio.run(reconciler(POOL))
     assert (phase(kube, "new"), phase(kube, "urgent")) == ("Queued", "Running")
+
+
+def _watched(policy: str) -> tuple[Clock, Any, WatchedKube, DeploymentStore]:
+    """An 8-CPU cluster with reservations (the default one), watched for over-commit."""
+    clock, store = Clock(), DeploymentStore()
+    reconciler, _, _ = build(clock, store)
+    kube = WatchedKube(clock)
+    reconciler._kube = cast(KubeApi, kube)
+    kube.cluster["spec"]["resources"] = {"cpu": 8, "ram": 64, "gpu": 0}
+    kube.cluster["spec"]["scheduling"] = {"preemption": policy}
+    return clock, reconciler, kube, store
+
+
+def _preempted(kube: FakeKube) -> list[str]:
+    return sorted(n for n, b in kube.deployments.items() if b["status"].get("preemptions"))
+
+
+def test_a_high_deployment_larger_than_any_free_slot_starts_at_once_by_evicting() -> None:
+    clock, reconciler, kube, store = _watched("LowerPriority")
+    arrivals = [(0.0, f"low-{n}", 2, 60, 0) for n in range(3)]  # 2 CPU stay free
+    arrivals.append((1.0, "urgent", 6, 5, 1))
+    _drive(clock, reconciler, kube, store, arrivals, until=1.0)
+    assert _started(kube, "urgent") == pytest.approx(1.0)
+    assert len(_preempted(kube)) == 2, "two LOW runs make room, not three"
+
+
+def _behind_a_high_run(policy: str) -> tuple[Any, WatchedKube, dict[str, Any]]:
+    """A HIGH run of 4 CPU for 3 s and two LOW runs of 2 CPU for 60 s; at 0.5 s a 6-CPU HIGH
+    arrives, which evicting both LOW runs would not place before the HIGH run ends."""
+    clock, reconciler, kube, store = _watched(policy)
+    arrivals = [(0.0, "high-run", 4, 3, 1), (0.0, "low-0", 2, 60, 0), (0.0, "low-1", 2, 60, 0)]
+    arrivals.append((0.5, "urgent", 6, 5, 1))
+    shown = _drive(clock, reconciler, kube, store, arrivals, until=70.0)
+    return reconciler, kube, shown
+
+
+def test_the_eta_of_a_high_deployment_counts_on_evicting_and_is_kept() -> None:
+    reconciler, kube, shown = _behind_a_high_run("LowerPriority")
+    assert {eta for _, eta, _ in shown["urgent"]} == {"2026-01-01T12:00:03.000Z"}
+    assert shown["urgent"][0][2] == (
+        "reserved: starts when high-run finishes, evicting LOW runs (~12:00:03)"
+    )
+    assert _started(kube, "urgent") == pytest.approx(3.0, abs=0.01)
+    assert len(_preempted(kube)) == 1, "the HIGH run's 4 CPU and one LOW run's 2 make room"
+    assert all(phase(kube, name) == "Succeeded" for name in kube.deployments)
+    (warning,) = reconciler._events.warnings  # once, though several passes saw it short
+    assert warning == (
+        "urgent",
+        "PreemptionImpossible",
+        "cannot start even by evicting every preemptible LOW run: needs cpu 6, at most cpu 4 "
+        "could be free; it waits for runs that cannot be evicted (HIGH ones, LOW ones "
+        "preempted maxPreemptions times) to end",
+    )
+
+
+def test_on_a_never_cluster_the_same_deployment_waits_for_every_run() -> None:
+    reconciler, kube, shown = _behind_a_high_run("Never")
+    assert {eta for _, eta, _ in shown["urgent"]} == {"2026-01-01T12:01:00.000Z"}
+    assert _started(kube, "urgent") == pytest.approx(60.0, abs=0.01)
+    assert _preempted(kube) == []
+    assert reconciler._events.warnings == []
+
+
+def test_a_high_deployment_whose_eviction_lost_a_race_is_due_now() -> None:
+    reconciler, kube, _ = _full_cluster("LowerPriority")
+    kube.refuse = ("new", "Queued")
+    asyncio.run(reconciler(POOL))
+    status = kube.deployments["urgent"]["status"]
+    assert status["phase"] == "Queued"
+    assert status["estimatedStartAt"] == "2026-01-01T12:00:10.000Z"  # the pass's moment
+    assert status["message"] == "reserved: starts by evicting LOW runs (~12:00:10)"

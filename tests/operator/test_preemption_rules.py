@@ -72,6 +72,33 @@ def test_the_problem_lists_runs_with_their_time_and_only_high_preemptors() -> No
     assert [p.id for p in problem.preemptors] == ["high-wait"]
 
 
+@pytest.mark.parametrize(("reservations", "stops"), [(1, True), (0, False)])
+def test_with_reservations_no_preemptor_evicts_past_a_blocked_one(
+    reservations: int, stops: bool
+) -> None:
+    cluster = _cluster(preemption="LowerPriority", reservations=reservations)
+    problem = planning.preemption(cluster, planning.plan(cluster, MEMBERS, NOW), NOW)
+    assert problem is not None
+    assert problem.stop_at_blocked is stops
+
+
+def test_the_time_aware_pass_knows_who_may_be_evicted() -> None:
+    cluster = _cluster(preemption="LowerPriority", maxPreemptions=2)
+    state = planning.cluster_state(cluster, planning.plan(cluster, MEMBERS, NOW), NOW)
+    assert (state.preemption, state.max_preemptions) == (True, 2)
+    assert [(r.id, state.preemptible(r), r.started_at) for r in state.running] == [
+        ("old-low", False, (NOW - timedelta(seconds=50)).timestamp()),  # at its limit
+        ("new-low", True, (NOW - timedelta(seconds=5)).timestamp()),
+        ("high-run", False, (NOW - timedelta(seconds=1)).timestamp()),
+    ]
+    assert [(w.id, state.preempts(w)) for w in state.waiting] == [
+        ("aged-low", False),
+        ("high-wait", True),
+    ]
+    never = _cluster()
+    assert not planning.cluster_state(never, planning.plan(never, MEMBERS, NOW), NOW).preemption
+
+
 @pytest.mark.parametrize("scheduling", [{}, {"preemption": "Never"}])
 def test_a_never_cluster_states_no_problem(scheduling: dict[str, str]) -> None:
     cluster = _cluster(**scheduling)

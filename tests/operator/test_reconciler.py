@@ -129,9 +129,15 @@ class FakeLeases:
 class FakeEvents:
     def __init__(self) -> None:
         self.reasons: list[str] = []
+        self.warnings: list[tuple[str, str, str]] = []
+        """(object name, reason, message) of each Warning."""
 
-    def announce(self, reference: dict[str, Any], reason: str, message: str) -> None:
+    def announce(
+        self, reference: dict[str, Any], reason: str, message: str, *, warning: bool = False
+    ) -> None:
         self.reasons.append(reason)
+        if warning:
+            self.warnings.append((reference["metadata"]["name"], reason, message))
 
 
 def build(
