@@ -10,7 +10,8 @@ source "$here/lib.sh"
 
 mkdir -p "$STATE_DIR"
 export PATH="$(tools_bin_dir):$PATH"
-export PYTHONSAFEPATH=1
+# Two glibc heaps rather than one per allocating thread, as the image runs them (see Dockerfile).
+export PYTHONSAFEPATH=1 MALLOC_ARENA_MAX=2
 python=$REPO_ROOT/.venv/bin/python
 api_port=${SIMPLISMART_API_PORT:-5002}
 

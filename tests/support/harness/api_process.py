@@ -27,6 +27,7 @@ def serving(
     env = {
         **os.environ,
         "PYTHONSAFEPATH": "1",
+        "MALLOC_ARENA_MAX": "2",  # as the image runs it (see Dockerfile)
         "KUBECONFIG": kube,
         "SIMPLISMART_STATE_DIR": str(state),
         "SIMPLISMART_JWT_SECRET": secrets.token_urlsafe(32),

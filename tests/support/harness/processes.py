@@ -23,6 +23,7 @@ class OperatorProcess:
             "SIMPLISMART_METRICS_PORT": "0",
             "SIMPLISMART_HEALTH_PORT": "0",
             "PYTHONSAFEPATH": "1",
+            "MALLOC_ARENA_MAX": "2",  # as the image runs it (see Dockerfile)
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
