@@ -14,34 +14,49 @@
 # directory need to be writable).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+# The last stage's base: the same image, unless one of the same Python without build tools is
+# given (make image passes a base without a package manager).
+ARG RUNTIME_IMAGE=${PYTHON_IMAGE}
 ARG UV_VERSION=0.13.9
 
 FROM ${PYTHON_IMAGE} AS build
 ARG UV_VERSION
+# COMPILE_BYTECODE=1 ships the dependencies' bytecode: each process then starts about 2 s (CPU)
+# sooner, and the image is 67 MB larger (a read-only root cannot keep what Python compiles).
+ARG COMPILE_BYTECODE=0
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
-    UV_COMPILE_BYTECODE=1 \
+    UV_COMPILE_BYTECODE=${COMPILE_BYTECODE} \
     UV_LINK_MODE=copy \
     UV_PYTHON_DOWNLOADS=never \
     UV_PROJECT_ENVIRONMENT=/opt/simplismart \
     UV_SYSTEM_CERTS=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
     PYTHONSAFEPATH=1
 # UV_SYSTEM_CERTS: uv trusts the system's certificate store rather than its built-in roots, so a
 # build behind a TLS-inspecting proxy works once the proxy's authority is in that store.
+# PYTHONDONTWRITEBYTECODE: the import check below would otherwise leave bytecode behind.
 # PYTHONSAFEPATH: the import check below runs in /src, whose operator/ folder would otherwise
 # shadow the standard library's operator module.
-# uv in a virtual environment of its own: the same on python:3.11-slim and on a Debian base.
-RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install "uv==${UV_VERSION}"
+# uv in a virtual environment of its own: the same on python:3.11-slim and on a Debian base;
+# binutils for strip, below.
+RUN python3 -m venv /opt/uv && /opt/uv/bin/pip install "uv==${UV_VERSION}" \
+ && apt-get update -qq && apt-get install -y -qq --no-install-recommends binutils >/dev/null \
+ && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, in their own layer: it is rebuilt only when uv.lock changes.
 COPY pyproject.toml uv.lock README.md ./
-# Then what no process of ours reads leaves the environment: the dependencies' test suites, and the
+# Then what no process of ours reads leaves the environment: the dependencies' test suites, the
 # asyncio copy of the Kubernetes client (kubernetes.aio, two thirds of that package's size; both
-# processes use the synchronous client).
+# processes use the synchronous client) and the extension modules' symbol tables (strip: 30 MB).
+# The libraries that wheels vendor under <package>.libs are left alone: auditwheel's patchelf
+# rewrote them, and strip then breaks their load commands (numpy's OpenBLAS no longer loads).
 RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --frozen --no-dev --no-install-project --python python3 \
  && rm -r /opt/simplismart/lib/python3*/site-packages/kubernetes/aio \
- && find /opt/simplismart/lib/python3*/site-packages -type d -name tests -prune -exec rm -r {} +
+ && find /opt/simplismart/lib/python3*/site-packages -type d -name tests -prune -exec rm -r {} + \
+ && find /opt/simplismart/lib/python3*/site-packages -type f -name '*.so*' ! -path '*.libs/*' \
+      -exec strip --strip-unneeded {} +
 # Then the project itself, as an ordinary (non-editable) install of its four packages.
 COPY scheduler/ scheduler/
 COPY crds/ crds/
@@ -51,7 +66,7 @@ RUN --mount=type=cache,target=/root/.cache/uv \
     /opt/uv/bin/uv sync --frozen --no-dev --no-editable --python python3 \
  && /opt/simplismart/bin/python -c "import simplismart.api.app, simplismart.operator.handlers"
 
-FROM ${PYTHON_IMAGE} AS runtime
+FROM ${RUNTIME_IMAGE} AS runtime
 ARG UID=10001
 LABEL org.opencontainers.image.title="simplismart" \
       org.opencontainers.image.description="Simplismart deployment-queue control plane: API and operator" \

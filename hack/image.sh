@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make image`: builds the repository's Dockerfile with buildah, without a Docker engine or an
-# image registry: the base is the local Debian bookworm image of hack/image-base.sh, passed as
-# PYTHON_IMAGE. Prints the image size, and the image's name on its last line.
+# image registry: the bases are the local Debian bookworm images of hack/image-base.sh, passed as
+# PYTHON_IMAGE and RUNTIME_IMAGE. Prints the image size, and the image's name on its last line.
 #
 # Skipped when the image in buildah's store was built from the same inputs (a hash of everything
 # the build reads, kept as an image label). Needs root: buildah's chroot isolation and debootstrap.
@@ -17,7 +17,8 @@ INPUTS_LABEL=io.simplismart.build-inputs
 ((EUID == 0)) || die "make image needs root (buildah --isolation chroot, debootstrap)"
 command -v buildah >/dev/null || die "buildah is not installed: run make setup"
 
-base=$("$here/image-base.sh")
+bases=$("$here/image-base.sh" | tail -n 1)
+read -r base runtime_base <<<"$bases"
 
 # Everything the build reads: the Dockerfile, what its COPY instructions take from the context
 # (less what .dockerignore drops from these folders), this script and the base image.
@@ -28,7 +29,7 @@ inputs=$(
       -type f ! -path '*/__pycache__/*' ! -name '*.py[cod]' -print0 |
       sort -z | xargs -0 sha256sum
     sha256sum <"$here/image.sh"
-    echo "$base"
+    echo "$base $runtime_base"
   } | sha256sum | cut -c1-16
 )
 
@@ -48,7 +49,8 @@ else
   # --format docker keeps the HEALTHCHECK (the OCI image format has no field for it); --layers
   # reuses the dependency layer while uv.lock is unchanged.
   buildah bud --isolation chroot --format docker --layers --force-rm --pull=never \
-    --build-arg "PYTHON_IMAGE=$base" --label "$INPUTS_LABEL=$inputs" "${trust[@]}" \
+    --build-arg "PYTHON_IMAGE=$base" --build-arg "RUNTIME_IMAGE=$runtime_base" \
+    --label "$INPUTS_LABEL=$inputs" "${trust[@]}" \
     --tag "$image" "$REPO_ROOT" >&2
   done_step
   # The image this build replaced, unless something else still uses it.
