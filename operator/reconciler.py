@@ -44,7 +44,8 @@ from simplismart.scheduler import (
 
 logger = logging.getLogger(__name__)
 
-#: Status writes in flight at once within one pass.
+#: Status writes in flight at once over all passes, for each kind (transitions, refreshes): the
+#: two together fill the threads that make Kubernetes calls (runtime.THREADS).
 WRITE_CONCURRENCY = 16
 #: Queues up to this long have their positions rewritten on every change.
 EXACT_POSITIONS = 20
@@ -107,7 +108,8 @@ class Reconciler:
         self._clock = clock
         # Run durations and solver seeds: simulation, not security; seedable for demos.
         self._random = random.Random(config.seed)  # noqa: S311
-        self._writes = asyncio.Semaphore(WRITE_CONCURRENCY)
+        self._transitions = asyncio.Semaphore(WRITE_CONCURRENCY)
+        self._refreshes = asyncio.Semaphore(WRITE_CONCURRENCY)
         self._clusters: dict[ClusterRef, ClusterObject] = {}
         self._history: dict[ClusterRef, RunHistory] = {}
         self._positions_refreshed: dict[ClusterRef, float] = {}
@@ -138,12 +140,17 @@ class Reconciler:
             # Capacity moved: the rest of the pass works from what the store now holds.
             current = planning.plan(cluster, self._store.members(ref), moment)
         decided = plan_pass(planning.cluster_state(cluster, current, moment))
-        selection, starts, admitted = await self._admit(cluster, current, decided, moment)
-        if len(admitted) < len(starts):
+        selection, starts, chosen = await self._select(cluster, current, decided)
+        picked = {d.uid for d in chosen}
+        waiting = [d for d in current.queue if d.uid not in picked]
+        # The starts and the queue's updates write different deployments: in one round trip,
+        # so that the next pass, and the next expiry's start, need not wait for both.
+        admitted, position_delay = await asyncio.gather(
+            self._admit(cluster, current, selection, chosen, moment),
+            self._queue(ref, decided, chosen, waiting, moment),
+        )
+        if len(admitted) < len(chosen):
             settled = False  # a start lost a race: decide again from a fresh read
-        chosen = {d.uid for d in admitted}
-        waiting = [d for d in current.queue if d.uid not in chosen]
-        position_delay = await self._queue(ref, decided, admitted, waiting, moment)
         await self._report(cluster, current, admitted, waiting, selection, starts, moment)
         if not settled:
             return 0.0
@@ -183,9 +190,15 @@ class Reconciler:
         self._store.forget_cluster(ref)
         metrics.forget_cluster(ref.namespace, ref.name)
 
-    async def _write(self, deployment: DeploymentObject, status: dict[str, Any]) -> bool:
-        """A conditional status write; the store learns the result either way."""
-        async with self._writes:
+    async def _write(
+        self, deployment: DeploymentObject, status: dict[str, Any], *, refresh: bool = False
+    ) -> bool:
+        """A conditional status write; the store learns the result either way.
+
+        A ``refresh`` (a queue position, reason or ETA) waits for a slot of its own, so that a
+        long queue's updates never hold up the writes that end and start runs.
+        """
+        async with self._refreshes if refresh else self._transitions:
             written = await self._kube.patch_deployment_status(deployment, status)
         if written is None:
             # Changed or gone since we read it: read the whole cluster afresh next time.
@@ -357,17 +370,13 @@ class Reconciler:
         self._events.announce(victim.reference(), "Preempted", patch["message"])
         return True
 
-    async def _admit(
-        self,
-        cluster: ClusterObject,
-        current: planning.Plan,
-        decided: PassPlan,
-        moment: datetime,
+    async def _select(
+        self, cluster: ClusterObject, current: planning.Plan, decided: PassPlan
     ) -> tuple[Selection | None, tuple[str, ...], list[DeploymentObject]]:
-        """Start the head of the queue and what the scheduler selects among the rest.
+        """The head of the queue and what the scheduler selects among the rest.
 
-        Returns the selection (None when nothing could start), the names it meant to start
-        and the deployments actually started.
+        Returns the selection (None when nothing can start), the names it means to start
+        and those deployments.
         """
         free = current.free(cluster)
         if not any(d.spec.resources.fits_in(free) for d in current.queue):
@@ -391,6 +400,19 @@ class Reconciler:
             # The scheduler promises feasibility; capacity is the one invariant never to bet on.
             logger.error("%s: infeasible selection %s ignored", cluster.ref, starts)
             return None, (), []
+        return selection, starts, chosen
+
+    async def _admit(
+        self,
+        cluster: ClusterObject,
+        current: planning.Plan,
+        selection: Selection | None,
+        chosen: list[DeploymentObject],
+        moment: datetime,
+    ) -> list[DeploymentObject]:
+        """Start what was chosen; returns the deployments actually started."""
+        if selection is None:
+            return []
         started = await asyncio.gather(*(self._start(d, cluster, moment) for d in chosen))
         admitted = [d for d, ok in zip(chosen, started, strict=True) if ok]
         logger.info(
@@ -399,7 +421,7 @@ class Reconciler:
             selection.duration_ms, "" if selection.gap is None else f", gap {selection.gap:.4%}",
             ", ".join(d.name for d in admitted) or "none",
         )  # fmt: skip
-        return selection, starts, admitted
+        return admitted
 
     async def _start(
         self, deployment: DeploymentObject, cluster: ClusterObject, moment: datetime
@@ -442,11 +464,13 @@ class Reconciler:
         self,
         ref: ClusterRef,
         decided: PassPlan,
-        admitted: list[DeploymentObject],
+        starting: list[DeploymentObject],
         waiting: list[DeploymentObject],
         moment: datetime,
     ) -> float | None:
         """Mark newcomers Queued and keep positions, reasons and ETAs current.
+
+        ``starting`` are being started meanwhile: the forecast counts them as running.
 
         Every admission shifts everyone behind it: rewriting a long queue on every pass would
         cost more API writes than the admissions themselves (quadratic in the queue's length).
@@ -458,7 +482,7 @@ class Reconciler:
         due = len(waiting) <= EXACT_POSITIONS or clock - last >= self._config.position_refresh
         newcomers = any(d.phase != Phase.QUEUED for d in waiting)
         waits = (
-            await asyncio.to_thread(_waits, decided, [d.name for d in admitted])
+            await asyncio.to_thread(_waits, decided, [d.name for d in starting])
             if waiting and (due or newcomers)
             else {}
         )
@@ -486,7 +510,7 @@ class Reconciler:
             stale |= status.queue_position != position
         if stale and due:
             self._positions_refreshed[ref] = clock
-        await asyncio.gather(*(self._write(d, patch) for d, patch in writes))
+        await asyncio.gather(*(self._write(d, patch, refresh=True) for d, patch in writes))
         if stale and not due:
             return last + self._config.position_refresh - clock
         return None
