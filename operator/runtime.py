@@ -25,6 +25,7 @@ from simplismart.operator.leases import RunId, RunLeases, connect
 from simplismart.operator.objects import ClusterRef
 from simplismart.operator.reaper import Reaper
 from simplismart.operator.reconciler import Reconciler
+from simplismart.operator.reports import ClusterReports
 from simplismart.operator.store import DeploymentStore
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Runtime:
     leases: RunLeases
     store: DeploymentStore
     passes: PassCoordinator
+    reports: ClusterReports
     reaper: Reaper
     events: EventRecorder
     leadership: Leadership | None
@@ -53,7 +55,8 @@ class Runtime:
         events = EventRecorder(api_client)
         leases = RunLeases(redis)
         store = DeploymentStore()
-        passes = PassCoordinator(Reconciler(kube, leases, store, events, config, now))
+        reports = ClusterReports(kube.patch_cluster_status)
+        passes = PassCoordinator(Reconciler(kube, leases, store, events, reports, config, now))
         identity = f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{secrets.token_hex(4)}"
         leadership = None
         if not config.standalone:
@@ -62,8 +65,9 @@ class Runtime:
                 lease_seconds=config.lease_seconds,
             )  # fmt: skip
         return cls(
-            config, redis, kube, leases, store, passes, Reaper(kube, now), events, leadership
-        )
+            config, redis, kube, leases, store, passes, reports, Reaper(kube, now), events,
+            leadership,
+        )  # fmt: skip
 
     def start(self) -> None:
         # Kubernetes calls and the solver run in threads; the default pool (cores + 4) would
@@ -87,6 +91,7 @@ class Runtime:
             )
         finally:
             await self.passes.close()
+            await self.reports.close()
 
     async def _resync(self) -> None:
         """A pass over every cluster now, then on a slow timer: the safety net."""
