@@ -29,7 +29,6 @@ from simplismart.operator.history import RunHistory
 from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId, RunLeases
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
-from simplismart.operator.reports import ClusterReports
 from simplismart.operator.store import DeploymentStore
 from simplismart.scheduler import (
     PassPlan,
@@ -98,7 +97,6 @@ class Reconciler:
         leases: RunLeases,
         store: DeploymentStore,
         events: EventRecorder,
-        reports: ClusterReports,
         config: OperatorConfig,
         clock: Clock,
     ) -> None:
@@ -106,7 +104,6 @@ class Reconciler:
         self._leases = leases
         self._store = store
         self._events = events
-        self._reports = reports
         self._config = config
         self._clock = clock
         # Run durations and solver seeds: simulation, not security; seedable for demos.
@@ -116,6 +113,7 @@ class Reconciler:
         self._clusters: dict[ClusterRef, ClusterObject] = {}
         self._history: dict[ClusterRef, RunHistory] = {}
         self._positions_refreshed: dict[ClusterRef, float] = {}
+        self._reported: dict[ClusterRef, dict[str, Any]] = {}
         self._last_preemption: dict[ClusterRef, dict[str, Any]] = {}
         # Per cluster, the HIGH deployments (by uid) warned that eviction cannot place them,
         # with the resources they lacked: warned again only when that changes.
@@ -153,7 +151,7 @@ class Reconciler:
         )
         if len(admitted) < len(chosen):
             settled = False  # a start lost a race: decide again from a fresh read
-        self._report(cluster, current, admitted, waiting, selection, starts, moment)
+        await self._report(cluster, current, admitted, waiting, selection, starts, moment)
         if not settled:
             return 0.0
         # The store holds what this pass wrote: the runs it started have their deadlines there.
@@ -186,7 +184,7 @@ class Reconciler:
         self._clusters.pop(ref, None)
         self._history.pop(ref, None)
         self._positions_refreshed.pop(ref, None)
-        self._reports.forget(ref)
+        self._reported.pop(ref, None)
         self._last_preemption.pop(ref, None)
         self._warned.pop(ref, None)
         self._store.forget_cluster(ref)
@@ -517,7 +515,7 @@ class Reconciler:
             return last + self._config.position_refresh - clock
         return None
 
-    def _report(
+    async def _report(
         self,
         cluster: ClusterObject,
         current: planning.Plan,
@@ -559,7 +557,9 @@ class Reconciler:
         metrics.report_cluster(
             ref.namespace, ref.name, len(waiting), status["running"], capacity, allocated
         )
-        self._reports.submit(ref, status)
+        if self._reported.get(ref) != status:
+            await self._kube.patch_cluster_status(ref, status)
+            self._reported[ref] = status
 
 
 def _shortfall_message(shortfall: Shortfall) -> str:

@@ -25,7 +25,6 @@ from simplismart.operator.leases import RunId, RunLeases, connect
 from simplismart.operator.objects import ClusterRef
 from simplismart.operator.reaper import Reaper
 from simplismart.operator.reconciler import Reconciler
-from simplismart.operator.reports import ClusterReports
 from simplismart.operator.store import DeploymentStore
 
 logger = logging.getLogger(__name__)
@@ -41,7 +40,6 @@ class Runtime:
     leases: RunLeases
     store: DeploymentStore
     passes: PassCoordinator
-    reports: ClusterReports
     reaper: Reaper
     events: EventRecorder
     leadership: Leadership | None
@@ -55,8 +53,7 @@ class Runtime:
         events = EventRecorder(api_client)
         leases = RunLeases(redis)
         store = DeploymentStore()
-        reports = ClusterReports(kube.patch_cluster_status)
-        passes = PassCoordinator(Reconciler(kube, leases, store, events, reports, config, now))
+        passes = PassCoordinator(Reconciler(kube, leases, store, events, config, now))
         identity = f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{secrets.token_hex(4)}"
         leadership = None
         if not config.standalone:
@@ -65,9 +62,8 @@ class Runtime:
                 lease_seconds=config.lease_seconds,
             )  # fmt: skip
         return cls(
-            config, redis, kube, leases, store, passes, reports, Reaper(kube, now), events,
-            leadership,
-        )  # fmt: skip
+            config, redis, kube, leases, store, passes, Reaper(kube, now), events, leadership
+        )
 
     def start(self) -> None:
         # Kubernetes calls and the solver run in threads; the default pool (cores + 4) would
@@ -91,7 +87,6 @@ class Runtime:
             )
         finally:
             await self.passes.close()
-            await self.reports.close()
 
     async def _resync(self) -> None:
         """A pass over every cluster now, then on a slow timer: the safety net."""

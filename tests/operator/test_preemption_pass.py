@@ -5,23 +5,15 @@ over-commit fails the test, whether the pass runs through, loses a race or dies 
 """
 
 import asyncio
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId
 from simplismart.operator.objects import DeploymentObject
 from simplismart.operator.store import DeploymentStore
-from tests.operator.test_reconciler import (
-    POOL,
-    Clock,
-    FakeKube,
-    _drive,
-    _started,
-    build,
-    phase,
-    reported_pass,
-)
+from tests.operator.test_reconciler import POOL, Clock, FakeKube, _drive, _started, build, phase
 
 pytestmark = pytest.mark.unit
 
@@ -57,8 +49,9 @@ class WatchedKube(FakeKube):
 def _full_cluster(policy: str) -> tuple[Any, WatchedKube, Any]:
     """A 4-CPU cluster running two 2-CPU LOW runs of 60 s, started 10 s apart."""
     clock = Clock()
+    reconciler, _, leases = build(clock)
     kube = WatchedKube(clock)
-    reconciler, _, leases = build(clock, kube=kube)
+    reconciler._kube = cast(KubeApi, kube)  # the wiring of `build`, with the watching fake
     kube.cluster["spec"]["scheduling"] = {"preemption": policy}
     kube.add("old", cpu=2, duration=60)
     asyncio.run(reconciler(POOL))
@@ -74,7 +67,7 @@ def _full_cluster(policy: str) -> tuple[Any, WatchedKube, Any]:
 
 def test_the_run_that_used_least_is_evicted_and_requeued_before_the_high_one_starts() -> None:
     reconciler, kube, leases = _full_cluster("LowerPriority")
-    asyncio.run(reported_pass(reconciler))
+    asyncio.run(reconciler(POOL))
     assert (phase(kube, "old"), phase(kube, "new"), phase(kube, "urgent")) == (
         "Running",
         "Queued",
@@ -104,8 +97,8 @@ def test_an_operator_dying_between_eviction_and_admission_over_commits_nothing()
     assert (phase(kube, "new"), phase(kube, "urgent")) == ("Queued", None)
     kube.die_before = None
 
-    successor, _, _ = build(reconciler._clock, kube=kube)  # a new process: nothing in memory
-    successor._leases = leases
+    successor, _, _ = build(reconciler._clock)  # a new process: nothing in memory
+    successor._kube, successor._leases = cast(KubeApi, kube), leases
     asyncio.run(successor(POOL))
     assert (phase(kube, "old"), phase(kube, "new"), phase(kube, "urgent")) == (
         "Running",
@@ -127,8 +120,9 @@ def test_a_victim_that_changed_meanwhile_holds_the_high_one_back_until_decided_a
 def _watched(policy: str) -> tuple[Clock, Any, WatchedKube, DeploymentStore]:
     """An 8-CPU cluster with reservations (the default one), watched for over-commit."""
     clock, store = Clock(), DeploymentStore()
+    reconciler, _, _ = build(clock, store)
     kube = WatchedKube(clock)
-    reconciler, _, _ = build(clock, store, kube)
+    reconciler._kube = cast(KubeApi, kube)
     kube.cluster["spec"]["resources"] = {"cpu": 8, "ram": 64, "gpu": 0}
     kube.cluster["spec"]["scheduling"] = {"preemption": policy}
     return clock, reconciler, kube, store

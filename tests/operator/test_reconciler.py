@@ -20,7 +20,6 @@ from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId, RunLeases
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
 from simplismart.operator.reconciler import Reconciler
-from simplismart.operator.reports import ClusterReports
 from simplismart.operator.store import DeploymentStore
 
 pytestmark = pytest.mark.unit
@@ -142,26 +141,18 @@ class FakeEvents:
 
 
 def build(
-    clock: Clock, store: DeploymentStore | None = None, kube: FakeKube | None = None
+    clock: Clock, store: DeploymentStore | None = None
 ) -> tuple[Reconciler, FakeKube, FakeLeases]:
-    kube, leases = kube or FakeKube(clock), FakeLeases()
+    kube, leases = FakeKube(clock), FakeLeases()
     reconciler = Reconciler(
         cast(KubeApi, kube),
         cast(RunLeases, leases),
         DeploymentStore() if store is None else store,
         cast(EventRecorder, FakeEvents()),
-        ClusterReports(kube.patch_cluster_status),
         OperatorConfig(seed=1),
         clock,
     )
     return reconciler, kube, leases
-
-
-async def reported_pass(reconciler: Reconciler) -> float | None:
-    """A pass, then its Cluster status written: reports are written beside the passes."""
-    wake = await reconciler(POOL)
-    await reconciler._reports.flush()
-    return wake
 
 
 def phase(kube: FakeKube, name: str) -> str | None:
@@ -260,7 +251,7 @@ def test_a_finished_deployment_keeps_its_own_ttl_over_the_clusters() -> None:
     async def scenario() -> None:
         await reconciler(POOL)
         clock.advance(1)
-        await reported_pass(reconciler)
+        await reconciler(POOL)
 
     asyncio.run(scenario())
     status = kube.deployments["a"]["status"]
