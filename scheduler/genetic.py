@@ -27,8 +27,9 @@ around the same best long before crossover had recombined what it held, a hundre
 a row, and then the run gave up; on the OR-Library problems ten seconds returned what one
 second had. A steady-state GA needs long undisturbed runs (Chu and Beasley's ran a million
 children), while short restarts around the best are what pays within a short budget. Which
-stall length suits a problem is unknown in advance, and Luby's sequence is within a
-logarithmic factor of the best fixed one whatever it is, so the schedule has both.
+stall length suits a problem is unknown in advance; for a randomised search Luby's sequence
+costs at most a logarithmic factor over the best fixed length, whatever it is, and it has
+both kinds.
 
 The run ends at the deadline, when the best reaches the LP bound (then it is optimal), or
 after `PATIENCE` restarts in a row without improving: a short queue whose optimum was found
