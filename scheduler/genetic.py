@@ -129,16 +129,20 @@ def search(
     rng = np.random.default_rng(seed)
     population = Population.seeded(knapsack, deadline, rng, budget=budget, seeds=seeds, relax=relax)
     stale = restarts = 0
-    while not population.reached_bound() and restarts < PATIENCE:
+    # Only a new best can reach the bound, so it is checked then, not for every child.
+    reached = population.reached_bound()
+    while not reached and restarts < PATIENCE:
         if time.perf_counter() >= deadline:
             break
         if population.breed():
             stale = restarts = 0
+            reached = population.reached_bound()
             continue
         stale += 1
         if stale >= stall_limit(restarts, population.size):
             population.restart(rng)
             stale, restarts = 0, restarts + 1
+            reached = population.reached_bound()
     return np.asarray(population.best, dtype=bool)
 
 
@@ -389,9 +393,14 @@ def _repair(knapsack: Knapsack, order: Order, bits: Bits) -> None:
 
 
 def _tournament(rng: np.random.Generator, population: list[_Entry]) -> Any:
-    """The fitter of two members drawn at random (a binary tournament)."""
-    first, second = rng.integers(len(population), size=2)
-    return max(population[first], population[second])[2]
+    """The fitter of two members drawn at random (a binary tournament).
+
+    Indices are scaled uniform draws: `Generator.integers` costs three times as much per
+    call, and a child makes two tournaments.
+    """
+    size = len(population)
+    first, second = population[int(rng.random() * size)], population[int(rng.random() * size)]
+    return max(first, second)[2]
 
 
 def _uniform_crossover(rng: np.random.Generator, mother: Any, father: Any) -> Any:
@@ -400,5 +409,5 @@ def _uniform_crossover(rng: np.random.Generator, mother: Any, father: Any) -> An
 
 
 def _flip_bits(rng: np.random.Generator, individual: Any) -> None:
-    flips = rng.integers(len(individual), size=MUTATION_FLIPS)
+    flips = (rng.random(MUTATION_FLIPS) * len(individual)).astype(np.intp)
     individual[flips] = ~individual[flips]
