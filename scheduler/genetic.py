@@ -14,10 +14,22 @@ Three additions make it use whatever time it is given (the original stopped for 
 
 - every new best is polished by local search (1-1 and 2-1 swaps, see `swaps`), the step
   that separates memetic algorithms from plain GAs on this problem;
-- after `STALL_GENERATIONS` generations without a new best the population restarts around
-  the best: it is kept, the others are perturbed copies of it and fresh random fills;
+- when the run stalls the population restarts around the best: it is kept, the others are
+  perturbed copies of it and fresh random fills. How long a stall lasts before a restart
+  follows Luby's sequence (see `stall_limit`): short stalls come back again and again, and
+  every so often one twice as long as any before;
 - the population is fitted to the budget: a short budget gets a small population, so that
   it still runs some tens of generations instead of spending it all on the first one.
+
+The restart schedule is what made the search stop improving: a restart after every ten
+generations without a new best (a thousand children at full size) rebuilt the population
+around the same best long before crossover had recombined what it held, a hundred times in
+a row, and then the run gave up; on the OR-Library problems ten seconds returned what one
+second had. A steady-state GA needs long undisturbed runs (Chu and Beasley's ran a million
+children), while short restarts around the best are what pays within a short budget. Which
+stall length suits a problem is unknown in advance; for a randomised search Luby's sequence
+costs at most a logarithmic factor over the best fixed length, whatever it is, and it has
+both kinds.
 
 The run ends at the deadline, when the best reaches the LP bound (then it is optimal), or
 after `PATIENCE` restarts in a row without improving: a short queue whose optimum was found
@@ -63,8 +75,13 @@ CHILD_SECONDS_PER_WEIGHT: Final = 2e-9
 a static estimate rather than a measurement, so that a seeded run stays reproducible."""
 
 STALL_GENERATIONS: Final = 10
+"""The unit of the restart schedule: generations without a new best before the first
+restart; later stalls are this times a term of Luby's sequence (see `stall_limit`)."""
+
 PATIENCE: Final = 100
-"""Restarts in a row without a new best after which the run gives up before its deadline."""
+"""Restarts in a row without a new best after which the run gives up before its deadline:
+about 2,800 generations since the last new best (the first 100 terms of Luby's sequence
+add up to 280)."""
 
 MUTATION_FLIPS: Final = 2
 """Chu and Beasley flip two bits: enough to leave a parent's neighbourhood, few enough
@@ -110,41 +127,47 @@ def search(
     if not knapsack.size:
         return knapsack.empty()
     rng = np.random.default_rng(seed)
-    relaxed, bound, duals = _relaxation(knapsack, deadline) if relax else (None, None, None)
-    # Chu and Beasley rank by value per surrogate size weighted by the LP's dual prices:
-    # a resource the relaxation leaves slack costs nothing, a binding one what it is worth.
-    # Only when one level is scored: prices for HIGH demand would misrank the LOW items.
-    order = ranking(knapsack) if duals is None else ranking(knapsack, duals)
-    toolbox = base.Toolbox()
-    toolbox.register("evaluate", _evaluate, knapsack)
-    toolbox.register("repair", _repair, knapsack, order)
-    toolbox.register("select", _tournament, rng)
-    toolbox.register("mate", _uniform_crossover, rng)
-    toolbox.register("mutate", _flip_bits, rng)
-    size = _population_size(knapsack, budget)
-    run = _Run(knapsack, order, toolbox, deadline, size, bound)
-    # The caller's seeds and the greedy fill go in whatever the clock says: the answer is
-    # never worse than them, and there is always a best.
-    for bits in [*seeds, greedy(knapsack, order)]:
-        run.admit(bits)
-    for bits in _more_seeds(knapsack, order, relaxed):
-        if time.perf_counter() >= deadline:
-            break
-        run.admit(bits)
-    run.fill_randomly(rng)
-
+    population = Population.seeded(knapsack, deadline, rng, budget=budget, seeds=seeds, relax=relax)
     stale = restarts = 0
-    while not run.reached_bound() and restarts < PATIENCE:
+    # Only a new best can reach the bound, so it is checked then, not for every child.
+    reached = population.reached_bound()
+    while not reached and restarts < PATIENCE:
         if time.perf_counter() >= deadline:
             break
-        if run.breed():
+        if population.breed():
             stale = restarts = 0
+            reached = population.reached_bound()
             continue
         stale += 1
-        if stale >= STALL_GENERATIONS * size:
-            run.restart(rng)
+        if stale >= stall_limit(restarts, population.size):
+            population.restart(rng)
             stale, restarts = 0, restarts + 1
-    return np.asarray(run.best, dtype=bool)
+            reached = population.reached_bound()
+    return np.asarray(population.best, dtype=bool)
+
+
+def stall_limit(restarts: int, size: int) -> int:
+    """Children without a new best that end a stall, after `restarts` restarts in a row.
+
+    `STALL_GENERATIONS` generations of `size` children times the next term of Luby, Sinclair
+    and Zuckerman's sequence (1 1 2 1 1 2 4 1 1 2 1 1 2 4 8 ...), the universal restart
+    schedule for a search whose best restart interval is unknown. A new best starts the
+    sequence over: while the search improves, short stalls are enough.
+    """
+    return STALL_GENERATIONS * size * _luby(restarts + 1)
+
+
+def _luby(term: int) -> int:
+    """The `term`-th (from 1) number of Luby's sequence.
+
+    The sequence is made of blocks: the block that ends at term 2^k - 1 is two copies of the
+    one before it followed by 2^(k-1).
+    """
+    while True:
+        k = term.bit_length()
+        if term == (1 << k) - 1:
+            return 1 << (k - 1)
+        term -= (1 << (k - 1)) - 1
 
 
 def _population_size(knapsack: Knapsack, budget: float) -> int:
@@ -157,8 +180,8 @@ def _population_size(knapsack: Knapsack, budget: float) -> int:
     return max(MIN_POPULATION, min(POPULATION, fitted, 2 * knapsack.size))
 
 
-class _Run:
-    """The population (a min-heap on fitness, worst at [0]), its members and the best."""
+class Population:
+    """The individuals (a min-heap on fitness, worst at [0]), their keys and the best ever."""
 
     def __init__(
         self,
@@ -171,30 +194,65 @@ class _Run:
     ) -> None:
         self.knapsack, self.order, self.toolbox = knapsack, order, toolbox
         self.deadline, self.size, self.bound = deadline, size, bound
-        self.population: list[_Entry] = []
+        self.entries: list[_Entry] = []
         self.members: set[bytes] = set()
         # The counter keeps equal fitnesses from ever comparing the arrays themselves.
         self.counter = itertools.count()
         self.best: Any = None
 
+    @classmethod
+    def seeded(
+        cls,
+        knapsack: Knapsack,
+        deadline: float,
+        rng: np.random.Generator,
+        *,
+        budget: float,
+        seeds: Sequence[Bits] = (),
+        relax: bool = True,
+    ) -> Population:
+        """A full population for `search` (same arguments), its seeds admitted first."""
+        relaxed, bound, duals = _relaxation(knapsack, deadline) if relax else (None, None, None)
+        # Chu and Beasley rank by value per surrogate size weighted by the LP's dual
+        # prices: a resource the relaxation leaves slack costs nothing, a binding one what
+        # it is worth. Only when one level is scored: prices for HIGH demand would misrank
+        # the LOW items.
+        order = ranking(knapsack) if duals is None else ranking(knapsack, duals)
+        toolbox = base.Toolbox()
+        toolbox.register("evaluate", _evaluate, knapsack)
+        toolbox.register("repair", _repair, knapsack, order)
+        toolbox.register("select", _tournament, rng)
+        toolbox.register("mate", _uniform_crossover, rng)
+        toolbox.register("mutate", _flip_bits, rng)
+        size = _population_size(knapsack, budget)
+        population = cls(knapsack, order, toolbox, deadline, size, bound)
+        # The caller's seeds and the greedy fill go in whatever the clock says: the answer
+        # is never worse than them, and there is always a best.
+        for bits in [*seeds, greedy(knapsack, order)]:
+            population.admit(bits)
+        for bits in _more_seeds(knapsack, order, relaxed):
+            if time.perf_counter() >= deadline:
+                break
+            population.admit(bits)
+        population.fill_randomly(rng)
+        return population
+
     def admit(self, bits: Bits) -> bool:
         """Add `bits` (feasible) unless it is a member or the population is full."""
         individual = _individual(bits)
         key = _key(individual)
-        if key in self.members or len(self.population) >= self.size:
+        if key in self.members or len(self.entries) >= self.size:
             return False
         self.toolbox.evaluate(individual)
         self.members.add(key)
-        heapq.heappush(
-            self.population, (individual.fitness.wvalues, next(self.counter), individual)
-        )
+        heapq.heappush(self.entries, (individual.fitness.wvalues, next(self.counter), individual))
         self._consider(individual)
         return True
 
     def fill_randomly(self, rng: np.random.Generator) -> None:
         """Complete the population with repaired random bit strings, attempts bounded."""
         for _ in range(2 * self.size):
-            if len(self.population) >= self.size or time.perf_counter() >= self.deadline:
+            if len(self.entries) >= self.size or time.perf_counter() >= self.deadline:
                 return
             bits = rng.random(self.knapsack.size) < 0.5
             self.toolbox.repair(bits)
@@ -203,7 +261,7 @@ class _Run:
     def breed(self) -> bool:
         """One child replaces the worst member; True when it is a new best."""
         toolbox = self.toolbox
-        child = toolbox.mate(toolbox.select(self.population), toolbox.select(self.population))
+        child = toolbox.mate(toolbox.select(self.entries), toolbox.select(self.entries))
         toolbox.mutate(child)
         toolbox.repair(child)
         key = _key(child)
@@ -212,18 +270,18 @@ class _Run:
         toolbox.evaluate(child)
         self.members.add(key)
         _, _, replaced = heapq.heapreplace(
-            self.population, (child.fitness.wvalues, next(self.counter), child)
+            self.entries, (child.fitness.wvalues, next(self.counter), child)
         )
         self.members.discard(_key(replaced))
         return self._consider(child)
 
     def restart(self, rng: np.random.Generator) -> None:
         """Keep the best; half the others are perturbed copies of it, half random fills."""
-        self.population, self.members = [], set()
+        self.entries, self.members = [], set()
         self.admit(np.asarray(self.best, dtype=bool))
         flips = max(MUTATION_FLIPS, math.ceil(PERTURBATION * self.knapsack.size))
         for attempt in range(2 * self.size):
-            if len(self.population) >= self.size or time.perf_counter() >= self.deadline:
+            if len(self.entries) >= self.size or time.perf_counter() >= self.deadline:
                 return
             if attempt % 2:
                 bits = rng.random(self.knapsack.size) < 0.5
@@ -335,9 +393,14 @@ def _repair(knapsack: Knapsack, order: Order, bits: Bits) -> None:
 
 
 def _tournament(rng: np.random.Generator, population: list[_Entry]) -> Any:
-    """The fitter of two members drawn at random (a binary tournament)."""
-    first, second = rng.integers(len(population), size=2)
-    return max(population[first], population[second])[2]
+    """The fitter of two members drawn at random (a binary tournament).
+
+    Indices are scaled uniform draws: `Generator.integers` costs three times as much per
+    call, and a child makes two tournaments.
+    """
+    size = len(population)
+    first, second = population[int(rng.random() * size)], population[int(rng.random() * size)]
+    return max(first, second)[2]
 
 
 def _uniform_crossover(rng: np.random.Generator, mother: Any, father: Any) -> Any:
@@ -346,5 +409,5 @@ def _uniform_crossover(rng: np.random.Generator, mother: Any, father: Any) -> An
 
 
 def _flip_bits(rng: np.random.Generator, individual: Any) -> None:
-    flips = rng.integers(len(individual), size=MUTATION_FLIPS)
+    flips = (rng.random(MUTATION_FLIPS) * len(individual)).astype(np.intp)
     individual[flips] = ~individual[flips]
