@@ -24,8 +24,11 @@ WINDOW = (5.0, LONGEST)
 
 
 @st.composite
-def streams(draw: st.DrawFn, priorities: tuple[int, ...] = (LOW, HIGH)) -> list[Arrival]:
-    """Up to 25 arrivals: sizes up to the whole cluster, declared durations or not."""
+def streams(
+    draw: st.DrawFn, priorities: tuple[int, ...] = (LOW, HIGH), declared: bool | None = None
+) -> list[Arrival]:
+    """Up to 25 arrivals: sizes up to the whole cluster, durations declared when ``declared``
+    (None: some are, some not)."""
     count = draw(st.integers(1, 25))
     gaps = draw(
         st.lists(st.sampled_from((0.0, 0.5, 1.0, 3.0, 10.0)), min_size=count, max_size=count)
@@ -35,7 +38,7 @@ def streams(draw: st.DrawFn, priorities: tuple[int, ...] = (LOW, HIGH)) -> list[
     for index, gap in enumerate(gaps):
         now += gap
         seconds = float(draw(st.integers(int(WINDOW[0]), int(WINDOW[1]))))
-        declared = draw(st.booleans())
+        says = draw(st.booleans()) if declared is None else declared
         arrivals.append(
             Arrival(
                 id=f"d{index}",
@@ -46,7 +49,7 @@ def streams(draw: st.DrawFn, priorities: tuple[int, ...] = (LOW, HIGH)) -> list[
                 },
                 priority=draw(st.sampled_from(priorities)),
                 runs_seconds=seconds,
-                declared_seconds=seconds if declared else None,
+                declared_seconds=seconds if says else None,
             )
         )
     return arrivals

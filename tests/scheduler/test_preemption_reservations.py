@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
+from simulation import Arrival
 
 from simplismart.scheduler import (
     ClusterState,
@@ -31,6 +31,7 @@ from simplismart.scheduler import (
     solve,
 )
 from simplismart.scheduler.problem import HIGH, LOW
+from tests.scheduler.test_guarantee import CAPACITY, streams
 
 pytestmark = pytest.mark.unit
 
@@ -188,18 +189,7 @@ def test_a_bad_preemption_field_names_it(changes: dict[str, Any], field: str) ->
 
 # A simulation of the operator's passes with eviction: the property test.
 
-CAPACITY = {"cpu": 8, "gpu": 2}
-WINDOW = (5.0, 30.0)
 MAX_PREEMPTIONS = 2
-
-
-@dataclass(frozen=True, slots=True)
-class Arrival:
-    id: str
-    at: float
-    requests: dict[str, int]
-    priority: int
-    seconds: float
 
 
 @dataclass(slots=True)
@@ -211,28 +201,6 @@ class Life:
     preemptions: int = 0
     first_promise: float | None = None
     eta_when_promised: float | None = None
-
-
-@st.composite
-def streams(draw: st.DrawFn) -> list[Arrival]:
-    """Up to 20 arrivals, both tiers, sizes up to the whole cluster, declared durations."""
-    count = draw(st.integers(1, 20))
-    now, arrivals = 0.0, []
-    for index in range(count):
-        now += draw(st.sampled_from((0.0, 0.5, 2.0, 7.0)))
-        arrivals.append(
-            Arrival(
-                id=f"d{index}",
-                at=now,
-                requests={
-                    "cpu": draw(st.integers(1, CAPACITY["cpu"])),
-                    "gpu": draw(st.integers(0, CAPACITY["gpu"])),
-                },
-                priority=draw(st.sampled_from((LOW, HIGH))),
-                seconds=float(draw(st.integers(int(WINDOW[0]), int(WINDOW[1])))),
-            )
-        )
-    return arrivals
 
 
 def _simulate(arrivals: list[Arrival]) -> dict[str, Life]:
@@ -303,8 +271,8 @@ def _pass(lives: dict[str, Life], queued: set[str], running: dict[str, float], n
                 lives[n].arrival.requests,
                 lives[n].arrival.priority,
                 now - lives[n].arrival.at,
-                expected_seconds=lives[n].arrival.seconds,
-                max_seconds=lives[n].arrival.seconds,
+                expected_seconds=lives[n].arrival.runs_seconds,
+                max_seconds=lives[n].arrival.runs_seconds,
                 preemptions=lives[n].preemptions,
             )
             for n in queued
@@ -332,7 +300,7 @@ def _start(
 ) -> None:
     for name in names:
         queued.remove(name)
-        running[name] = now + lives[name].arrival.seconds
+        running[name] = now + lives[name].arrival.runs_seconds
         lives[name].starts.append(now)
     for resource, amount in _free(lives, running).items():
         assert amount >= 0, f"over-committed {resource} at {now}"
@@ -346,7 +314,7 @@ def _free(lives: dict[str, Life], running: dict[str, float]) -> dict[str, int]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrivals=streams())
+@given(arrivals=streams(declared=True))
 def test_evictions_keep_capacity_and_the_first_high_promise(arrivals: list[Arrival]) -> None:
     for life in _simulate(arrivals).values():
         assert life.starts, life  # nothing is stuck
