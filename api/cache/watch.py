@@ -25,6 +25,7 @@ class DeploymentFacets(NamedTuple):
 
 
 def render_deployment(resource: dict[str, Any]) -> tuple[bytes, DeploymentFacets]:
+    """A Deployment as the list endpoints send it, and what they filter it by."""
     out = DeploymentOut.of(resource)
     return out.model_dump_json().encode(), DeploymentFacets(
         out.cluster_name, out.phase, out.priority
@@ -32,6 +33,7 @@ def render_deployment(resource: dict[str, Any]) -> tuple[bytes, DeploymentFacets
 
 
 def render_cluster(resource: dict[str, Any]) -> tuple[bytes, None]:
+    """A Cluster as `GET /clusters` sends it; cluster lists filter on nothing."""
     return ClusterOut.of(resource).model_dump_json().encode(), None
 
 
