@@ -17,7 +17,7 @@ from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentOb
 
 #: Connections kept to the API server: as many as worker threads (runtime.THREADS), so that
 #: concurrent calls never open and discard TLS connections.
-POOL_SIZE = 32
+POOL_SIZE = 128
 
 
 def load_api_client() -> client.ApiClient:

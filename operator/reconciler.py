@@ -17,7 +17,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -44,9 +44,11 @@ from simplismart.scheduler import (
 
 logger = logging.getLogger(__name__)
 
-#: Status writes in flight at once over all passes, for each kind (transitions, refreshes): the
-#: two together fill the threads that make Kubernetes calls (runtime.THREADS).
-WRITE_CONCURRENCY = 16
+#: Status writes in flight at once over all passes, for each kind (transitions, refreshes):
+#: enough that at half the API server's limit no end or start waits for a slot (with 16, they
+#: waited 350 ms at the median in the paced benchmark), few enough that the two together leave
+#: threads for reads, the solver and forecasts (runtime.THREADS).
+WRITE_CONCURRENCY = 48
 #: Queues up to this long have their positions rewritten on every change.
 EXACT_POSITIONS = 20
 #: Seconds an ETA may move before it is rewritten: each rewrite is an API write.
@@ -110,6 +112,11 @@ class Reconciler:
         self._random = random.Random(config.seed)  # noqa: S311
         self._transitions = asyncio.Semaphore(WRITE_CONCURRENCY)
         self._refreshes = asyncio.Semaphore(WRITE_CONCURRENCY)
+        # uid -> set when our status write to it in flight is answered.
+        self._writing: dict[str, asyncio.Event] = {}
+        # A pass's queue refreshes and Cluster report, still writing after it returned.
+        self._trailing: set[asyncio.Task[None]] = set()
+        self._reporting: dict[ClusterRef, asyncio.Task[None]] = {}
         self._clusters: dict[ClusterRef, ClusterObject] = {}
         self._history: dict[ClusterRef, RunHistory] = {}
         self._positions_refreshed: dict[ClusterRef, float] = {}
@@ -143,15 +150,11 @@ class Reconciler:
         selection, starts, chosen = await self._select(cluster, current, decided)
         picked = {d.uid for d in chosen}
         waiting = [d for d in current.queue if d.uid not in picked]
-        # The starts and the queue's updates write different deployments: in one round trip,
-        # so that the next pass, and the next expiry's start, need not wait for both.
-        admitted, position_delay = await asyncio.gather(
-            self._admit(cluster, current, selection, chosen, moment),
-            self._queue(ref, decided, chosen, waiting, moment),
-        )
+        position_delay = self._queue(ref, decided, chosen, waiting, moment)
+        admitted = await self._admit(cluster, current, selection, chosen, moment)
         if len(admitted) < len(chosen):
             settled = False  # a start lost a race: decide again from a fresh read
-        await self._report(cluster, current, admitted, waiting, selection, starts, moment)
+        self._report(cluster, current, admitted, waiting, selection, starts, moment)
         if not settled:
             return 0.0
         # The store holds what this pass wrote: the runs it started have their deadlines there.
@@ -196,16 +199,56 @@ class Reconciler:
         """A conditional status write; the store learns the result either way.
 
         A ``refresh`` (a queue position, reason or ETA) waits for a slot of its own, so that a
-        long queue's updates never hold up the writes that end and start runs.
+        long queue's updates never hold up the writes that end and start runs. Each write is
+        known while in flight, so that another to the same deployment waits for it (`_latest`).
         """
-        async with self._refreshes if refresh else self._transitions:
-            written = await self._kube.patch_deployment_status(deployment, status)
+        answered = self._writing[deployment.uid] = asyncio.Event()
+        try:
+            async with self._refreshes if refresh else self._transitions:
+                written = await self._kube.patch_deployment_status(deployment, status)
+        finally:
+            del self._writing[deployment.uid]
+            answered.set()
         if written is None:
             # Changed or gone since we read it: read the whole cluster afresh next time.
             self._store.invalidate(ClusterRef(deployment.namespace, deployment.spec.cluster))
             return False
         self._store.put(written)
         return True
+
+    async def _latest(self, deployment: DeploymentObject) -> DeploymentObject:
+        """The deployment once our write to it in flight (a trailing refresh) is answered.
+
+        A transition decided on the copy the refresh replaces would be refused by its
+        resourceVersion precondition; it is built on the copy the refresh wrote instead.
+        """
+        while (answered := self._writing.get(deployment.uid)) is not None:
+            await answered.wait()
+        return self._store.get(deployment.uid) or deployment
+
+    def _trail(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run writes that no decision waits for beside the passes that follow."""
+        task = asyncio.create_task(work)
+        self._trailing.add(task)
+        task.add_done_callback(self._trailed)
+        return task
+
+    def _trailed(self, task: asyncio.Task[None]) -> None:
+        self._trailing.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("a queue refresh or cluster report failed", exc_info=error)
+
+    async def settle(self) -> None:
+        """Wait until the trailing writes of every pass so far are answered."""
+        while self._trailing:
+            await asyncio.wait(set(self._trailing))
+
+    async def close(self) -> None:
+        """Stop the trailing writes: this replica no longer leads."""
+        trailing = set(self._trailing)
+        for task in trailing:
+            task.cancel()
+        await asyncio.gather(*trailing, return_exceptions=True)
 
     async def _end_due(
         self, cluster: ClusterObject | None, ref: ClusterRef, moment: datetime
@@ -248,7 +291,7 @@ class Reconciler:
         return True
 
     async def _hold(self, hold: planning.Hold, moment: datetime) -> bool:
-        deployment = hold.deployment
+        deployment = await self._latest(hold.deployment)
         current = deployment.status
         if (current.phase, current.reason, current.message) == (
             Phase.PENDING,
@@ -427,6 +470,7 @@ class Reconciler:
         self, deployment: DeploymentObject, cluster: ClusterObject, moment: datetime
     ) -> bool:
         """Lease, then conditional Running status; False (and no lease) if either is refused."""
+        deployment = await self._latest(deployment)
         window = cluster.spec.scheduling.run_duration
         seconds = deployment.spec.duration_seconds or self._random.randint(
             window.min_seconds, window.max_seconds
@@ -460,7 +504,7 @@ class Reconciler:
         )
         return True
 
-    async def _queue(
+    def _queue(
         self,
         ref: ClusterRef,
         decided: PassPlan,
@@ -468,8 +512,10 @@ class Reconciler:
         waiting: list[DeploymentObject],
         moment: datetime,
     ) -> float | None:
-        """Mark newcomers Queued and keep positions, reasons and ETAs current.
+        """Mark newcomers Queued and keep positions, reasons and ETAs current; returns when to
+        refresh positions next, if they are left stale meanwhile.
 
+        The writes trail the pass: no end or start waits for them, nor does the next pass.
         ``starting`` are being started meanwhile: the forecast counts them as running.
 
         Every admission shifts everyone behind it: rewriting a long queue on every pass would
@@ -481,41 +527,61 @@ class Reconciler:
         last = self._positions_refreshed.get(ref, -math.inf)
         due = len(waiting) <= EXACT_POSITIONS or clock - last >= self._config.position_refresh
         newcomers = any(d.phase != Phase.QUEUED for d in waiting)
-        waits = (
-            await asyncio.to_thread(_waits, decided, [d.name for d in starting])
-            if waiting and (due or newcomers)
-            else {}
-        )
-        writes, stale = [], False
-        for position, deployment in enumerate(waiting, start=1):
-            status = deployment.status
-            wait = waits.get(deployment.name)
-            fresh = deployment.phase != Phase.QUEUED
-            if wait is not None and (
-                fresh
-                or (
-                    due
-                    and (
-                        (status.queue_position, status.reason, status.message)
-                        != (position, wait.reason, wait.message)
-                        or _moved(status.estimated_start_at, wait.estimated_start)
-                    )
-                )
-            ):
-                queued_at = status.queued_at or moment
-                patch = statuses.queued(
-                    status, moment, queued_at, position, deployment.generation, wait
-                )
-                writes.append((deployment, patch))
-            stale |= status.queue_position != position
+        if waiting and (due or newcomers):
+            started = [d.name for d in starting]
+            self._trail(self._refresh(decided, started, waiting, due, moment))
+        stale = any(d.status.queue_position != at for at, d in enumerate(waiting, start=1))
         if stale and due:
             self._positions_refreshed[ref] = clock
-        await asyncio.gather(*(self._write(d, patch, refresh=True) for d, patch in writes))
         if stale and not due:
             return last + self._config.position_refresh - clock
         return None
 
-    async def _report(
+    async def _refresh(
+        self,
+        decided: PassPlan,
+        starting: list[str],
+        waiting: list[DeploymentObject],
+        due: bool,
+        moment: datetime,
+    ) -> None:
+        """Write what `_queue` decided: every newcomer, and the others' changes when ``due``."""
+        waits = await asyncio.to_thread(_waits, decided, starting)
+        await asyncio.gather(
+            *(
+                self._requeue(deployment, position, wait, due, moment)
+                for position, deployment in enumerate(waiting, start=1)
+                if (wait := waits.get(deployment.name)) is not None
+            )
+        )
+
+    async def _requeue(
+        self,
+        deployment: DeploymentObject,
+        position: int,
+        wait: statuses.Wait,
+        due: bool,
+        moment: datetime,
+    ) -> None:
+        """One Queued status, unless a later pass started, held or ended it meanwhile."""
+        latest = await self._latest(deployment)
+        if latest.phase != deployment.phase and latest.phase != Phase.QUEUED:
+            return
+        deployment, status = latest, latest.status
+        if deployment.phase == Phase.QUEUED and not (
+            due
+            and (
+                (status.queue_position, status.reason, status.message)
+                != (position, wait.reason, wait.message)
+                or _moved(status.estimated_start_at, wait.estimated_start)
+            )
+        ):
+            return
+        queued_at = status.queued_at or moment
+        patch = statuses.queued(status, moment, queued_at, position, deployment.generation, wait)
+        await self._write(deployment, patch, refresh=True)
+
+    def _report(
         self,
         cluster: ClusterObject,
         current: planning.Plan,
@@ -557,9 +623,28 @@ class Reconciler:
         metrics.report_cluster(
             ref.namespace, ref.name, len(waiting), status["running"], capacity, allocated
         )
-        if self._reported.get(ref) != status:
-            await self._kube.patch_cluster_status(ref, status)
-            self._reported[ref] = status
+        if self._reported.get(ref) == status:
+            return
+        self._reported[ref] = status
+        if ref not in self._reporting:
+            self._reporting[ref] = self._trail(self._send_reports(ref))
+
+    async def _send_reports(self, ref: ClusterRef) -> None:
+        """Write the Cluster's newest report, until the newest has been written.
+
+        Reports made while one is in flight replace each other: only the last is written.
+        """
+        try:
+            written = None
+            while (status := self._reported.get(ref)) is not None and status is not written:
+                try:
+                    await self._kube.patch_cluster_status(ref, status)
+                except Exception:
+                    self._reported.pop(ref, None)  # the next pass writes it again
+                    raise
+                written = status
+        finally:
+            del self._reporting[ref]
 
 
 def _shortfall_message(shortfall: Shortfall) -> str:

@@ -29,7 +29,9 @@ from simplismart.operator.store import DeploymentStore
 
 logger = logging.getLogger(__name__)
 
-THREADS = 32
+#: Worker threads: two kinds of status writes (reconciler.WRITE_CONCURRENCY each), reads, the
+#: solver and forecasts.
+THREADS = 128
 
 
 @dataclass
@@ -39,6 +41,7 @@ class Runtime:
     kube: KubeApi
     leases: RunLeases
     store: DeploymentStore
+    reconciler: Reconciler
     passes: PassCoordinator
     reaper: Reaper
     events: EventRecorder
@@ -53,7 +56,8 @@ class Runtime:
         events = EventRecorder(api_client)
         leases = RunLeases(redis)
         store = DeploymentStore()
-        passes = PassCoordinator(Reconciler(kube, leases, store, events, config, now))
+        reconciler = Reconciler(kube, leases, store, events, config, now)
+        passes = PassCoordinator(reconciler)
         identity = f"{os.environ.get('HOSTNAME') or socket.gethostname()}-{secrets.token_hex(4)}"
         leadership = None
         if not config.standalone:
@@ -62,8 +66,9 @@ class Runtime:
                 lease_seconds=config.lease_seconds,
             )  # fmt: skip
         return cls(
-            config, redis, kube, leases, store, passes, Reaper(kube, now), events, leadership
-        )
+            config, redis, kube, leases, store, reconciler, passes, Reaper(kube, now), events,
+            leadership,
+        )  # fmt: skip
 
     def start(self) -> None:
         # Kubernetes calls and the solver run in threads; the default pool (cores + 4) would
@@ -87,6 +92,7 @@ class Runtime:
             )
         finally:
             await self.passes.close()
+            await self.reconciler.close()
 
     async def _resync(self) -> None:
         """A pass over every cluster now, then on a slow timer: the safety net."""

@@ -13,7 +13,16 @@ from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId
 from simplismart.operator.objects import DeploymentObject
 from simplismart.operator.store import DeploymentStore
-from tests.operator.test_reconciler import POOL, Clock, FakeKube, _drive, _started, build, phase
+from tests.operator.test_reconciler import (
+    POOL,
+    Clock,
+    FakeKube,
+    _drive,
+    _started,
+    build,
+    phase,
+    settled,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -54,11 +63,11 @@ def _full_cluster(policy: str) -> tuple[Any, WatchedKube, Any]:
     reconciler._kube = cast(KubeApi, kube)  # the wiring of `build`, with the watching fake
     kube.cluster["spec"]["scheduling"] = {"preemption": policy}
     kube.add("old", cpu=2, duration=60)
-    asyncio.run(reconciler(POOL))
+    asyncio.run(settled(reconciler))
     clock.advance(10)
     kube.add("new", cpu=2, duration=60)
     reconciler._store.invalidate(POOL)  # what the watch would do
-    asyncio.run(reconciler(POOL))
+    asyncio.run(settled(reconciler))
     kube.add("urgent", cpu=2, duration=5)
     kube.deployments["urgent"]["spec"]["priority"] = 1
     reconciler._store.invalidate(POOL)
@@ -67,7 +76,7 @@ def _full_cluster(policy: str) -> tuple[Any, WatchedKube, Any]:
 
 def test_the_run_that_used_least_is_evicted_and_requeued_before_the_high_one_starts() -> None:
     reconciler, kube, leases = _full_cluster("LowerPriority")
-    asyncio.run(reconciler(POOL))
+    asyncio.run(settled(reconciler))
     assert (phase(kube, "old"), phase(kube, "new"), phase(kube, "urgent")) == (
         "Running",
         "Queued",
@@ -81,7 +90,7 @@ def test_the_run_that_used_least_is_evicted_and_requeued_before_the_high_one_sta
 
 def test_a_never_cluster_lets_the_high_one_wait() -> None:
     reconciler, kube, _ = _full_cluster("Never")
-    asyncio.run(reconciler(POOL))
+    asyncio.run(settled(reconciler))
     assert (phase(kube, "old"), phase(kube, "new"), phase(kube, "urgent")) == (
         "Running",
         "Running",
@@ -93,7 +102,7 @@ def test_an_operator_dying_between_eviction_and_admission_over_commits_nothing()
     reconciler, kube, leases = _full_cluster("LowerPriority")
     kube.die_before = ("urgent", "Running")
     with pytest.raises(RuntimeError, match="died"):
-        asyncio.run(reconciler(POOL))
+        asyncio.run(settled(reconciler))
     assert (phase(kube, "new"), phase(kube, "urgent")) == ("Queued", None)
     kube.die_before = None
 
@@ -111,9 +120,9 @@ def test_an_operator_dying_between_eviction_and_admission_over_commits_nothing()
 def test_a_victim_that_changed_meanwhile_holds_the_high_one_back_until_decided_again() -> None:
     reconciler, kube, _ = _full_cluster("LowerPriority")
     kube.refuse = ("new", "Queued")
-    assert asyncio.run(reconciler(POOL)) == 0.0, "decided again at once"
+    assert asyncio.run(settled(reconciler)) == 0.0, "decided again at once"
     assert (phase(kube, "new"), phase(kube, "urgent")) == ("Running", "Queued")
-    asyncio.run(reconciler(POOL))
+    asyncio.run(settled(reconciler))
     assert (phase(kube, "new"), phase(kube, "urgent")) == ("Queued", "Running")
 
 
@@ -181,7 +190,7 @@ def test_on_a_never_cluster_the_same_deployment_waits_for_every_run() -> None:
 def test_a_high_deployment_whose_eviction_lost_a_race_is_due_now() -> None:
     reconciler, kube, _ = _full_cluster("LowerPriority")
     kube.refuse = ("new", "Queued")
-    asyncio.run(reconciler(POOL))
+    asyncio.run(settled(reconciler))
     status = kube.deployments["urgent"]["status"]
     assert status["phase"] == "Queued"
     assert status["estimatedStartAt"] == "2026-01-01T12:00:10.000Z"  # the pass's moment

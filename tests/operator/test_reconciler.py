@@ -155,6 +155,13 @@ def build(
     return reconciler, kube, leases
 
 
+async def settled(reconciler: Reconciler) -> float | None:
+    """One pass, and the writes that trail it (queue refreshes, the Cluster's report)."""
+    wake = await reconciler(POOL)
+    await reconciler.settle()
+    return wake
+
+
 def phase(kube: FakeKube, name: str) -> str | None:
     phase: str | None = kube.deployments[name]["status"].get("phase")
     return phase
@@ -167,9 +174,9 @@ def test_a_run_ends_at_its_deadline_and_the_pass_asks_for_that_moment() -> None:
     kube.add("b", cpu=4, duration=5)
 
     async def scenario() -> list[float | None]:
-        first = await reconciler(POOL)
+        first = await settled(reconciler)
         clock.advance(5)
-        second = await reconciler(POOL)
+        second = await settled(reconciler)
         return [first, second]
 
     first, second = asyncio.run(scenario())
@@ -190,7 +197,7 @@ def test_a_refused_running_write_gives_the_lease_back_and_starts_once_later() ->
     kube.refuse_running.add("a")
 
     async def scenario() -> list[float | None]:
-        return [await reconciler(POOL), await reconciler(POOL)]
+        return [await settled(reconciler), await settled(reconciler)]
 
     first, second = asyncio.run(scenario())
     assert first == 0.0, "a lost start is decided again at once, from a fresh read"
@@ -208,10 +215,10 @@ def test_a_run_that_ended_while_its_admission_was_written_ends_once() -> None:
     kube.write_seconds = 2.0  # the Running write returns after the run is already over
 
     async def scenario() -> float | None:
-        again = await reconciler(POOL)
+        again = await settled(reconciler)
         kube.write_seconds = 0.0
-        await reconciler(POOL)
-        await reconciler(POOL)
+        await settled(reconciler)
+        await settled(reconciler)
         return again
 
     again = asyncio.run(scenario())
@@ -223,15 +230,16 @@ def test_losing_leadership_mid_pass_stops_every_write() -> None:
     clock = Clock()
     reconciler, kube, _ = build(clock)
     for name in "abc":
-        kube.add(name, cpu=1, duration=5)
+        kube.add(name, cpu=2, duration=5)  # two start, one is queued
     kube.gate = asyncio.Event()
 
     async def scenario() -> None:
         coordinator = PassCoordinator(reconciler)
         coordinator.open()
         coordinator.request(POOL)
-        await asyncio.sleep(0.01)  # the pass is blocked in its writes
+        await asyncio.sleep(0.01)  # the starts and the queue's refresh are blocked in writes
         await coordinator.close()  # the Lease is lost
+        await reconciler.close()
         assert kube.gate is not None
         kube.gate.set()
         await asyncio.sleep(0.01)
@@ -249,9 +257,9 @@ def test_a_finished_deployment_keeps_its_own_ttl_over_the_clusters() -> None:
     kube.cluster["spec"]["history"] = {}  # the cluster keeps for ever
 
     async def scenario() -> None:
-        await reconciler(POOL)
+        await settled(reconciler)
         clock.advance(1)
-        await reconciler(POOL)
+        await settled(reconciler)
 
     asyncio.run(scenario())
     status = kube.deployments["a"]["status"]
@@ -286,7 +294,7 @@ def _drive(
                 _, name, cpu, duration, priority = pending.pop(0)
                 kube.add(name, cpu, duration, priority)
             store.invalidate(POOL)  # new objects: the pass lists them, as after a watch gap
-            wake = await reconciler(POOL)
+            wake = await settled(reconciler)
             for name, body in kube.deployments.items():
                 status = body["status"]
                 if status.get("phase") == "Queued":
@@ -360,5 +368,5 @@ def test_deleting_a_reserved_deployment_releases_its_reservation_at_once() -> No
     store.observe(
         DeploymentObject.from_body(kube.deployments.pop("large")), deleted=True
     )  # the watch's DELETED event
-    asyncio.run(reconciler(POOL))
+    asyncio.run(settled(reconciler))
     assert phase(kube, "long-high") == "Running"
