@@ -35,12 +35,12 @@ both kinds.
 Perturbed copies of the best do not leave its basin: the flipped-in items are mostly
 low-ranked ones, which the repair drops first before refilling what the flips took out. On
 5.100-02 a quarter of them were the best again and the median one 3.5 items from it, so
-every restart searched the same basin: the run settled on 23,538 within 0.3 s and kept it
-for ten seconds (given forty, until the patience ended it at 18 s), five items in and five
-out from the optimum 23,551, which holds items the LP prices rank as low as 37th and 45th.
-Restarts that force such an item in leave the basin; alternating them with the perturbed
-copies keeps up the search near the best, from which the 30-constraint problem still
-improves late in a run.
+every restart searched the same basin: with the benchmark's seed the run settled on 23,538
+within 0.3 s and kept it for ten seconds (given forty, until the patience ended it at 18 s),
+five items in and five out from the optimum 23,551, which holds items the LP prices rank as
+low as 37th and 45th. Restarts that force such an item in leave the basin; alternating them
+with the perturbed copies keeps up the search near the best, from which the 30-constraint
+problem still improves late in a run.
 
 The run ends at the deadline, when the best reaches the LP bound (then it is optimal), or
 after `PATIENCE` restarts in a row without improving: a short queue whose optimum was found
