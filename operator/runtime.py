@@ -29,7 +29,7 @@ from simplismart.operator.store import DeploymentStore
 
 logger = logging.getLogger(__name__)
 
-#: Worker threads: two kinds of status writes (reconciler.WRITE_CONCURRENCY each), reads, the
+#: Worker threads: status writes (reconciler.WRITE_CONCURRENCY and REFRESH_CONCURRENCY), reads, the
 #: solver and forecasts.
 THREADS = 128
 
