@@ -17,8 +17,8 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable, Coroutine, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -203,20 +203,17 @@ class Reconciler:
 
         A ``refresh`` (a queue position, reason or ETA) waits for a slot of its own, so that a
         long queue's updates never hold up the writes that end and start runs, and is dropped if
-        one of those overtook it meanwhile. Each write is known while in flight (an end or a
-        start as soon as it is asked for, a refresh once it has its slot), so that a later one
-        to the same deployment waits for it (`_latest`).
+        one of those overtook it, or claimed its deployment (`_claim`), meanwhile.
         """
         if refresh:
             async with self._refreshes:
                 if deployment.uid in self._writing or not self._unchanged(deployment):
                     return False
-                with self._in_flight(deployment):
+                async with self._claim(deployment):
                     written = await self._kube.patch_deployment_status(deployment, status)
         else:
-            with self._in_flight(deployment):
-                async with self._transitions:
-                    written = await self._kube.patch_deployment_status(deployment, status)
+            async with self._transitions:
+                written = await self._kube.patch_deployment_status(deployment, status)
         if written is None:
             # Changed or gone since we read it: read the whole cluster afresh next time.
             self._store.invalidate(ClusterRef(deployment.namespace, deployment.spec.cluster))
@@ -224,28 +221,32 @@ class Reconciler:
         self._store.put(written)
         return True
 
-    @contextmanager
-    def _in_flight(self, deployment: DeploymentObject) -> Iterator[None]:
-        answered = self._writing[deployment.uid] = asyncio.Event()
-        try:
-            yield
-        finally:
-            del self._writing[deployment.uid]
-            answered.set()
-
     def _unchanged(self, deployment: DeploymentObject) -> bool:
         stored = self._store.get(deployment.uid)
         return stored is None or stored.resource_version == deployment.resource_version
 
     async def _latest(self, deployment: DeploymentObject) -> DeploymentObject:
-        """The deployment once our write to it in flight (a trailing refresh) is answered.
-
-        A transition decided on the copy the refresh replaces would be refused by its
-        resourceVersion precondition; it is built on the copy the refresh wrote instead.
-        """
+        """The deployment once our write to it in flight, if any, is answered."""
         while (answered := self._writing.get(deployment.uid)) is not None:
             await answered.wait()
         return self._store.get(deployment.uid) or deployment
+
+    @asynccontextmanager
+    async def _claim(self, deployment: DeploymentObject) -> AsyncIterator[DeploymentObject]:
+        """The deployment as our last write left it, kept from refreshes while a start or a
+        hold is decided and written.
+
+        A refresh still in flight is waited for: a transition decided on the copy it replaces
+        would be refused by its resourceVersion precondition. One that has not begun finds the
+        deployment claimed and is dropped.
+        """
+        latest = await self._latest(deployment)
+        answered = self._writing[deployment.uid] = asyncio.Event()
+        try:
+            yield latest
+        finally:
+            del self._writing[deployment.uid]
+            answered.set()
 
     def _trail(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run writes that no decision waits for beside the passes that follow."""
@@ -312,21 +313,23 @@ class Reconciler:
         return True
 
     async def _hold(self, hold: planning.Hold, moment: datetime) -> bool:
-        deployment = await self._latest(hold.deployment)
-        current = deployment.status
-        if (current.phase, current.reason, current.message) == (
-            Phase.PENDING,
-            hold.reason,
-            hold.message,
-        ):
+        async with self._claim(hold.deployment) as deployment:
+            current = deployment.status
+            if (current.phase, current.reason, current.message) == (
+                Phase.PENDING,
+                hold.reason,
+                hold.message,
+            ):
+                return True
+            patch = statuses.pending(
+                current, moment, hold.reason, hold.message, deployment.generation
+            )
+            if not await self._write(deployment, patch):
+                return False
+            if deployment.phase == Phase.RUNNING:  # its cluster is gone: the run is cancelled
+                await self._leases.release(_run(deployment))
+            self._events.announce(deployment.reference(), hold.reason, hold.message)
             return True
-        patch = statuses.pending(current, moment, hold.reason, hold.message, deployment.generation)
-        if not await self._write(deployment, patch):
-            return False
-        if deployment.phase == Phase.RUNNING:  # its cluster is gone: the run is cancelled
-            await self._leases.release(_run(deployment))
-        self._events.announce(deployment.reference(), hold.reason, hold.message)
-        return True
 
     async def _restore_leases(self, running: list[DeploymentObject], moment: datetime) -> None:
         """Rebuild the leases Redis lost (restarted empty), each with its remaining time."""
@@ -491,39 +494,39 @@ class Reconciler:
         self, deployment: DeploymentObject, cluster: ClusterObject, moment: datetime
     ) -> bool:
         """Lease, then conditional Running status; False (and no lease) if either is refused."""
-        deployment = await self._latest(deployment)
-        window = cluster.spec.scheduling.run_duration
-        seconds = deployment.spec.duration_seconds or self._random.randint(
-            window.min_seconds, window.max_seconds
-        )
-        expires = moment + timedelta(seconds=seconds)
-        run = _run(deployment)
-        # The key expires at the deadline itself, however long the pass took to get here.
-        if not await self._leases.take(run, int(_seconds(expires, self._clock()) * 1000)):
-            # Already leased: either our view is behind (it runs) or a start's status write
-            # failed after its lease was taken. Ask the API server which.
-            fresh = await self._kube.get_deployment(deployment.namespace, deployment.name)
-            if fresh is not None and fresh.uid == run.uid and fresh.phase == Phase.RUNNING:
-                self._store.put(fresh)
-            else:
+        async with self._claim(deployment) as deployment:
+            window = cluster.spec.scheduling.run_duration
+            seconds = deployment.spec.duration_seconds or self._random.randint(
+                window.min_seconds, window.max_seconds
+            )
+            expires = moment + timedelta(seconds=seconds)
+            run = _run(deployment)
+            # The key expires at the deadline itself, however long the pass took to get here.
+            if not await self._leases.take(run, int(_seconds(expires, self._clock()) * 1000)):
+                # Already leased: either our view is behind (it runs) or a start's status write
+                # failed after its lease was taken. Ask the API server which.
+                fresh = await self._kube.get_deployment(deployment.namespace, deployment.name)
+                if fresh is not None and fresh.uid == run.uid and fresh.phase == Phase.RUNNING:
+                    self._store.put(fresh)
+                else:
+                    await self._leases.release(run)
+                return False
+            patch = statuses.running(
+                deployment.status, moment, expires, deployment.spec.resources, deployment.generation
+            )
+            try:
+                written = await self._write(deployment, patch)
+            except BaseException:
                 await self._leases.release(run)
-            return False
-        patch = statuses.running(
-            deployment.status, moment, expires, deployment.spec.resources, deployment.generation
-        )
-        try:
-            written = await self._write(deployment, patch)
-        except BaseException:
-            await self._leases.release(run)
-            raise
-        if not written:
-            await self._leases.release(run)
-            return False
-        metrics.admissions.labels(namespace=cluster.namespace, cluster=cluster.name).inc()
-        self._events.announce(
-            deployment.reference(), "Started", f"running until {format_time(expires)}"
-        )
-        return True
+                raise
+            if not written:
+                await self._leases.release(run)
+                return False
+            metrics.admissions.labels(namespace=cluster.namespace, cluster=cluster.name).inc()
+            self._events.announce(
+                deployment.reference(), "Started", f"running until {format_time(expires)}"
+            )
+            return True
 
     def _queue(
         self,

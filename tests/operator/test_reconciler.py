@@ -370,3 +370,39 @@ def test_deleting_a_reserved_deployment_releases_its_reservation_at_once() -> No
     )  # the watch's DELETED event
     asyncio.run(settled(reconciler))
     assert phase(kube, "long-high") == "Running"
+
+
+def test_a_start_waits_for_the_queue_refresh_in_flight_and_builds_on_it() -> None:
+    clock = Clock()
+    reconciler, kube, leases = build(clock)
+    kube.add("a", cpu=4, duration=5)
+    answered = asyncio.Event()
+    patch = kube.patch_deployment_status
+
+    async def slow_queued_write(
+        deployment: DeploymentObject, status: dict[str, Any]
+    ) -> DeploymentObject | None:
+        if status["phase"] == "Queued":
+            await answered.wait()
+        return await patch(deployment, status)
+
+    kube.patch_deployment_status = slow_queued_write  # type: ignore[method-assign]
+
+    async def scenario() -> float | None:
+        await settled(reconciler)
+        kube.add("b", cpu=4, duration=5)
+        reconciler._store.invalidate(POOL)  # what the watch would do
+        await reconciler(POOL)  # b is marked Queued by a trailing write, still unanswered
+        clock.advance(5)
+        ends_a = asyncio.create_task(reconciler(POOL))  # a is due; b fits and is started
+        await asyncio.sleep(0.01)
+        assert phase(kube, "b") is None, "the start waits for the refresh in flight"
+        answered.set()
+        again = await ends_a
+        await reconciler.settle()
+        return again
+
+    again = asyncio.run(scenario())
+    assert [w for w in kube.writes if w[0] == "b"] == [("b", "Queued"), ("b", "Running")]
+    assert again == pytest.approx(5.001), "settled: the start was not refused"
+    assert leases.taken == 2
