@@ -25,10 +25,6 @@ class ResourceKind:
     def api_version(self) -> str:
         return f"{GROUP}/{VERSION}"
 
-    @property
-    def crd_name(self) -> str:
-        return f"{self.plural}.{GROUP}"
-
 
 CLUSTER = ResourceKind(kind="Cluster", plural="clusters")
 DEPLOYMENT = ResourceKind(kind="Deployment", plural="deployments")

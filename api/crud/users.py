@@ -54,10 +54,6 @@ def register(session: Session, username: str, password: str, *, may_be_first_adm
     return user
 
 
-def first_admin_claimed(session: Session) -> bool:
-    return session.get(FirstAdmin, 1) is not None
-
-
 def _claim_first_admin(session: Session, user_id: int) -> bool:
     """Insert the singleton row unless it exists; a concurrent claimer waits, then does nothing."""
     dialect = session.get_bind().dialect.name
