@@ -501,12 +501,11 @@ def _report(
         [
             "# Operator benchmark",
             "",
-            f"Measured {stamp} on a shared {os.cpu_count()}-core machine (other engineers' tests "
-            f"ran at the same time, so every figure is noisy), Python "
+            f"Measured {stamp} on a {os.cpu_count()}-core machine, Python "
             f"{platform.python_version()}, with kube-apiserver, etcd, Redis, the operator and "
-            f"the load generator on the same machine; load average {args.load:.1f} when it "
-            "started. etcd runs without fsync (hack/cluster-up.sh), so the limit is CPU, not "
-            "disk.",
+            f"the load generator sharing its cores; load average {args.load:.1f} when it "
+            "started (anything else running shows there, and makes every figure noisier). etcd "
+            "runs without fsync (hack/cluster-up.sh), so the limit is CPU, not disk.",
             "",
             "## The physical limit",
             "",
