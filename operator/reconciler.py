@@ -19,6 +19,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -95,6 +96,17 @@ def _moved(written: datetime | None, estimated: datetime | None) -> bool:
     return abs((estimated - written).total_seconds()) > ETA_SLACK
 
 
+@dataclass(frozen=True, slots=True)
+class _QueueUpdate:
+    """What a pass decided a waiting deployment's Queued status should say."""
+
+    deployment: DeploymentObject
+    position: int
+    wait: statuses.Wait
+    due: bool  # rewrite position, reason and ETA; else only a newcomer is written
+    moment: datetime
+
+
 class Reconciler:
     def __init__(
         self,
@@ -119,6 +131,9 @@ class Reconciler:
         self._writing: dict[str, asyncio.Event] = {}
         # A pass's queue refreshes and Cluster report, still writing after it returned.
         self._trailing: set[asyncio.Task[None]] = set()
+        # uid -> the newest queue update not yet written, and the task writing them.
+        self._updates: dict[str, _QueueUpdate] = {}
+        self._updaters: dict[str, asyncio.Task[None]] = {}
         self._reporting: dict[ClusterRef, asyncio.Task[None]] = {}
         self._clusters: dict[ClusterRef, ClusterObject] = {}
         self._history: dict[ClusterRef, RunHistory] = {}
@@ -201,16 +216,14 @@ class Reconciler:
     ) -> bool:
         """A conditional status write; the store learns the result either way.
 
-        A ``refresh`` (a queue position, reason or ETA) waits for a slot of its own, so that a
-        long queue's updates never hold up the writes that end and start runs, and is dropped if
-        one of those overtook it, or claimed its deployment (`_claim`), meanwhile.
+        An end, a start or a hold waits for a transition slot. A ``refresh`` (a queue position,
+        reason or ETA) is written by its deployment's updater, which holds a refresh slot
+        (`_send_updates`), so a long queue's updates never hold up the writes that end and start
+        runs; it claims the deployment like a transition, so a start waits for it.
         """
         if refresh:
-            async with self._refreshes:
-                if deployment.uid in self._writing or not self._unchanged(deployment):
-                    return False
-                async with self._claim(deployment):
-                    written = await self._kube.patch_deployment_status(deployment, status)
+            async with self._claim(deployment):
+                written = await self._kube.patch_deployment_status(deployment, status)
         else:
             async with self._transitions:
                 written = await self._kube.patch_deployment_status(deployment, status)
@@ -220,10 +233,6 @@ class Reconciler:
             return False
         self._store.put(written)
         return True
-
-    def _unchanged(self, deployment: DeploymentObject) -> bool:
-        stored = self._store.get(deployment.uid)
-        return stored is None or stored.resource_version == deployment.resource_version
 
     async def _latest(self, deployment: DeploymentObject) -> DeploymentObject:
         """The deployment once our write to it in flight, if any, is answered."""
@@ -569,41 +578,60 @@ class Reconciler:
         due: bool,
         moment: datetime,
     ) -> None:
-        """Write what `_queue` decided: every newcomer, and the others' changes when ``due``."""
-        waits = await asyncio.to_thread(_waits, decided, starting)
-        await asyncio.gather(
-            *(
-                self._requeue(deployment, position, wait, due, moment)
-                for position, deployment in enumerate(waiting, start=1)
-                if (wait := waits.get(deployment.name)) is not None
-            )
-        )
+        """Hand what `_queue` decided to each deployment's updater: every newcomer, and the
+        others' changes when ``due``.
 
-    async def _requeue(
-        self,
-        deployment: DeploymentObject,
-        position: int,
-        wait: statuses.Wait,
-        due: bool,
-        moment: datetime,
-    ) -> None:
-        """One Queued status, unless a later pass started, held or ended it meanwhile."""
-        latest = await self._latest(deployment)
-        if latest.phase != deployment.phase and latest.phase != Phase.QUEUED:
+        An update replaces one of an earlier pass still waiting for a slot, so a backlog costs
+        one write per deployment, with the newest position and ETA, not one per pass.
+        """
+        waits = await asyncio.to_thread(_waits, decided, starting)
+        for position, deployment in enumerate(waiting, start=1):
+            if (wait := waits.get(deployment.name)) is None:
+                continue
+            self._updates[deployment.uid] = _QueueUpdate(deployment, position, wait, due, moment)
+            if deployment.uid not in self._updaters:
+                self._updaters[deployment.uid] = self._trail(self._send_updates(deployment.uid))
+
+    async def _send_updates(self, uid: str) -> None:
+        """Write a deployment's newest queue update, taken when a slot is free, until none is
+        left."""
+        try:
+            while uid in self._updates:
+                async with self._refreshes:
+                    if (update := self._updates.pop(uid, None)) is not None:
+                        await self._requeue(update)
+        finally:
+            self._updates.pop(uid, None)  # left only by a failed or cancelled write
+            del self._updaters[uid]
+
+    async def _requeue(self, update: _QueueUpdate) -> None:
+        """One Queued status, unless a later pass started, held or ended the deployment, or is
+        writing to it, meanwhile."""
+        decided = update.deployment
+        latest = self._store.get(decided.uid)
+        if (
+            latest is None
+            or decided.uid in self._writing
+            or latest.generation != decided.generation
+        ):
+            return  # gone or finished, being started or held, or its spec changed: decide again
+        if latest.phase != decided.phase and latest.phase != Phase.QUEUED:
             return
-        deployment, status = latest, latest.status
-        if deployment.phase == Phase.QUEUED and not (
-            due
+        status = latest.status
+        if latest.phase == Phase.QUEUED and not (
+            update.due
             and (
                 (status.queue_position, status.reason, status.message)
-                != (position, wait.reason, wait.message)
-                or _moved(status.estimated_start_at, wait.estimated_start)
+                != (update.position, update.wait.reason, update.wait.message)
+                or _moved(status.estimated_start_at, update.wait.estimated_start)
             )
         ):
             return
-        queued_at = status.queued_at or moment
-        patch = statuses.queued(status, moment, queued_at, position, deployment.generation, wait)
-        await self._write(deployment, patch, refresh=True)
+        queued_at = status.queued_at or update.moment
+        patch = statuses.queued(
+            status, update.moment, queued_at, update.position, latest.generation, update.wait
+        )
+        await self._write(latest, patch, refresh=True)
 
     def _report(
         self,

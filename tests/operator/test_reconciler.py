@@ -406,3 +406,36 @@ def test_a_start_waits_for_the_queue_refresh_in_flight_and_builds_on_it() -> Non
     assert [w for w in kube.writes if w[0] == "b"] == [("b", "Queued"), ("b", "Running")]
     assert again == pytest.approx(5.001), "settled: the start was not refused"
     assert leases.taken == 2
+
+
+def test_queue_updates_waiting_for_a_write_give_way_to_the_newest() -> None:
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("a", cpu=4, duration=10)
+    answered = asyncio.Event()
+    patch = kube.patch_deployment_status
+
+    async def slow_queued_write(
+        deployment: DeploymentObject, status: dict[str, Any]
+    ) -> DeploymentObject | None:
+        if status["phase"] == "Queued":
+            await answered.wait()
+        return await patch(deployment, status)
+
+    kube.patch_deployment_status = slow_queued_write  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        await settled(reconciler)  # a runs
+        for name, priority in (("x", 0), ("h1", 1), ("h2", 1)):
+            kube.add(name, cpu=4, duration=5, priority=priority)
+            reconciler._store.invalidate(POOL)  # what the watch would do
+            await reconciler(POOL)  # x's first Queued write is still unanswered
+            await asyncio.sleep(0.01)
+        answered.set()
+        await reconciler.settle()
+
+    asyncio.run(scenario())
+    # x was decided at positions 1, 2 and 3: the write in flight, then only the newest.
+    assert [w for w in kube.writes if w[0] == "x"] == [("x", "Queued"), ("x", "Queued")]
+    positions = {n: kube.deployments[n]["status"]["queuePosition"] for n in ("h1", "h2", "x")}
+    assert positions == {"h1": 1, "h2": 2, "x": 3}
