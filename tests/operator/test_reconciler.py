@@ -372,10 +372,8 @@ def test_deleting_a_reserved_deployment_releases_its_reservation_at_once() -> No
     assert phase(kube, "long-high") == "Running"
 
 
-def test_a_start_waits_for_the_queue_refresh_in_flight_and_builds_on_it() -> None:
-    clock = Clock()
-    reconciler, kube, leases = build(clock)
-    kube.add("a", cpu=4, duration=5)
+def hold_queued_writes(kube: FakeKube) -> asyncio.Event:
+    """Keep every Queued status write unanswered until the returned event is set."""
     answered = asyncio.Event()
     patch = kube.patch_deployment_status
 
@@ -387,6 +385,14 @@ def test_a_start_waits_for_the_queue_refresh_in_flight_and_builds_on_it() -> Non
         return await patch(deployment, status)
 
     kube.patch_deployment_status = slow_queued_write  # type: ignore[method-assign]
+    return answered
+
+
+def test_a_start_waits_for_the_queue_refresh_in_flight_and_builds_on_it() -> None:
+    clock = Clock()
+    reconciler, kube, leases = build(clock)
+    kube.add("a", cpu=4, duration=5)
+    answered = hold_queued_writes(kube)
 
     async def scenario() -> float | None:
         await settled(reconciler)
@@ -412,17 +418,7 @@ def test_queue_updates_waiting_for_a_write_give_way_to_the_newest() -> None:
     clock = Clock()
     reconciler, kube, _ = build(clock)
     kube.add("a", cpu=4, duration=10)
-    answered = asyncio.Event()
-    patch = kube.patch_deployment_status
-
-    async def slow_queued_write(
-        deployment: DeploymentObject, status: dict[str, Any]
-    ) -> DeploymentObject | None:
-        if status["phase"] == "Queued":
-            await answered.wait()
-        return await patch(deployment, status)
-
-    kube.patch_deployment_status = slow_queued_write  # type: ignore[method-assign]
+    answered = hold_queued_writes(kube)
 
     async def scenario() -> None:
         await settled(reconciler)  # a runs
