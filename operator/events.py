@@ -1,5 +1,11 @@
 """Kubernetes Events about our objects, posted in the background.
 
+They are posted to the events.k8s.io/v1 API (client-go's newer recorder's; the same objects
+`kubectl describe` and `kubectl get events` show) as plain JSON through the client's generic
+custom-objects calls: its core v1 module (every core resource's methods, each wrapped in a
+validator) costs some 70 MiB of memory to load, and its typed Event would write a time with no
+microseconds in a form the API server refuses.
+
 Events are for people (`kubectl describe`), so they must never slow a scheduling pass or fail
 it: they go through a bounded queue and a worker. Like client-go's event spam filter, each object
 has its own token bucket (a burst of 25, then one per five minutes), kept for the most recently
@@ -13,17 +19,26 @@ import os
 import socket
 import time
 from collections import OrderedDict
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from simplismart.crds import format_time, now
+from simplismart.crds import now
 from simplismart.operator import metrics
 
 logger = logging.getLogger(__name__)
 
 COMPONENT = "simplismart-operator"
+#: What the operator did about the object: every event here reports a scheduling decision.
+ACTION = "Schedule"
+#: Characters of the object's name an event's name keeps: with a dot and 16 hex digits of time,
+#: the 253 a name may have.
+NAME_PREFIX = 236
+#: The API server refuses a note longer than this (bytes).
+NOTE_LIMIT = 1024
 QUEUE_SIZE = 10_000
 #: Per object: events posted in a burst, and the steady rate after it (client-go's values).
 BURST = 25
@@ -33,9 +48,10 @@ TRACKED = 4096
 
 
 class EventRecorder:
-    def __init__(self, api_client: client.ApiClient) -> None:
-        self._core = client.CoreV1Api(api_client)
-        self._queue: asyncio.Queue[tuple[str, client.CoreV1Event]] = asyncio.Queue(QUEUE_SIZE)
+    def __init__(self, api_client: client.ApiClient, clock: Callable[[], datetime] = now) -> None:
+        self._clock = clock
+        self._api = client.CustomObjectsApi(api_client)
+        self._queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue(QUEUE_SIZE)
         self._instance = os.environ.get("HOSTNAME") or socket.gethostname()
         # uid -> (tokens, when last refilled), least recently used first.
         self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
@@ -59,28 +75,27 @@ class EventRecorder:
         if not self._take_token(meta["uid"]):
             metrics.events_dropped.inc()
             return
-        stamp = format_time(now())
-        event = client.CoreV1Event(
-            metadata=client.V1ObjectMeta(
-                generate_name=f"{meta['name']}.", namespace=meta["namespace"]
-            ),
-            involved_object=client.V1ObjectReference(
-                api_version=reference["apiVersion"],
-                kind=reference["kind"],
-                name=meta["name"],
-                namespace=meta["namespace"],
-                uid=meta["uid"],
-            ),
-            reason=reason,
-            message=message,
-            type="Warning" if warning else "Normal",
-            first_timestamp=stamp,
-            last_timestamp=stamp,
-            count=1,
-            source=client.V1EventSource(component=COMPONENT, host=self._instance),
-            reporting_component=COMPONENT,
-            reporting_instance=self._instance,
-        )
+        event = {
+            # client-go's naming: the object's name and the time, a valid name for the API.
+            "metadata": {
+                "name": f"{meta['name'][:NAME_PREFIX]}.{time.time_ns():x}",
+                "namespace": meta["namespace"],
+            },
+            "regarding": {
+                "apiVersion": reference["apiVersion"],
+                "kind": reference["kind"],
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta["uid"],
+            },
+            "reason": reason,
+            "note": _truncated(message),
+            "type": "Warning" if warning else "Normal",
+            "action": ACTION,
+            "eventTime": self._clock().astimezone(UTC).isoformat(timespec="microseconds"),
+            "reportingController": COMPONENT,
+            "reportingInstance": self._instance,
+        }
         try:
             self._queue.put_nowait((meta["namespace"], event))
         except asyncio.QueueFull:
@@ -91,7 +106,18 @@ class EventRecorder:
         while True:
             namespace, event = await self._queue.get()
             try:
-                await asyncio.to_thread(self._core.create_namespaced_event, namespace, event)
+                await asyncio.to_thread(
+                    self._api.create_namespaced_custom_object,
+                    "events.k8s.io", "v1", namespace, "events", event,
+                )  # fmt: skip
             except ApiException as error:
                 if error.status != 404:  # namespace gone: nobody to tell
                     logger.warning("could not post event: %s", error.reason)
+
+
+def _truncated(message: str) -> str:
+    """The message cut to what the API server accepts, marked as cut."""
+    encoded = message.encode()
+    if len(encoded) <= NOTE_LIMIT:
+        return message
+    return encoded[: NOTE_LIMIT - 3].decode(errors="ignore") + "..."

@@ -285,7 +285,7 @@ OPERATOR_RIGHTS = [
     ("watch", "deployments.simplismart.io", "", True),
     ("patch", "deployments.simplismart.io/status", "any-ns", True),
     ("patch", "clusters.simplismart.io", "any-ns", True),
-    ("create", "events", "any-ns", True),
+    ("create", "events.events.k8s.io", "any-ns", True),
     ("create", "deployments.simplismart.io", "any-ns", False),
     ("delete", "clusters.simplismart.io", "any-ns", False),
     ("get", "secrets", "kube-system", False),

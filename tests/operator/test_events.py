@@ -1,0 +1,47 @@
+"""The operator's Events, posted to the real API server and read back as kubectl reads them."""
+
+import asyncio
+from datetime import UTC, datetime
+
+from harness.kube import Namespace, wait_for
+from kubernetes import client
+
+from simplismart.crds import CLUSTER
+from simplismart.operator.events import NOTE_LIMIT, EventRecorder
+
+
+def test_an_event_at_a_whole_second_with_a_long_message_is_posted(
+    kube: client.ApiClient, namespace: Namespace
+) -> None:
+    """The API server wants a time with six decimals (a whole second has none unless written so)
+    and a note of at most 1 KiB: neither may cost the event."""
+    namespace.cluster("loud", cpu=1, ram=1, gpu=0)
+    cluster = namespace.get(CLUSTER, "loud")
+    reference = {"apiVersion": cluster["apiVersion"], "kind": cluster["kind"], "metadata": {
+        "name": "loud", "namespace": namespace.name, "uid": cluster["metadata"]["uid"]
+    }}  # fmt: skip
+    whole_second = datetime(2026, 11, 27, 5, 0, 0, tzinfo=UTC)
+    recorder = EventRecorder(kube, clock=lambda: whole_second)
+    recorder.announce(reference, "Tested", "é" * NOTE_LIMIT, warning=True)
+
+    async def post() -> None:
+        worker = asyncio.create_task(recorder.run())
+        await asyncio.sleep(2)
+        worker.cancel()
+
+    asyncio.run(post())
+
+    def posted() -> client.CoreV1Event | None:
+        events = client.CoreV1Api(kube).list_namespaced_event(namespace.name).items
+        return next(
+            (e for e in events if e.involved_object.uid == cluster["metadata"]["uid"]), None
+        )
+
+    event = wait_for(posted, timeout=10, what="the event")
+    assert (event.reason, event.type, event.action) == ("Tested", "Warning", "Schedule")
+    assert event.event_time == whole_second
+    assert event.reporting_component == "simplismart-operator"
+    note = event.message or ""
+    assert note.startswith("é" * 100)
+    assert note.endswith("...")
+    assert len(note.encode()) <= NOTE_LIMIT
