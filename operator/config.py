@@ -44,6 +44,11 @@ class OperatorConfig:
     """Seconds between safety-net passes over every cluster."""
     position_refresh: float = 30.0
     """Minimum seconds between rewrites of a long queue's positions (short ones stay exact)."""
+    refresh_interval: float = 1.0
+    """Minimum seconds between two queue refreshes of one deployment (position, reason, ETA)
+    and between two status reports of one Cluster. A queue shifts on every admission: without
+    it, every waiting deployment and the Cluster were rewritten on nearly every pass, the
+    bulk of the API writes at a steady load."""
     solver_time_limit: float = 0.05
     """Budget of the genetic and optimal strategies per pass: an anytime answer, recorded with
     its gap, beats a late one while capacity sits idle. Queues of a hundred converge well
@@ -75,6 +80,12 @@ class OperatorConfig:
             position_refresh=_env(
                 "SIMPLISMART_POSITION_REFRESH_SECONDS",
                 default.position_refresh,
+                float,
+                lambda v: v >= 0,
+            ),
+            refresh_interval=_env(
+                "SIMPLISMART_REFRESH_INTERVAL_SECONDS",
+                default.refresh_interval,
                 float,
                 lambda v: v >= 0,
             ),

@@ -594,19 +594,21 @@ class Reconciler:
 
     async def _send_updates(self, uid: str) -> None:
         """Write a deployment's newest queue update, taken when a slot is free, until none is
-        left."""
+        left; after a write, the next waits `refresh_interval` (the newest one then)."""
         try:
             while uid in self._updates:
                 async with self._refreshes:
-                    if (update := self._updates.pop(uid, None)) is not None:
-                        await self._requeue(update)
+                    update = self._updates.pop(uid, None)
+                    written = update is not None and await self._requeue(update)
+                if written:
+                    await asyncio.sleep(self._config.refresh_interval)
         finally:
             self._updates.pop(uid, None)  # left only by a failed or cancelled write
             del self._updaters[uid]
 
-    async def _requeue(self, update: _QueueUpdate) -> None:
+    async def _requeue(self, update: _QueueUpdate) -> bool:
         """One Queued status, unless a later pass started, held or ended the deployment, or is
-        writing to it, meanwhile."""
+        writing to it, meanwhile; whether it was written."""
         decided = update.deployment
         latest = self._store.get(decided.uid)
         if (
@@ -614,9 +616,9 @@ class Reconciler:
             or decided.uid in self._writing
             or latest.generation != decided.generation
         ):
-            return  # gone or finished, being started or held, or its spec changed: decide again
+            return False  # gone or finished, being started or held, or its spec changed
         if latest.phase != decided.phase and latest.phase != Phase.QUEUED:
-            return
+            return False
         status = latest.status
         if latest.phase == Phase.QUEUED and not (
             update.due
@@ -626,12 +628,12 @@ class Reconciler:
                 or _moved(status.estimated_start_at, update.wait.estimated_start)
             )
         ):
-            return
+            return False
         queued_at = status.queued_at or update.moment
         patch = statuses.queued(
             status, update.moment, queued_at, update.position, latest.generation, update.wait
         )
-        await self._write(latest, patch, refresh=True)
+        return await self._write(latest, patch, refresh=True)
 
     def _report(
         self,
@@ -684,7 +686,8 @@ class Reconciler:
     async def _send_reports(self, ref: ClusterRef) -> None:
         """Write the Cluster's newest report, until the newest has been written.
 
-        Reports made while one is in flight replace each other: only the last is written.
+        Reports made while one is in flight, or in the `refresh_interval` after it, replace
+        each other: only the last is written.
         """
         try:
             written = None
@@ -695,6 +698,7 @@ class Reconciler:
                     self._reported.pop(ref, None)  # the next pass writes it again
                     raise
                 written = status
+                await asyncio.sleep(self._config.refresh_interval)
         finally:
             del self._reporting[ref]
 

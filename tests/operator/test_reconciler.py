@@ -53,6 +53,7 @@ class FakeKube:
         self.refuse_running: set[str] = set()
         self.write_seconds = 0.0
         self.writes: list[tuple[str, str]] = []
+        self.cluster_writes = 0
         self.gate: asyncio.Event | None = None
 
     def add(self, name: str, cpu: int, duration: int, priority: int = 0) -> None:
@@ -105,6 +106,7 @@ class FakeKube:
 
     async def patch_cluster_status(self, ref: ClusterRef, status: dict[str, Any]) -> None:
         self.cluster["status"] = status
+        self.cluster_writes += 1
 
 
 class FakeLeases:
@@ -141,7 +143,7 @@ class FakeEvents:
 
 
 def build(
-    clock: Clock, store: DeploymentStore | None = None
+    clock: Clock, store: DeploymentStore | None = None, refresh_interval: float = 0.0
 ) -> tuple[Reconciler, FakeKube, FakeLeases]:
     kube, leases = FakeKube(clock), FakeLeases()
     reconciler = Reconciler(
@@ -149,7 +151,7 @@ def build(
         cast(RunLeases, leases),
         DeploymentStore() if store is None else store,
         cast(EventRecorder, FakeEvents()),
-        OperatorConfig(seed=1),
+        OperatorConfig(seed=1, refresh_interval=refresh_interval),
         clock,
     )
     return reconciler, kube, leases
@@ -435,3 +437,27 @@ def test_queue_updates_waiting_for_a_write_give_way_to_the_newest() -> None:
     assert [w for w in kube.writes if w[0] == "x"] == [("x", "Queued"), ("x", "Queued")]
     positions = {n: kube.deployments[n]["status"]["queuePosition"] for n in ("h1", "h2", "x")}
     assert positions == {"h1": 1, "h2": 2, "x": 3}
+
+
+def test_refreshes_and_reports_within_the_refresh_interval_give_way_to_the_newest() -> None:
+    """Each admission shifts the queue: one deployment's refreshes and the Cluster's reports
+    are written at most once per interval, the last decision winning."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock, refresh_interval=0.3)
+    kube.add("a", cpu=4, duration=10)
+
+    async def scenario() -> None:
+        await reconciler(POOL)  # a runs; the report is written at once
+        for name, priority in (("x", 0), ("h1", 1), ("h2", 1)):
+            kube.add(name, cpu=4, duration=5, priority=priority)
+            reconciler._store.invalidate(POOL)  # what the watch would do
+            await reconciler(POOL)  # x: Queued at once (a newcomer), then positions 2 and 3
+            await asyncio.sleep(0.01)
+        await reconciler.settle()
+
+    asyncio.run(scenario())
+    # Without the interval: x written three times, the Cluster four (each pass changed both).
+    assert [w for w in kube.writes if w[0] == "x"] == [("x", "Queued"), ("x", "Queued")]
+    assert kube.deployments["x"]["status"]["queuePosition"] == 3
+    assert kube.cluster_writes == 2
+    assert kube.cluster["status"]["queued"] == 3
