@@ -134,21 +134,26 @@ class KubernetesApi:
             self._custom().get_api_resources(GROUP, VERSION, _request_timeout=self._timeout)
 
     def create_namespace(self, name: str, organization_id: int) -> None:
-        body = client.V1Namespace(
-            metadata=client.V1ObjectMeta(
-                name=name, labels={ORGANIZATION_LABEL: str(organization_id)}
-            )
-        )
+        body = {"metadata": {"name": name, "labels": {ORGANIZATION_LABEL: str(organization_id)}}}
         with _translated(f"namespace {name!r}"):
-            client.CoreV1Api(self._api_client()).create_namespace(
-                body, _request_timeout=self._timeout
-            )
+            self._core("POST", "/api/v1/namespaces", body)
 
     def delete_namespace(self, name: str) -> None:
         with _translated(f"namespace {name!r}"):
-            client.CoreV1Api(self._api_client()).delete_namespace(
-                name, _request_timeout=self._timeout
-            )
+            self._core("DELETE", f"/api/v1/namespaces/{name}")
+
+    def _core(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+        """A call to the core API group without the client's module for it: that module (every
+        core resource's methods, each wrapped in a validator) costs some 70 MiB of memory to
+        load, for these two calls. Raises the client's exception on a refusal."""
+        api = self._api_client()
+        json_headers = {"Accept": "application/json", "Content-Type": "application/json"}
+        verb, url, headers, payload, _ = api.param_serialize(
+            method, path, header_params=json_headers, body=body, auth_settings=["BearerToken"]
+        )
+        response = api.call_api(verb, url, headers, payload, _request_timeout=self._timeout)
+        if not 200 <= response.status <= 299:
+            raise ApiException(http_resp=response.response)
 
     def create_object(
         self,
