@@ -11,7 +11,6 @@ users, organizations or objects.
 import dataclasses
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -24,6 +23,7 @@ import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from harness.ports import free_port
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
@@ -65,13 +65,6 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
 # --- PostgreSQL -------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _pg_bin() -> Path:
     """Debian's versioned directory (the package `postgresql`), else whatever is on PATH."""
     versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"), reverse=True)
@@ -93,7 +86,7 @@ def postgres_url() -> Iterator[str]:
     data = Path(tempfile.mkdtemp(prefix="simplismart-pg-"))
     if as_root:
         shutil.chown(data, "postgres", "postgres")
-    port = _free_port()
+    port = free_port()
 
     def run(*args: str) -> None:
         subprocess.run([*prefix, *args], check=True, capture_output=True, text=True)

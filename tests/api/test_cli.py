@@ -1,7 +1,6 @@
 """``python -m simplismart.api``: refuses to start without a key, migrates, serves on the port."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from harness.ports import free_port, free_ports
 
 pytestmark = pytest.mark.unit
 
@@ -46,18 +46,13 @@ def test_migrate_creates_the_schema(tmp_path: Path) -> None:
     assert "up to date" in result.stderr
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @contextmanager
-def _serving(tmp_path: Path, **extra: str) -> Iterator[tuple[int, list[str]]]:
-    """Run ``python -m simplismart.api`` in dev mode until it answers; yield its port and, after
-    it stopped, its stderr (in the list)."""
-    port = _free_port()
+def _serving(
+    tmp_path: Path, port: int | None = None, **extra: str
+) -> Iterator[tuple[int, list[str]]]:
+    """Run ``python -m simplismart.api`` in dev mode until it answers (on ``port``, else a free
+    one); yield its port and, after it stopped, its stderr (in the list)."""
+    port = free_port() if port is None else port
     server = subprocess.Popen(
         [sys.executable, "-m", "simplismart.api"],
         env=_env(
@@ -97,8 +92,9 @@ def test_dev_mode_serves_on_the_configured_port(tmp_path: Path) -> None:
 
 def test_metrics_are_served_on_their_own_port_only(tmp_path: Path) -> None:
     """Finding 8: /metrics is not on the public port."""
-    metrics_port = _free_port()
-    with _serving(tmp_path, SIMPLISMART_API_METRICS_PORT=str(metrics_port)) as (port, _):
+    api_port, metrics_port = free_ports(2)
+    separate = {"SIMPLISMART_API_METRICS_PORT": str(metrics_port)}
+    with _serving(tmp_path, api_port, **separate) as (port, _):
         httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).status_code == 404
         metrics = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5)

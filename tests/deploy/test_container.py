@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from harness.kube import wait_for
-from harness.ports import free_port
+from harness.ports import free_port, free_ports
 
 from tests.deploy.container import MB, Container, Image, Process
 from tests.deploy.support import kubectl, run, walk_the_original_flow
@@ -138,7 +138,7 @@ def test_the_original_flow_through_the_containerised_api_and_operator(
     run(*container.command("jwt-secret", f"{SECRETS}/jwt", volumes=volumes))
     prefix = f"img-{uuid.uuid4().hex[:6]}-"
     bootstrap_token = uuid.uuid4().hex * 2
-    api_port, health_port = free_port(), free_port()
+    api_port, health_port, api_metrics_port, metrics_port = free_ports(4)
     api_env = {
         "KUBECONFIG": KUBECONFIG,
         "SIMPLISMART_REDIS_URL": redis_url,
@@ -148,14 +148,14 @@ def test_the_original_flow_through_the_containerised_api_and_operator(
         "SIMPLISMART_NAMESPACE_PREFIX": prefix,
         # Not dev mode, as in production: the first ADMIN registers with the bootstrap token.
         "SIMPLISMART_BOOTSTRAP_TOKEN": bootstrap_token,
-        "SIMPLISMART_API_METRICS_PORT": str(free_port()),
+        "SIMPLISMART_API_METRICS_PORT": str(api_metrics_port),
     }
     operator_env = {
         "KUBECONFIG": KUBECONFIG,
         "SIMPLISMART_REDIS_URL": redis_url,
         "SIMPLISMART_STANDALONE": "true",
         "SIMPLISMART_HEALTH_PORT": str(health_port),
-        "SIMPLISMART_METRICS_PORT": str(free_port()),
+        "SIMPLISMART_METRICS_PORT": str(metrics_port),
     }
     operator_container = Container(image)
     operator = Process(

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness.ports import free_port
+from harness.ports import free_ports
 
 from tests.e2e.accounts import Root, root
 
@@ -22,7 +22,8 @@ HACK = Path(__file__).parents[2] / "hack"
 
 @pytest.fixture(scope="module")
 def stack(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    ports = {name: free_port() for name in ("API", "REDIS", "METRICS", "HEALTH")}
+    names = ("API", "REDIS", "METRICS", "HEALTH")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     env = {
         **os.environ,
         "KUBECONFIG": kubeconfig,
