@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 from harness.api_process import serving
-from harness.kube import api_client
+from harness.kube import api_client, as_json
 from harness.observe import KindWatch, percentile, process_figures, scrape
 from harness.ports import free_port
 from harness.processes import OperatorProcess
@@ -215,6 +215,7 @@ def main() -> int:
     args.load = os.getloadavg()[0]
     kubeconfig, redis_url = os.environ["KUBECONFIG"], os.environ["SIMPLISMART_REDIS_URL"]
     api = api_client(kubeconfig)
+    _wait_for_no_deployments(api)
     state = Path(tempfile.mkdtemp(prefix="simplismart-soak-"))
     port = free_port()
     operator = OperatorProcess(
@@ -231,6 +232,27 @@ def main() -> int:
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     OUTPUT.write_text(report)
     return 0
+
+
+def _wait_for_no_deployments(api: client.ApiClient, timeout: float = 600.0) -> None:
+    """Start on a control plane with no Deployment left: the operator here watches every
+    namespace, and the 10,000 the API benchmark lists (never run, their namespace still being
+    deleted) would otherwise be run, and measured, as part of the soak."""
+    custom = client.CustomObjectsApi(api)
+    deadline = time.monotonic() + timeout
+    while True:
+        listed = as_json(
+            custom.list_cluster_custom_object(
+                DEPLOYMENT.group, DEPLOYMENT.version, DEPLOYMENT.plural, limit=1
+            )
+        )
+        left = int(listed["metadata"].get("remainingItemCount") or 0) + len(listed["items"])
+        if not left:
+            return
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{left} Deployments of earlier benchmarks still exist")
+        print(f"waiting for earlier benchmarks' {left} Deployments to be deleted...", flush=True)
+        time.sleep(10)
 
 
 def soak(
