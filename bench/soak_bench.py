@@ -382,8 +382,8 @@ def _report(samples: list[Sample], outcome: Outcome, args: argparse.Namespace) -
             f"`ttlSecondsAfterFinished: {args.ttl}` on each Cluster (set on the custom resource: "
             "the API has no field for it). The operator and the API (one uvicorn worker, "
             "SQLite) run as processes against a local kube-apiserver, etcd and Redis. Measured "
-            f"{stamp} on a shared {os.cpu_count()}-core machine (other engineers' tests ran at "
-            f"the same time; load average {args.load:.1f} at the start), Python "
+            f"{stamp} on a {os.cpu_count()}-core machine they share (load average "
+            f"{args.load:.1f} at the start: anything else running shows there), Python "
             f"{platform.python_version()}. Memory figures leave out the first "
             f"{WARM_UP_SECONDS // 60} minutes ({len(settled)} samples, one every "
             f"{args.sample_seconds:g} s).",
