@@ -55,6 +55,9 @@ MEAN_RUN_SECONDS = 2.0
 SERVICE_SHARE = 0.85
 #: Slots the paced run aims to give each cluster, using fewer clusters when arrivals are few.
 SLOTS_PER_CLUSTER = 4
+#: Seconds a run's namespace may take to be deleted: the next run starts only then, so that
+#: no run shares the API server (and the operator's watch) with the previous one's teardown.
+TEARDOWN_SECONDS = 300.0
 OUTPUT = Path(__file__).resolve().parents[1] / "docs/benchmarks/operator.md"
 
 #: name, cluster, cpu, ram, gpu, priority, duration
@@ -157,7 +160,7 @@ def measure_patch_limit(
             thread.join()
         cpu, wall = time.process_time() - cpu_before, time.monotonic() - wall_before
     finally:
-        namespace.delete()
+        namespace.delete(wait=TEARDOWN_SECONDS)
     latencies = [latency for measured, _ in results for latency in measured]
     return PatchLimit(
         writes_per_second=len(latencies) / wall,
@@ -367,7 +370,8 @@ def measure_run(
     finally:
         deployments.stop()
         cluster_watch.stop()
-        namespace.delete()
+        print(f"deleting {namespace.name} before the next run...", flush=True)
+        namespace.delete(wait=TEARDOWN_SECONDS)
     running = list(deployments.running_seen.values())
     latencies = _expiry_to_running(deployments)
     writes = deployments.modified_times + cluster_watch.modified_times

@@ -52,12 +52,17 @@ class Namespace:
             client.V1Namespace(metadata=client.V1ObjectMeta(name=self.name))
         )
 
-    def delete(self) -> None:
+    def delete(self, wait: float | None = None) -> None:
+        """Delete the namespace; with ``wait``, return only once it and its objects are gone
+        (a benchmark's next run must not share the API server with this one's teardown)."""
+        core = client.CoreV1Api(self.api)
         try:
-            client.CoreV1Api(self.api).delete_namespace(self.name)
+            core.delete_namespace(self.name)
         except ApiException as error:
             if error.status != 404:
                 raise
+        if wait is not None:
+            wait_for(lambda: not _exists(core, self.name), wait, what=f"{self.name} to be deleted")
 
     def create(self, kind: ResourceKind, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
@@ -131,3 +136,13 @@ class Namespace:
             return body if (body.get("status") or {}).get("phase") == phase else None
 
         return wait_for(probe, timeout, what=f"deployment {name} to be {phase}")
+
+
+def _exists(core: client.CoreV1Api, namespace: str) -> bool:
+    try:
+        core.read_namespace(namespace)
+    except ApiException as error:
+        if error.status == 404:
+            return False
+        raise
+    return True
