@@ -236,8 +236,8 @@ def main() -> int:
 
 def _wait_for_no_deployments(api: client.ApiClient, timeout: float = 600.0) -> None:
     """Start on a control plane with no Deployment left: the operator here watches every
-    namespace, and the 10,000 the API benchmark lists (never run, their namespace still being
-    deleted) would otherwise be run, and measured, as part of the soak."""
+    namespace, and anything an earlier benchmark left (each deletes its namespaces, waiting
+    until they are gone) would otherwise be run, and measured, as part of the soak."""
     custom = client.CustomObjectsApi(api)
     deadline = time.monotonic() + timeout
     while True:

@@ -53,16 +53,7 @@ class Namespace:
         )
 
     def delete(self, wait: float | None = None) -> None:
-        """Delete the namespace; with ``wait``, return only once it and its objects are gone
-        (a benchmark's next run must not share the API server with this one's teardown)."""
-        core = client.CoreV1Api(self.api)
-        try:
-            core.delete_namespace(self.name)
-        except ApiException as error:
-            if error.status != 404:
-                raise
-        if wait is not None:
-            wait_for(lambda: not _exists(core, self.name), wait, what=f"{self.name} to be deleted")
+        delete_namespace(self.api, self.name, wait)
 
     def create(self, kind: ResourceKind, name: str, spec: dict[str, Any]) -> dict[str, Any]:
         body = {"apiVersion": kind.api_version, "kind": kind.kind, "metadata": {"name": name}}
@@ -136,6 +127,19 @@ class Namespace:
             return body if (body.get("status") or {}).get("phase") == phase else None
 
         return wait_for(probe, timeout, what=f"deployment {name} to be {phase}")
+
+
+def delete_namespace(api: client.ApiClient, name: str, wait: float | None = None) -> None:
+    """Delete a namespace; with ``wait``, return only once it and its objects are gone (a
+    benchmark's next run must not share the API server with this one's teardown)."""
+    core = client.CoreV1Api(api)
+    try:
+        core.delete_namespace(name)
+    except ApiException as error:
+        if error.status != 404:
+            raise
+    if wait is not None:
+        wait_for(lambda: not _exists(core, name), wait, what=f"{name} to be deleted")
 
 
 def _exists(core: client.CoreV1Api, namespace: str) -> bool:
