@@ -33,7 +33,7 @@ from pathlib import Path
 
 import httpx
 from harness.api_process import serving
-from harness.kube import api_client, as_json
+from harness.kube import api_client, as_json, wait_for
 from harness.observe import KindWatch, percentile, process_figures, scrape
 from harness.ports import free_port
 from harness.processes import OperatorProcess
@@ -239,20 +239,21 @@ def _wait_for_no_deployments(api: client.ApiClient, timeout: float = 600.0) -> N
     namespace, and anything an earlier benchmark left (each deletes its namespaces, waiting
     until they are gone) would otherwise be run, and measured, as part of the soak."""
     custom = client.CustomObjectsApi(api)
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def none_left() -> bool:
         listed = as_json(
             custom.list_cluster_custom_object(
                 DEPLOYMENT.group, DEPLOYMENT.version, DEPLOYMENT.plural, limit=1
             )
         )
         left = int(listed["metadata"].get("remainingItemCount") or 0) + len(listed["items"])
-        if not left:
-            return
-        if time.monotonic() > deadline:
-            raise SystemExit(f"{left} Deployments of earlier benchmarks still exist")
-        print(f"waiting for earlier benchmarks' {left} Deployments to be deleted...", flush=True)
-        time.sleep(10)
+        if left:
+            print(
+                f"waiting for earlier benchmarks' {left} Deployments to be deleted...", flush=True
+            )
+        return not left
+
+    wait_for(none_left, timeout, interval=10, what="earlier benchmarks' Deployments to be deleted")
 
 
 def soak(
