@@ -114,15 +114,28 @@ def logout(user: CurrentUser, session: SessionDep) -> UserReply:
     return UserReply(message="logged out: all your tokens are revoked", user=UserOut.of(user))
 
 
-@router.post("/change_password", response_model=TokenReply, responses=errors(401, 503))
+@router.post("/change_password", response_model=TokenReply, responses=errors(401, 429, 503))
 def change_password(
-    body: PasswordChange, user: CurrentUser, session: SessionDep, services: ServicesDep
+    body: PasswordChange,
+    user: CurrentUser,
+    session: SessionDep,
+    services: ServicesDep,
+    client: ClientAddress,
 ) -> TokenReply:
-    """Set a new password: every earlier token is revoked, and a new one is returned."""
+    """Set a new password: every earlier token is revoked, and a new one is returned.
+
+    The current password is a guess like a login's, counted by the same limits: a stolen token
+    must not be a way around them to the password.
+    """
+    account = canonical_username(user.username)
+    retry_after = services.login_limiter.hit(client, account)
+    if retry_after is not None:
+        raise _too_many("password attempts", retry_after)
     if not verify_password(body.current_password, user.password_hash):
         raise UnprocessableError(
             "the current password is wrong", [field_error("current_password", "is wrong")]
         )
+    services.login_limiter.succeeded(client, account)
     if body.new_password == body.current_password:
         raise UnprocessableError(
             "the new password is the current one",

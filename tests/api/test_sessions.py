@@ -1,5 +1,6 @@
 """Finding 4: logout and password change revoke tokens on the very next request."""
 
+from tests.api.conftest import ApiFactory
 from tests.api.support import PASSWORD, Api
 
 NEW_PASSWORD = "a brand new horse"
@@ -59,4 +60,21 @@ def test_a_too_short_new_password_names_the_field(api: Api) -> None:
     )
     assert answer.status_code == 422
     assert answer.json()["errors"][0]["field"] == "new_password"
+    assert api.call("GET", "/me", user).status_code == 200
+
+
+def test_guessing_the_current_password_is_limited_like_logins(api_with: ApiFactory) -> None:
+    """A stolen token is no way around the login limits to the password (and the account)."""
+    api = api_with(login_rate_limit=3)
+    user = api.user("judy")
+
+    def change(current: str) -> int:
+        body = {"current_password": current, "new_password": NEW_PASSWORD}
+        return api.call("POST", "/change_password", user, json=body).status_code
+
+    assert [change(f"guess-{n}") for n in range(4)] == [422, 422, 422, 429]
+    # The right password too, while the window lasts, and the guesses count toward logins.
+    assert change(PASSWORD) == 429
+    login = api.call("POST", "/login", json={"username": "judy", "password": PASSWORD})
+    assert login.status_code == 429
     assert api.call("GET", "/me", user).status_code == 200
