@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from simplismart.api.core.clients import client_address
-from simplismart.api.core.security import InvalidTokenError, decode_access_token
+from simplismart.api.core.security import InvalidTokenError, TokenSubject, decode_access_token
 from simplismart.api.errors import ForbiddenError, UnauthorizedError
 from simplismart.api.kube import Kube
 from simplismart.api.models import Organization, Role, User
@@ -61,17 +61,23 @@ def get_client(request: Request, services: ServicesDep) -> str:
 ClientAddress = Annotated[str, Depends(get_client)]
 
 
-def get_current_user(
+def get_token(
     services: ServicesDep,
-    session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> User:
+) -> TokenSubject:
+    """The bearer token's claims, once its signature and expiry are checked."""
     if credentials is None:
         raise UnauthorizedError("not authenticated: send Authorization: Bearer <token>")
     try:
-        subject = decode_access_token(credentials.credentials, services.settings.jwt_secret)
+        return decode_access_token(credentials.credentials, services.settings.jwt_secret)
     except InvalidTokenError:
         raise UnauthorizedError("the token is invalid or expired; log in again") from None
+
+
+Token = Annotated[TokenSubject, Depends(get_token)]
+
+
+def get_current_user(session: SessionDep, subject: Token) -> User:
     user = session.get(User, subject.user_id) if subject.user_id <= MAX_ID else None
     # A token issued before the last logout or password change is revoked.
     if user is None or user.token_version != subject.version:

@@ -79,7 +79,13 @@ class ChangeFeed:
         if last_event_id is None:
             return Resume(newest, reset=False)
         epoch, _, number = last_event_id.partition("-")
-        if epoch != self.epoch or not number.isdigit() or int(number) > newest:
+        # ASCII digits only: isdigit() alone also accepts '²', which int() refuses.
+        if (
+            epoch != self.epoch
+            or not number.isascii()
+            or not number.isdigit()
+            or int(number) > newest
+        ):
             return Resume(newest, reset=True)
         sequence = int(number)
         return Resume(sequence, reset=sequence < oldest - 1)

@@ -107,6 +107,7 @@ class TokenSubject:
     user_id: int
     #: The user's token version when the token was issued; a later version revokes it.
     version: int
+    expires_at: datetime
 
 
 def create_access_token(
@@ -135,4 +136,4 @@ def decode_access_token(token: str, secret: str) -> TokenSubject:
         raise InvalidTokenError("subject is not a user id")
     if len(subject) > 18 or type(version) is not int:
         raise InvalidTokenError("subject or version is malformed")
-    return TokenSubject(int(subject), version)
+    return TokenSubject(int(subject), version, datetime.fromtimestamp(claims["exp"], tz=UTC))

@@ -7,18 +7,28 @@ is no longer possible (the id is too old, or from before the API restarted) the 
 a ``reset``: reload the lists, then carry on from its id. The stream needs the same bearer token
 as every other read, sent as a header, never in the URL (browsers: ``fetch`` with a readable
 body rather than ``EventSource``, which cannot send one).
+
+The stream ends when the access it was opened with does: the token expires or is revoked, or
+the caller leaves or is removed from the organization. It checks before it sends anything, at
+most once per `ACCESS_CHECK_SECONDS`; the client's reconnect then gets the 401 or 403 that says
+why.
 """
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session, sessionmaker
 
 from simplismart.api.cache import ChangeFeed
-from simplismart.api.deps import SessionDep, ViewerMember
+from simplismart.api.core.security import TokenSubject
+from simplismart.api.crud import users
+from simplismart.api.deps import Member, ServicesDep, SessionDep, Token, ViewerMember
 from simplismart.api.routes.common import AUTHENTICATED, CacheDep, errors
 
 router = APIRouter(tags=["events"])
@@ -27,6 +37,34 @@ router = APIRouter(tags=["events"])
 HEARTBEAT_SECONDS = 15.0
 #: How long a client waits before reconnecting (the SSE ``retry`` field).
 RETRY_MILLISECONDS = 2000
+#: How stale the stream's view of the caller's access may be: a database read per stream per
+#: period, however many changes it sends.
+ACCESS_CHECK_SECONDS = 1.0
+
+
+class _Access:
+    """Whether the caller may still read the organization's changes, read again when stale."""
+
+    def __init__(self, sessions: sessionmaker[Session], member: Member, token: TokenSubject):
+        self._sessions = sessions
+        self._user_id = member.user.id
+        self._organization_id = member.organization.id
+        self._token = token
+        self._checked = time.monotonic()
+
+    async def holds(self) -> bool:
+        if datetime.now(UTC) >= self._token.expires_at:
+            return False
+        if time.monotonic() - self._checked < ACCESS_CHECK_SECONDS:
+            return True
+        self._checked = time.monotonic()
+        return await asyncio.to_thread(self._read)
+
+    def _read(self) -> bool:
+        with self._sessions() as session:
+            return users.still_a_member(
+                session, self._user_id, self._token.version, self._organization_id
+            )
 
 
 @router.get(
@@ -39,7 +77,9 @@ RETRY_MILLISECONDS = 2000
 )
 def events(
     member: ViewerMember,
+    token: Token,
     session: SessionDep,
+    services: ServicesDep,
     cache: CacheDep,
     last_event_id: Annotated[
         str | None,
@@ -48,17 +88,18 @@ def events(
 ) -> StreamingResponse:
     """Changes to your organization's clusters and deployments as they happen."""
     namespace = member.namespace
+    access = _Access(services.sessions, member, token)
     # The stream may last hours: give the database connection back now, not when it ends.
     session.close()
     return StreamingResponse(
-        _stream(cache.feed, namespace, last_event_id),
+        _stream(cache.feed, namespace, last_event_id, access),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
 async def _stream(
-    feed: ChangeFeed, namespace: str, last_event_id: str | None
+    feed: ChangeFeed, namespace: str, last_event_id: str | None, access: _Access
 ) -> AsyncIterator[bytes]:
     resume = feed.resume(last_event_id)
     cursor = resume.cursor
@@ -71,6 +112,8 @@ async def _stream(
     while True:
         wakeup = feed.wakeup()
         changes, cursor = feed.after(cursor, namespace)
+        if changes and not await access.holds():
+            return
         for change in changes:
             yield _event(feed.event_id(change.sequence), change.kind, change.data())
         if changes:
@@ -78,6 +121,8 @@ async def _stream(
         try:
             await asyncio.wait_for(wakeup.wait(), HEARTBEAT_SECONDS)
         except TimeoutError:
+            if not await access.holds():
+                return
             # An id without data moves the client's Last-Event-ID past other organizations'
             # changes, so that a reconnect need not skip them again.
             yield f"id: {feed.event_id(cursor)}\n: keep-alive\n\n".encode()

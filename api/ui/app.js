@@ -240,9 +240,11 @@ async function follow() {
       if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
       const response = await fetch("/events", { headers, signal: controller.signal });
       if (response.status === 401) return logout("Your session ended: log in again.");
+      if (response.status === 403) return restart();
       if (!response.ok) throw new Error(`the stream answered ${response.status}`);
       setLive(true);
       await readEvents(response.body, onEvent);
+      if (!controller.signal.aborted) return restart();
     } catch (error) {
       if (controller.signal.aborted) return;
     }
@@ -297,11 +299,26 @@ function setLive(on) {
 
 // --- actions --------------------------------------------------------------------------------
 
+// The server ends a stream when the access it was opened with ends (the caller was removed
+// from the organization, or moved to another): what the board shows may no longer be theirs.
+// Start over from who they are now, until the API answers (or the session has ended).
+async function restart() {
+  state.stream = null;
+  state.lastEventId = null;
+  state.clusters.clear();
+  state.deployments.clear();
+  render();
+  while (state.token && !(await start())) {
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+  }
+}
+
+// Shows the caller and follows their organization; false if the API could not say who they are.
 async function start() {
   try {
     state.user = (await api("GET", "/me")).user;
   } catch (error) {
-    return;
+    return false;
   }
   const org = state.user.organization;
   $("#who").textContent = `${state.user.username} · ${state.user.role}` + (org ? ` · ${org.name}` : "");
@@ -309,7 +326,11 @@ async function start() {
   $("#logout").hidden = false;
   $("#board").hidden = false;
   $("#create").hidden = !canChange();
-  if (!org) return notify("You are not in an organization yet: join one with its invite code.");
+  if (!org) {
+    $("#live").hidden = true;
+    notify("You are not in an organization: join one with its invite code.", true);
+    return true;
+  }
   // Follow first and load once the stream answers, so that no change between them is missed;
   // if the stream cannot start, load anyway and let it catch up when it does.
   state.lastEventId = null;
@@ -321,6 +342,7 @@ async function start() {
   state.onStreamReady = null;
   await reload().catch((error) => notify(error.message, true));
   $("#main").focus();
+  return true;
 }
 
 function logout(message) {

@@ -53,15 +53,17 @@ class EventStream:
     """``GET /events`` read on a thread; :meth:`next` waits for the next event."""
 
     def __init__(self, base_url: str, token: str, last_event_id: str | None = None) -> None:
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {b"Authorization": f"Bearer {token}".encode()}
         if last_event_id is not None:
-            headers["Last-Event-ID"] = last_event_id
+            headers[b"Last-Event-ID"] = last_event_id.encode()  # may hold what ASCII does not
         self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(10, read=None))
         self._response = self._client.send(
             self._client.build_request("GET", "/events", headers=headers), stream=True
         )
         self.status_code = self._response.status_code
         self.last_id: str | None = None
+        #: Set when the server ends the stream (not when the test closes it).
+        self.ended = threading.Event()
         self._events: queue.Queue[Event] = queue.Queue()
         self._thread = threading.Thread(target=self._read, daemon=True)
         if self.status_code == 200:
@@ -83,11 +85,19 @@ class EventStream:
                     name, data = "message", []
         except httpx.HTTPError:
             return  # closed by the test
+        self.ended.set()
 
     def next(self, timeout: float = 10) -> Event:
         event = self._events.get(timeout=timeout)
         self.last_id = event.id
         return event
+
+    def received(self) -> list[Event]:
+        """The events received and not yet taken, without waiting for more."""
+        events: list[Event] = []
+        while not self._events.empty():
+            events.append(self._events.get_nowait())
+        return events
 
     def until(self, done: Any, timeout: float = 15) -> list[Event]:
         """Events until ``done(events so far)`` is true."""

@@ -1,9 +1,13 @@
 """``GET /events``: changes of the caller's organization, resumed across a reconnect."""
 
+from collections.abc import Callable
 from typing import Any
 
+import pytest
+
+from simplismart.api.routes import events
 from tests.api.live import Event, EventStream
-from tests.api.support import Api
+from tests.api.support import Api, Org
 
 
 def _names(events: list[Event]) -> list[tuple[str, str, str]]:
@@ -80,3 +84,47 @@ def test_the_stream_needs_a_member(live: Api) -> None:
     assert EventStream(base, "not-a-token").status_code == 401
     loner = live.user()
     assert EventStream(base, loner.token).status_code == 403
+
+
+def test_an_id_with_digits_int_cannot_read_gets_a_reset(live: Api) -> None:
+    """'²' is a digit to str.isdigit() but not to int(): a reset, not a broken stream."""
+    org = live.organization()
+    base = str(live.client.base_url)
+    ready = EventStream(base, org.viewer.token)
+    epoch = ready.next().id.rsplit("-", 1)[0]
+    ready.close()
+    stream = EventStream(base, org.viewer.token, last_event_id=f"{epoch}-\u00b2")
+    assert stream.status_code == 200
+    assert stream.next().name == "reset"
+    stream.close()
+
+
+def _remove(live: Api, org: Org) -> None:
+    removed = live.call("POST", "/remove_member", org.admin, json={"user_id": org.viewer.id})
+    assert removed.status_code == 200, removed.text
+
+
+def _log_out(live: Api, org: Org) -> None:
+    assert live.call("POST", "/logout", org.viewer).status_code == 200
+
+
+@pytest.mark.parametrize("end_access", [_remove, _log_out], ids=["removed", "logged-out"])
+def test_the_stream_ends_with_the_access_it_was_opened_with(
+    live: Api, end_access: Callable[[Api, Org], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Check on every change rather than at most once a second, so that no wait is needed.
+    monkeypatch.setattr(events, "ACCESS_CHECK_SECONDS", 0.0)
+    org = live.organization()
+    live.cluster(org.developer, "c1")
+    stream = EventStream(str(live.client.base_url), org.viewer.token)
+    assert stream.next().name == "ready"
+    live.deployment(org.developer, "before", "c1")
+    stream.until(lambda seen: ("deployment", "ADDED", "before") in _names(seen))
+    end_access(live, org)
+    live.deployment(org.developer, "after", "c1")
+    assert stream.ended.wait(10), "the stream went on after the access ended"
+    assert ("deployment", "ADDED", "after") not in _names(stream.received())
+    stream.close()
+    reconnect = EventStream(str(live.client.base_url), org.viewer.token)
+    assert reconnect.status_code in (401, 403)
+    reconnect.close()

@@ -100,4 +100,4 @@ def test_issued_tokens_carry_exactly_what_is_needed() -> None:
     assert claims["sub"] == "7"
     assert claims["exp"] - claims["iat"] == 60 == token.expires_in
     assert jwt.get_unverified_header(token.token)["alg"] == "HS256"
-    assert decode_access_token(token.token, SECRET) == TokenSubject(7, 3)
+    assert decode_access_token(token.token, SECRET) == TokenSubject(7, 3, token.expires_at)

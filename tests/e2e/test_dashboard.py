@@ -1,7 +1,8 @@
 """The dashboard at /ui in headless Chromium against the stack `make up` starts.
 
 A developer logs in, watches a cluster fill and drain through the live stream, and cancels a
-queued deployment from the keyboard; a viewer sees no create or cancel controls. Screenshots
+queued deployment from the keyboard; a viewer sees no create or cancel controls; a member removed
+while watching stops seeing the organization at once. Screenshots
 of each step are kept in .artifacts/dashboard/.
 """
 
@@ -18,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.e2e.accounts import PASSWORD, Root, Team, bearer, team
+from tests.e2e.accounts import PASSWORD, Root, Team, bearer, join, register, team
 
 pytestmark = pytest.mark.e2e
 
@@ -156,3 +157,31 @@ def test_a_viewer_sees_no_create_or_cancel(
     assert browser.find_elements(By.CSS_SELECTOR, "button[data-cancel]") == []
     assert "VIEWER" in _text(browser, "#who")
     _shot(browser, "5-viewer")
+
+
+def test_a_member_removed_while_watching_stops_seeing_the_organization(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    developer = bearer(api, people.developer)
+    body = {"name": "private", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
+    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    user_id = register(api, "dash-leaver")
+    join(api, "dash-leaver", people.invite_code)
+    _log_in(browser, stack["url"], "dash-leaver")
+    _until(browser, lambda b: b.find_elements(By.ID, "cluster-private"), "the cluster")
+    removed = api.post(
+        "/remove_member", headers=bearer(api, people.admin), json={"user_id": user_id}
+    )
+    assert removed.status_code == 200, removed.text
+    # A change after the removal ends the stream; the board then forgets the organization.
+    body = {"name": "later", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
+    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    _until(
+        browser,
+        lambda b: "not in an organization" in _text(b, "#notice"),
+        "the notice that the caller left the organization",
+    )
+    assert browser.find_elements(By.ID, "cluster-private") == []
+    assert browser.find_elements(By.ID, "cluster-later") == []
+    _shot(browser, "6-removed")
