@@ -5,10 +5,10 @@ limit is refused before a byte of the body is read; a body without one (chunked)
 it arrives and refused the moment it passes the limit, so no more than the limit is buffered.
 """
 
-import json
-
-from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from simplismart.api.errors import PayloadTooLargeError
+from simplismart.api.schemas.common import ErrorBody
 
 
 class BodySizeLimit:
@@ -35,23 +35,15 @@ class BodySizeLimit:
                 received += len(message.get("body", b""))
                 if received > max_bytes:
                     # The routes' error handler turns it into the usual error body.
-                    raise HTTPException(413, _message(max_bytes))
+                    raise PayloadTooLargeError(max_bytes)
             return message
 
         await self.app(scope, counting_receive, send)
 
 
-def _message(max_bytes: int) -> str:
-    return f"the request body is larger than {max_bytes} bytes"
-
-
 async def _refuse(send: Send, max_bytes: int) -> None:
-    body = json.dumps(
-        {
-            "message": _message(max_bytes),
-            "errors": [{"field": "body", "message": f"must be at most {max_bytes} bytes"}],
-        }
-    ).encode()
+    error = PayloadTooLargeError(max_bytes)
+    body = ErrorBody(message=error.detail, errors=error.errors).model_dump_json().encode()
     await send(
         {
             "type": "http.response.start",

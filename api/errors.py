@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
-from simplismart.api.schemas.common import ErrorBody, FieldError
+from simplismart.api.schemas.common import DNS_LABEL, STORED_TEXT, ErrorBody, FieldError
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +25,17 @@ _MESSAGES = {
     "int_type": "must be an integer",
     "int_parsing": "must be an integer",
     "string_type": "must be a string",
-    "string_pattern_mismatch": (
-        "must be lowercase letters, digits and '-', starting and ending with a letter or digit"
-    ),
     "json_invalid": "is not valid JSON",
     "model_attributes_type": "must be a JSON object",
     "dict_type": "must be a JSON object",
+}
+
+#: What each pattern of the schemas means, in words.
+_PATTERNS = {
+    DNS_LABEL: (
+        "must be lowercase letters, digits and '-', starting and ending with a letter or digit"
+    ),
+    STORED_TEXT: "must not contain control characters",
 }
 
 
@@ -85,6 +90,18 @@ def field_error(field: str, message: str) -> FieldError:
     return FieldError(field=field, message=message)
 
 
+class PayloadTooLargeError(HTTPException):
+    """A request body over the limit, found while it is read.
+
+    An HTTPException rather than an `ApiError`: FastAPI lets only those through from reading a
+    body, and turns anything else into a 400.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
+        self.errors = [field_error("body", f"must be at most {max_bytes} bytes")]
+
+
 def _response(
     status: int, body: ErrorBody, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -105,6 +122,8 @@ def _validation_message(error: Mapping[str, Any]) -> str:
         return "a JSON object is required"
     if kind == "value_error":
         return str(error["ctx"]["error"])
+    if kind == "string_pattern_mismatch":
+        return _PATTERNS.get(error["ctx"]["pattern"], "has characters that are not allowed")
     return _MESSAGES.get(kind) or str(error["msg"]).replace("Input should be", "must be")
 
 
@@ -125,7 +144,13 @@ async def _on_validation(_request: Request, error: Exception) -> JSONResponse:
 
 async def _on_http(_request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
-    return _response(error.status_code, ErrorBody(message=str(error.detail)), error.headers)
+    if error.status_code == 400:
+        # FastAPI's one 400: a body it could not parse (not UTF-8, or nested too deep).
+        errors = [field_error("body", "could not be read as JSON")]
+        return _response(422, ErrorBody(message="the request is invalid", errors=errors))
+    errors = error.errors if isinstance(error, PayloadTooLargeError) else []
+    body = ErrorBody(message=str(error.detail), errors=errors)
+    return _response(error.status_code, body, error.headers)
 
 
 async def _on_database(_request: Request, error: Exception) -> JSONResponse:

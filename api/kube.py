@@ -315,7 +315,8 @@ def _from_api_exception(
         return NotFoundError(f"{subject} not found")
     if error.status == 409:
         if status.get("reason") == "AlreadyExists":
-            return ConflictError(f"{subject} already exists")
+            name = request_fields.get("metadata.name", "name")
+            return ConflictError(f"{subject} already exists", [field_error(name, "is taken")])
         return ConflictError(message)
     if error.status in (400, 422):
         causes = (status.get("details") or {}).get("causes") or []

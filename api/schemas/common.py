@@ -2,13 +2,29 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from simplismart.crds.models import MAX_AMOUNT
 
 #: Text that is stored in the database: no control characters (PostgreSQL refuses NUL outright,
 #: and the rest only ever arrives by mistake or in an attack).
 STORED_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
+
+def _visible(text: str) -> str:
+    """Refuse what would show as someone else's name: invisible and format characters
+    (zero-width spaces, direction marks), separators other than the space, blank text and
+    surrounding spaces. Case and compatibility forms are folded by `canonical_username`."""
+    if not text.isprintable() or text != text.strip() or not text:
+        raise ValueError(
+            "must be visible text: no control, invisible or format characters, and no "
+            "leading or trailing spaces"
+        )
+    return text
+
+
+#: A name people read and tell apart: a new username or an organization's name.
+VisibleName = AfterValidator(_visible)
 
 #: A Kubernetes object name (a DNS label), as the CRDs require for clusters and deployments.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

@@ -1,13 +1,15 @@
 """Organizations and invite codes."""
 
+from typing import Annotated
+
 from pydantic import BaseModel, Field
 
 from simplismart.api.models import Organization
-from simplismart.api.schemas.common import STORED_TEXT, Reply, Request
+from simplismart.api.schemas.common import STORED_TEXT, Reply, Request, VisibleName
 
 
 class OrganizationCreate(Request):
-    name: str = Field(min_length=1, max_length=100, pattern=STORED_TEXT, examples=["org4"])
+    name: Annotated[str, VisibleName] = Field(min_length=1, max_length=100, examples=["org4"])
 
 
 class InviteCode(Request):

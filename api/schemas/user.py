@@ -6,9 +6,10 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from simplismart.api.models import Role, User
-from simplismart.api.schemas.common import STORED_TEXT, Reply, Request
+from simplismart.api.schemas.common import STORED_TEXT, Reply, Request, VisibleName
 from simplismart.api.schemas.organization import OrganizationOut
 
+#: A username as given at login: what registration accepted, then or since.
 Username = Annotated[
     str, Field(min_length=1, max_length=150, pattern=STORED_TEXT, examples=["vinay3"])
 ]
@@ -20,6 +21,7 @@ class Credentials(Request):
 
 
 class Registration(Credentials):
+    username: Annotated[Username, VisibleName]
     password: str = Field(min_length=8, max_length=1024, description="At least 8 characters.")
     bootstrap_token: str | None = Field(
         default=None,

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from simplismart.api.errors import ConflictError, NotFoundError, UnavailableError
+from simplismart.api.errors import ConflictError, NotFoundError, UnavailableError, field_error
 from simplismart.api.kube import (
     ORGANIZATION_LABEL,
     Listing,
@@ -97,7 +97,10 @@ class FakeKube:
                 raise NotFoundError(f"namespace {namespace!r} not found")
             key = (kind.plural, namespace, name)
             if key in self.objects:
-                raise ConflictError(f"{describe(kind, name)} already exists")
+                raise ConflictError(
+                    f"{describe(kind, name)} already exists",
+                    [field_error(request_fields.get("metadata.name", "name"), "is taken")],
+                )
             self.objects[key] = {
                 "apiVersion": kind.api_version,
                 "kind": kind.kind,

@@ -86,6 +86,8 @@ def test_invalid_fields_are_named(
         (b"null", "application/json"),
         (b"name=d1&cpu=1", "application/x-www-form-urlencoded"),
         (b"\xff\xfe", "application/json"),
+        (b'{"name": "d\xff"}', "application/json"),  # not UTF-8
+        (b"[" * 100_000, "application/json"),  # nested deeper than the parser goes
     ],
 )
 def test_bodies_that_are_not_a_json_object_are_422(
@@ -150,3 +152,44 @@ def test_a_nul_byte_in_a_username_is_a_422_naming_it(api: Api, path: str) -> Non
     answer = api.call("POST", path, json={"username": "a\u0000b", "password": "long enough"})
     assert answer.status_code == 422
     assert [error["field"] for error in answer.json()["errors"]] == ["username"]
+
+
+@pytest.mark.parametrize(
+    "username",
+    [
+        "mallory\u200b",  # a zero-width space: shows as "mallory"
+        "\u202eyrollam",  # a right-to-left override
+        " ",
+        " mallory",
+        "mallory\u00a0",  # a no-break space
+    ],
+)
+def test_usernames_that_would_show_as_another_are_refused(api: Api, username: str) -> None:
+    api.user("mallory")
+    answer = api.call("POST", "/register", json={"username": username, "password": "long enough"})
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] == "username"
+    assert "visible" in error["message"]
+
+
+def test_a_username_with_a_space_inside_or_beyond_ascii_is_fine(api: Api) -> None:
+    for username in ("vinay kumar", "zoë", "ユーザー"):
+        assert api.login(api.user(username).username).token
+
+
+def test_an_organization_name_must_be_visible_text(api: Api) -> None:
+    admin = api.user()
+    answer = api.call("POST", "/create_organization", admin, json={"name": "org\u200b"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"][0]["field"] == "name"
+
+
+def test_a_control_character_in_stored_text_says_so(api: Api) -> None:
+    """Not the message of Kubernetes names, which these fields are not."""
+    user = api.user()
+    answer = api.call("POST", "/join_organization", user, json={"invite_code": "ab\u0000c"})
+    assert answer.status_code == 422
+    assert answer.json()["errors"] == [
+        {"field": "invite_code", "message": "must not contain control characters"}
+    ]

@@ -33,6 +33,7 @@ def test_a_chunked_oversized_body_is_refused_once_it_passes_the_limit(
     )
     assert answer.status_code == 413
     assert "larger than 4096 bytes" in answer.json()["message"]
+    assert answer.json()["errors"] == [{"field": "body", "message": "must be at most 4096 bytes"}]
 
 
 def test_a_body_within_the_limit_is_served(api_with: ApiFactory) -> None:

@@ -140,6 +140,7 @@ def test_duplicate_names_are_409(api: Api, org: Org) -> None:
     )
     assert cluster.status_code == 409
     assert cluster.json()["message"] == "cluster 'c1' already exists"
+    assert cluster.json()["errors"] == [{"field": "name", "message": "is taken"}]
     deployment = api.call(
         "POST",
         "/create_deployment",
@@ -147,6 +148,7 @@ def test_duplicate_names_are_409(api: Api, org: Org) -> None:
         json={"name": "d1", "cluster_name": "c1", "cpu": 0, "ram": 0, "gpu": 0, "docker_path": "x"},
     )
     assert deployment.status_code == 409
+    assert deployment.json()["errors"] == [{"field": "name", "message": "is taken"}]
 
 
 def test_a_deployment_larger_than_its_cluster_names_each_field(api: Api, org: Org) -> None:
