@@ -45,7 +45,9 @@ ACCESS_CHECK_SECONDS = 1.0
 class _Access:
     """Whether the caller may still read the organization's changes, read again when stale."""
 
-    def __init__(self, sessions: sessionmaker[Session], member: Member, token: TokenSubject):
+    def __init__(
+        self, sessions: sessionmaker[Session], member: Member, token: TokenSubject
+    ) -> None:
         self._sessions = sessions
         self._user_id = member.user.id
         self._organization_id = member.organization.id
