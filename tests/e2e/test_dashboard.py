@@ -65,6 +65,11 @@ def _text(browser: WebDriver, selector: str) -> str:
     return " ".join(str(text).split())
 
 
+def _cluster(api: httpx.Client, developer: dict[str, str], name: str, cpu: int) -> None:
+    body = {"name": name, "total_cpu": cpu, "total_ram": cpu, "total_gpu": 0}
+    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+
+
 def _shot(browser: WebDriver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
@@ -75,8 +80,7 @@ def test_a_developer_watches_a_cluster_fill_and_drain_and_cancels(
 ) -> None:
     api = httpx.Client(base_url=stack["url"], timeout=30)
     developer = bearer(api, people.developer)
-    body = {"name": "pool", "total_cpu": 4, "total_ram": 4, "total_gpu": 0}
-    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    _cluster(api, developer, "pool", cpu=4)
     _log_in(browser, stack["url"], people.developer)
     _until(browser, lambda b: "0 / 4" in _text(b, "#cluster-pool .bar"), "the empty pool")
     _shot(browser, "1-empty")
@@ -135,8 +139,7 @@ def test_a_viewer_sees_no_create_or_cancel(
 ) -> None:
     api = httpx.Client(base_url=stack["url"], timeout=30)
     developer = bearer(api, people.developer)
-    body = {"name": "viewed", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
-    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    _cluster(api, developer, "viewed", cpu=1)
     deployment = {
         "name": "waits",
         "cluster_name": "viewed",
@@ -164,8 +167,7 @@ def test_a_member_removed_while_watching_stops_seeing_the_organization(
 ) -> None:
     api = httpx.Client(base_url=stack["url"], timeout=30)
     developer = bearer(api, people.developer)
-    body = {"name": "private", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
-    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    _cluster(api, developer, "private", cpu=1)
     user_id = register(api, "dash-leaver")
     join(api, "dash-leaver", people.invite_code)
     _log_in(browser, stack["url"], "dash-leaver")
@@ -175,8 +177,7 @@ def test_a_member_removed_while_watching_stops_seeing_the_organization(
     )
     assert removed.status_code == 200, removed.text
     # A change after the removal ends the stream; the board then forgets the organization.
-    body = {"name": "later", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
-    assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+    _cluster(api, developer, "later", cpu=1)
     _until(
         browser,
         lambda b: "not in an organization" in _text(b, "#notice"),
