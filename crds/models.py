@@ -74,7 +74,10 @@ class RunDuration(_Model):
     @model_validator(mode="after")
     def _ordered(self) -> "RunDuration":
         if self.min_seconds > self.max_seconds:
-            raise ValueError("runDuration.minSeconds must not exceed runDuration.maxSeconds")
+            raise ValueError(
+                "runDuration.minSeconds must not exceed runDuration.maxSeconds (a bound left out "
+                "takes its default: minSeconds 20, maxSeconds 30)"
+            )
         return self
 
 

@@ -145,9 +145,20 @@ def cluster_state(cluster: ClusterObject, current: Plan, now: datetime) -> Clust
         now=now.timestamp(),
         reservations=scheduling.reservations,
         aging_seconds=scheduling.aging_seconds,
-        preemption=scheduling.preemption == PreemptionPolicy.LOWER_PRIORITY,
+        preemption=_may_evict(cluster, current),
         max_preemptions=scheduling.max_preemptions,
     )
+
+
+def _may_evict(cluster: ClusterObject, current: Plan) -> bool:
+    """Whether the cluster allows preemption now.
+
+    Not while it holds more than its capacity (it shrank): evicting to make room there would
+    start a preemptor on capacity that does not exist, so the runs must end first, and the
+    reservations and ETAs of the pass count on that, not on evicting.
+    """
+    allowed = cluster.spec.scheduling.preemption == PreemptionPolicy.LOWER_PRIORITY
+    return allowed and current.allocated.fits_in(cluster.spec.resources)
 
 
 def preemption(cluster: ClusterObject, current: Plan, now: datetime) -> PreemptionProblem | None:
@@ -155,15 +166,11 @@ def preemption(cluster: ClusterObject, current: Plan, now: datetime) -> Preempti
 
     The preemptors are the queued HIGH deployments (by spec: an aged LOW one does not
     preempt), in queue order; with reservations, none evicts past one that cannot start (it
-    holds the first reservation). None when there is nothing to decide, and on a cluster that
-    holds more than its capacity (it shrank): evicting to make room there would start a
-    preemptor on capacity that does not exist.
+    holds the first reservation). None when there is nothing to decide.
     """
     scheduling = cluster.spec.scheduling
     preemptors = [d for d in current.queue if d.spec.priority == Priority.HIGH]
-    if scheduling.preemption != PreemptionPolicy.LOWER_PRIORITY or not preemptors:
-        return None
-    if not current.allocated.fits_in(cluster.spec.resources):
+    if not preemptors or not _may_evict(cluster, current):
         return None
     return PreemptionProblem(
         capacity=cluster.spec.resources.as_dict(),

@@ -8,17 +8,18 @@ import pytest
 from simplismart.crds import DeploymentStatus, Resources, format_time
 from simplismart.operator import planning, statuses
 from simplismart.operator.objects import ClusterObject, DeploymentObject
+from simplismart.scheduler import forecast, plan_pass
 
 pytestmark = pytest.mark.unit
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
-def _cluster(**scheduling: Any) -> ClusterObject:
+def _cluster(cpu: int = 8, **scheduling: Any) -> ClusterObject:
     return ClusterObject.from_body(
         {
             "metadata": {"namespace": "ns", "name": "c", "uid": "c-uid", "generation": 1},
-            "spec": {"resources": {"cpu": 8, "ram": 8, "gpu": 0}, "scheduling": scheduling},
+            "spec": {"resources": {"cpu": cpu, "ram": 8, "gpu": 0}, "scheduling": scheduling},
         }
     )
 
@@ -103,6 +104,24 @@ def test_the_time_aware_pass_knows_who_may_be_evicted() -> None:
 def test_a_never_cluster_states_no_problem(scheduling: dict[str, str]) -> None:
     cluster = _cluster(**scheduling)
     assert planning.preemption(cluster, planning.plan(cluster, MEMBERS, NOW), NOW) is None
+
+
+def test_a_cluster_that_shrank_below_its_runs_waits_for_them_instead_of_evicting() -> None:
+    """Evicting there would start a HIGH one on capacity that does not exist: neither the
+    eviction step nor the waiting HIGH one's promise and reason count on it."""
+    members = [
+        _deployment("low-a", phase="Running", startedAt=_ago(5), expiresAt=_ago(-60)),
+        _deployment("low-b", phase="Running", startedAt=_ago(5), expiresAt=_ago(-40)),
+        _deployment("high-wait", priority=1, phase="Queued", queuedAt=_ago(3)),
+    ]
+    shrunk = _cluster(cpu=2, preemption="LowerPriority")
+    current = planning.plan(shrunk, members, NOW)
+    assert planning.preemption(shrunk, current, NOW) is None
+    state = planning.cluster_state(shrunk, current, NOW)
+    assert not state.preemption
+    outlook = forecast(plan_pass(state), [])
+    assert outlook.reasons["high-wait"] == "reserved: starts when low-b and low-a finish (~12:01:00)"
+    assert outlook.estimated_start["high-wait"] == (NOW + timedelta(seconds=60)).timestamp()
 
 
 def test_eviction_requeues_at_the_original_place_and_counts() -> None:
