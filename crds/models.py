@@ -184,6 +184,7 @@ class DeploymentStatus(_Model):
     reason: str | None = None
     message: str | None = None
     queued_at: datetime | None = None
+    queued_on: str | None = None
     started_at: datetime | None = None
     expires_at: datetime | None = None
     finished_at: datetime | None = None

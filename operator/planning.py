@@ -47,13 +47,28 @@ class Plan:
         return cluster.spec.resources.minus(self.allocated)
 
 
-def _queued_since(deployment: DeploymentObject, now: datetime) -> datetime:
-    """When it joined the queue; one about to join it joins now."""
-    return deployment.status.queued_at or now
+def queued_since(deployment: DeploymentObject, now: datetime) -> datetime:
+    """When it joined its cluster's queue; one about to join it joins now.
+
+    So does one that waited in another cluster's queue and moved (`spec.cluster` changed): its
+    wait there neither places it ahead of this queue's earlier arrivals nor ages it. A status
+    from before `queuedOn` was recorded counts as this cluster's.
+    """
+    status = deployment.status
+    if status.queued_at is None or status.queued_on not in (None, deployment.spec.cluster):
+        return now
+    return status.queued_at
+
+
+def joins_queue(deployment: DeploymentObject) -> bool:
+    """Whether its status does not place it in its cluster's queue yet: it is new, back from
+    Pending, or moved from another cluster's queue."""
+    status = deployment.status
+    return deployment.phase != Phase.QUEUED or status.queued_on != deployment.spec.cluster
 
 
 def waited_seconds(deployment: DeploymentObject, now: datetime) -> float:
-    return max((now - _queued_since(deployment, now)).total_seconds(), 0.0)
+    return max((now - queued_since(deployment, now)).total_seconds(), 0.0)
 
 
 def effective_priority(deployment: DeploymentObject, now: datetime, aging_seconds: int) -> int:
@@ -86,7 +101,7 @@ def plan(cluster: ClusterObject | None, deployments: list[DeploymentObject], now
         else:
             waiting.append(deployment)
     aging = cluster.spec.scheduling.aging_seconds if cluster else 0
-    waiting.sort(key=lambda d: (-effective_priority(d, now, aging), _queued_since(d, now), d.name))
+    waiting.sort(key=lambda d: (-effective_priority(d, now, aging), queued_since(d, now), d.name))
     return Plan(
         holds=holds,
         queue=waiting,

@@ -85,6 +85,10 @@ def _waits(decided: PassPlan, started: list[str]) -> dict[str, statuses.Wait]:
     }
 
 
+def _place(deployment: DeploymentObject, now: datetime) -> statuses.Place:
+    return statuses.Place(deployment.spec.cluster, planning.queued_since(deployment, now))
+
+
 def _moment(seconds: float | None) -> datetime | None:
     return None if seconds is None else datetime.fromtimestamp(seconds, tz=UTC)
 
@@ -521,7 +525,12 @@ class Reconciler:
                     await self._leases.release(run)
                 return False
             patch = statuses.running(
-                deployment.status, moment, expires, deployment.spec.resources, deployment.generation
+                deployment.status,
+                moment,
+                _place(deployment, moment),
+                expires,
+                deployment.spec.resources,
+                deployment.generation,
             )
             try:
                 written = await self._write(deployment, patch)
@@ -559,7 +568,7 @@ class Reconciler:
         clock = time.monotonic()
         last = self._positions_refreshed.get(ref, -math.inf)
         due = len(waiting) <= EXACT_POSITIONS or clock - last >= self._config.position_refresh
-        newcomers = any(d.phase != Phase.QUEUED for d in waiting)
+        newcomers = any(planning.joins_queue(d) for d in waiting)
         if waiting and (due or newcomers):
             started = [d.name for d in starting]
             self._trail(self._refresh(decided, started, waiting, due, moment))
@@ -620,7 +629,7 @@ class Reconciler:
         if latest.phase != decided.phase and latest.phase != Phase.QUEUED:
             return False
         status = latest.status
-        if latest.phase == Phase.QUEUED and not (
+        if not planning.joins_queue(latest) and not (
             update.due
             and (
                 (status.queue_position, status.reason, status.message)
@@ -629,9 +638,9 @@ class Reconciler:
             )
         ):
             return False
-        queued_at = status.queued_at or update.moment
+        place = _place(latest, update.moment)
         patch = statuses.queued(
-            status, update.moment, queued_at, update.position, latest.generation, update.wait
+            status, update.moment, place, update.position, latest.generation, update.wait
         )
         return await self._write(latest, patch, refresh=True)
 

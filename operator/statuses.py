@@ -103,10 +103,18 @@ def pending(
     }
 
 
+@dataclass(frozen=True, slots=True)
+class Place:
+    """Which cluster's queue a deployment is in, and since when (its order and its aging)."""
+
+    cluster: str
+    since: datetime
+
+
 def queued(
     previous: DeploymentStatus,
     now: datetime,
-    queued_at: datetime,
+    place: Place,
     position: int,
     generation: int,
     wait: Wait,
@@ -116,7 +124,8 @@ def queued(
         "reason": wait.reason,
         "message": wait.message,
         "observedGeneration": generation,
-        "queuedAt": format_time(queued_at),
+        "queuedAt": format_time(place.since),
+        "queuedOn": place.cluster,
         "queuePosition": position,
         "estimatedStartAt": (
             None if wait.estimated_start is None else format_time(wait.estimated_start)
@@ -171,6 +180,7 @@ def preempted(
 def running(
     previous: DeploymentStatus,
     now: datetime,
+    place: Place,
     expires_at: datetime,
     held: Resources,
     generation: int,
@@ -182,7 +192,8 @@ def running(
         "observedGeneration": generation,
         "queuePosition": None,
         "estimatedStartAt": None,
-        "queuedAt": format_time(previous.queued_at or now),
+        "queuedAt": format_time(place.since),
+        "queuedOn": place.cluster,
         "startedAt": format_time(now),
         "expiresAt": format_time(expires_at),
         "allocated": held.as_dict(),

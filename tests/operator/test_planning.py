@@ -37,8 +37,9 @@ def deployment(
     allocated: dict[str, int] | None = None,
     duration: int | None = None,
     expires: datetime | None = None,
+    queued_on: str | None = None,
 ) -> DeploymentObject:
-    status: dict[str, Any] = {}
+    status: dict[str, Any] = {} if queued_on is None else {"queuedOn": queued_on}
     if expires:
         status["expiresAt"] = format_time(expires)
     if phase:
@@ -114,6 +115,23 @@ def test_queue_order_is_priority_then_age_and_aged_low_counts_as_high() -> None:
         "low-new",
         "fresh",
     ]
+
+
+def test_a_deployment_moved_from_another_clusters_queue_joins_this_one_afresh() -> None:
+    """Its wait there neither places it ahead of this queue's earlier arrivals nor ages it."""
+    moved = deployment("moved", phase="Queued", waited=500, queued_on="elsewhere")
+    plan = planning.plan(
+        cluster(aging=60),
+        [moved, deployment("here", phase="Queued", waited=10, queued_on="c")],
+        NOW,
+    )
+    assert [d.name for d in plan.queue] == ["here", "moved"]
+    assert planning.waited_seconds(moved, NOW) == 0
+    assert planning.joins_queue(moved)
+    # A status from before the cluster was recorded counts as this cluster's.
+    older = deployment("older", phase="Queued", waited=500)
+    assert planning.waited_seconds(older, NOW) == 500
+    assert planning.joins_queue(older)  # rewritten once, to record it
 
 
 def test_problem_carries_waits_priorities_and_free_capacity() -> None:

@@ -101,7 +101,7 @@ def test_the_time_aware_pass_knows_who_may_be_evicted() -> None:
 
 
 @pytest.mark.parametrize("scheduling", [{}, {"preemption": "Never"}])
-def test_a_never_cluster_states_no_problem(scheduling: dict[str, str]) -> None:
+def test_a_never_cluster_states_no_problem(scheduling: dict[str, Any]) -> None:
     cluster = _cluster(**scheduling)
     assert planning.preemption(cluster, planning.plan(cluster, MEMBERS, NOW), NOW) is None
 
@@ -120,7 +120,9 @@ def test_a_cluster_that_shrank_below_its_runs_waits_for_them_instead_of_evicting
     state = planning.cluster_state(shrunk, current, NOW)
     assert not state.preemption
     outlook = forecast(plan_pass(state), [])
-    assert outlook.reasons["high-wait"] == "reserved: starts when low-b and low-a finish (~12:01:00)"
+    assert (
+        outlook.reasons["high-wait"] == "reserved: starts when low-b and low-a finish (~12:01:00)"
+    )
     assert outlook.estimated_start["high-wait"] == (NOW + timedelta(seconds=60)).timestamp()
 
 
@@ -141,8 +143,9 @@ def test_eviction_requeues_at_the_original_place_and_counts() -> None:
     # Later transitions carry the last preemption forward (a merge patch replaces the list).
     requeued = DeploymentStatus.model_validate(patch)
     later = NOW + timedelta(seconds=9)
+    place = statuses.Place("c", NOW - timedelta(seconds=100))
     restarted = statuses.running(
-        requeued, later, later + timedelta(seconds=60), Resources(cpu=2, ram=2, gpu=0), 1
+        requeued, later, place, later + timedelta(seconds=60), Resources(cpu=2, ram=2, gpu=0), 1
     )
-    assert restarted["queuedAt"] == _ago(100)
+    assert (restarted["queuedAt"], restarted["queuedOn"]) == (_ago(100), "c")
     assert [c for c in restarted["conditions"] if c["type"] == "Preempted"] == [condition]

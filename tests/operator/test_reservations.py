@@ -8,7 +8,7 @@ import time
 from datetime import datetime
 
 import pytest
-from harness.kube import Namespace
+from harness.kube import Namespace, wait_for
 from harness.monitor import InvariantMonitor
 
 from simplismart.crds import DEPLOYMENT, parse_time
@@ -98,3 +98,38 @@ def test_a_short_low_backfills_and_a_long_high_does_not_jump_the_reservation(
     assert _time(long_high, "startedAt") >= _time(large, "startedAt")
     namespace.delete_object(DEPLOYMENT, "long-high")
     monitor.wait_all({"Succeeded"}, count=3, timeout=30)
+
+
+def test_a_deployment_moved_from_another_queue_joins_this_one_at_the_back(
+    namespace: Namespace, monitor: InvariantMonitor
+) -> None:
+    """Its wait on the other cluster does not take an earlier arrival's reservation here."""
+    namespace.cluster("small", cpu=1, ram=8, gpu=0)
+    namespace.cluster("pool", cpu=4, ram=8, gpu=0)
+    namespace.deployment("holds-small", "small", cpu=1, duration=30)
+    namespace.deployment("holds-pool", "pool", cpu=4, duration=6)
+    namespace.wait_phase("holds-small", "Running", timeout=15)
+    namespace.wait_phase("holds-pool", "Running", timeout=15)
+    namespace.deployment("mover", "small", cpu=1, duration=3)
+    namespace.wait_phase("mover", "Queued", timeout=15)
+    time.sleep(1)  # the mover has waited longer than the next arrival
+    namespace.deployment("honest", "pool", cpu=4, duration=3)
+    promised = namespace.wait_phase("honest", "Queued", timeout=15)["status"]
+    assert promised["reason"] == "Reserved", promised
+    namespace.patch_spec(DEPLOYMENT, "mover", {"cluster": "pool", "resources": {"cpu": 4}})
+
+    def moved() -> dict[str, object]:
+        status = _status(namespace, "mover")
+        return status if status.get("queuedOn") == "pool" else {}
+
+    mover = wait_for(moved, timeout=15, what="the mover queued on its new cluster")
+    assert _time(mover, "queuedAt") > _time(promised, "queuedAt")
+    honest = _status(namespace, "honest")
+    assert (honest["queuePosition"], honest["reason"]) == (1, "Reserved"), honest
+    assert _time(honest, "estimatedStartAt") == _time(promised, "estimatedStartAt")
+    started = namespace.wait_phase("honest", "Running", timeout=30)["status"]
+    assert _time(namespace.wait_phase("mover", "Running", timeout=30)["status"], "startedAt") >= (
+        _time(started, "startedAt")
+    )
+    namespace.delete_object(DEPLOYMENT, "holds-small")
+    monitor.wait_all({"Succeeded"}, count=3, timeout=60)
