@@ -5,6 +5,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -124,7 +125,7 @@ def test_errors_are_clear(stack: dict[str, Any], installation: Root, tmp_path: P
     assert "--server" in cli("--server", "localhost:5002", "cluster", "list", expect=2).stderr
 
 
-def test_watch_prints_changes_as_they_happen(
+def test_watch_prints_changes_until_the_watcher_is_removed(
     stack: dict[str, Any], installation: Root, tmp_path: Path
 ) -> None:
     api = httpx.Client(base_url=stack["url"], timeout=30)
@@ -132,8 +133,9 @@ def test_watch_prints_changes_as_they_happen(
     _cli_for(stack, tmp_path)("login", "--username", people.viewer)
     watcher = subprocess.Popen(
         [EXECUTABLE, "-o", "json", "watch"],
-        env=_environment(stack, tmp_path),
+        env={**_environment(stack, tmp_path), "SIMPLISMART_RECONNECT_SECONDS": "0.2"},
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
     )
     assert watcher.stdout is not None
@@ -147,12 +149,30 @@ def test_watch_prints_changes_as_they_happen(
             seen += line
         return seen
 
+    developer = bearer(api, people.developer)
+
+    def create_cluster(name: str) -> None:
+        body = {"name": name, "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
+        created = api.post("/create_cluster", headers=developer, json=body)
+        assert created.status_code == 201, created.text
+
     try:
         read_until('"event": "ready"')  # following: what happens from now on is printed
-        body = {"name": "watched", "total_cpu": 1, "total_ram": 1, "total_gpu": 0}
-        created = api.post("/create_cluster", headers=bearer(api, people.developer), json=body)
-        assert created.status_code == 201, created.text
+        create_cluster("watched")
         assert '"event": "cluster"' in read_until('"watched"')
+        viewer = api.get("/me", headers=bearer(api, people.viewer)).json()["user"]["id"]
+        removed = api.post(
+            "/remove_member", headers=bearer(api, people.admin), json={"user_id": viewer}
+        )
+        assert removed.status_code == 200, removed.text
+        # The stream reads the caller's access at most once a second: past that, the next
+        # change ends it, unsent, and the reconnect is refused.
+        time.sleep(1.5)
+        create_cluster("unseen")
+        printed, errors = watcher.communicate(timeout=30)
+        assert watcher.returncode == 1
+        assert "unseen" not in printed
+        assert "not a member of any organization" in errors
     finally:
-        watcher.terminate()
+        watcher.kill()
         watcher.wait(10)
