@@ -149,7 +149,8 @@ def preempted(
     already set it: each eviction is a transition of its own.
     """
     names = ", ".join(repr(name) for name in preemptors)
-    message = f"evicted at {format_time(now)} to make room for HIGH deployment {names}"
+    noun = "deployment" if len(preemptors) == 1 else "deployments"
+    message = f"evicted at {format_time(now)} to make room for HIGH {noun} {names}"
     conditions = [
         c for c in _lifecycle(previous, now, _FITS, False, False) if c["type"] != PREEMPTED
     ]

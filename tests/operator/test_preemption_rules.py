@@ -137,7 +137,9 @@ def test_eviction_requeues_at_the_original_place_and_counts() -> None:
     assert (patch["startedAt"], patch["expiresAt"], patch["allocated"]) == (None, None, None)
     (condition,) = [c for c in patch["conditions"] if c["type"] == "Preempted"]
     assert condition["status"] == "True"
-    assert "'urgent'" in condition["message"]
+    assert "for HIGH deployment 'urgent'" in condition["message"]
+    two = statuses.preempted(previous, NOW, ["a", "b"], generation=1)
+    assert "for HIGH deployments 'a', 'b'" in two["message"]
     assert condition["lastTransitionTime"] == format_time(NOW)
 
     # Later transitions carry the last preemption forward (a merge patch replaces the list).
