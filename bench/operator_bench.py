@@ -184,8 +184,13 @@ def _pooled_client(kubeconfig: str, connections: int) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+#: The cluster the load generator's deployments name: none of that name exists.
+TARGET_CLUSTER = "none"
+
+
 def _create_target(namespace: Namespace, name: str) -> dict[str, Any]:
-    spec = {"cluster": "none", "resources": {"cpu": 1, "ram": 1, "gpu": 0}, "image": "x/y:1"}
+    resources = {"cpu": 1, "ram": 1, "gpu": 0}
+    spec = {"cluster": TARGET_CLUSTER, "resources": resources, "image": "x/y:1"}
     return namespace.create(DEPLOYMENT, name, spec)
 
 
@@ -202,10 +207,11 @@ def _write_until(
     moment = datetime.now(UTC)
     # Why it waits and its estimated start, as the operator writes for a queued deployment.
     wait = statuses.Wait(statuses.WAITING, "waiting for capacity behind others", moment)
+    place = statuses.Place(TARGET_CLUSTER, moment)
     while time.monotonic() < deadline:
         for name in versions:
             position += 1
-            status = statuses.queued(DeploymentStatus(), moment, moment, position, 1, wait)
+            status = statuses.queued(DeploymentStatus(), moment, place, position, 1, wait)
             body = {"metadata": {"resourceVersion": versions[name]}, "status": status}
             started = time.perf_counter()
             try:
