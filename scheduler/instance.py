@@ -26,7 +26,8 @@ def load(path: Path) -> Problem:
         raise ProblemError(str(path), f"cannot read: {error}") from error
     try:
         document = json.loads(text)
-    except json.JSONDecodeError as error:
+    except (ValueError, RecursionError) as error:
+        # ValueError: JSONDecodeError, and integers of more digits than Python converts.
         raise ProblemError(str(path), f"not JSON: {error}") from error
     return parse(document)
 

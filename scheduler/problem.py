@@ -14,6 +14,11 @@ from typing import Final, TypeGuard
 
 HIGH: Final = 1
 LOW: Final = 0
+#: The largest amount of a resource: sums over 90,000 candidates stay exact in the solvers'
+#: arithmetic (64-bit integers, and HiGHS's doubles, exact up to 2**53).
+MAX_AMOUNT: Final = 10**11
+#: The largest value or waited time of a candidate, so that sums over them stay finite.
+MAX_WEIGHT: Final = 10**15
 
 
 class ProblemError(ValueError):
@@ -128,7 +133,10 @@ def is_int(value: object) -> TypeGuard[int]:
 
 
 def is_number(value: object) -> TypeGuard[float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    # An int is finite however large; isfinite() would raise past a double's range.
+    return isinstance(value, int) or math.isfinite(value)
 
 
 def check_amounts(field: str, amounts: object) -> None:
@@ -139,6 +147,8 @@ def check_amounts(field: str, amounts: object) -> None:
             raise ProblemError(f"{field}.{name}", "resource name must be a non-empty string")
         if not is_int(amount) or amount < 0:
             raise ProblemError(f"{field}.{name}", "must be a non-negative integer")
+        if amount > MAX_AMOUNT:
+            raise ProblemError(f"{field}.{name}", f"must be at most {MAX_AMOUNT:,}")
 
 
 def check_seconds(field: str, seconds: object) -> None:
@@ -158,8 +168,12 @@ def _check_candidate(field: str, candidate: object, seen: set[str]) -> None:
     if candidate.priority not in (LOW, HIGH) or not is_int(candidate.priority):
         raise ProblemError(f"{field}.priority", "must be 0 (LOW) or 1 (HIGH)")
     check_seconds(f"{field}.waited_seconds", candidate.waited_seconds)
+    if candidate.waited_seconds > MAX_WEIGHT:
+        raise ProblemError(f"{field}.waited_seconds", f"must be at most {MAX_WEIGHT:,}")
     if candidate.value is not None and (not is_number(candidate.value) or candidate.value < 0):
         raise ProblemError(f"{field}.value", "must be a non-negative finite number")
+    if candidate.value is not None and candidate.value > MAX_WEIGHT:
+        raise ProblemError(f"{field}.value", f"must be at most {MAX_WEIGHT:,}")
     if candidate.max_seconds is not None:
         check_seconds(f"{field}.max_seconds", candidate.max_seconds)
 

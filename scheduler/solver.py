@@ -25,7 +25,7 @@ from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import fill, ranking
 from simplismart.scheduler.knapsack import Bits, Knapsack
 from simplismart.scheduler.objective import compare
-from simplismart.scheduler.problem import Problem, ProblemError
+from simplismart.scheduler.problem import Problem, ProblemError, is_int, is_number
 from simplismart.scheduler.selection import Selection
 from simplismart.scheduler.strategy import Strategy
 
@@ -88,8 +88,10 @@ def solve(
     if time_limit is None:
         resolved = Strategy.COMBINATIONS if strategy is Strategy.AUTO and short else strategy
         time_limit = DEFAULT_TIME_LIMITS[resolved]
-    elif time_limit <= 0:
-        raise ProblemError("time_limit", "must be positive")
+    elif not is_number(time_limit) or time_limit <= 0:
+        raise ProblemError("time_limit", "must be a positive finite number of seconds")
+    if seed is not None and (not is_int(seed) or seed < 0):
+        raise ProblemError("seed", "must be a non-negative integer")
     deadline = started + time_limit - _finishing(knapsack, time_limit)
     if knapsack.feasible(np.ones(knapsack.size, dtype=bool)):
         answer = _everything(knapsack, strategy, short)

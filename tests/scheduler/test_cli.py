@@ -141,6 +141,35 @@ def test_a_bad_instance_exits_2_naming_the_field(tmp_path: Path, document: Any, 
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        (("--time-limit", "nan"), "time_limit"),
+        (("--time-limit", "inf"), "time_limit"),
+        (("--strategy", "genetic", "--seed", "-5"), "seed"),
+    ],
+)
+def test_a_bad_option_exits_2_naming_it(
+    tmp_path: Path, options: tuple[str, ...], named: str
+) -> None:
+    result = _run(tmp_path, INSTANCE, *options)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith(f"error: {named}: ")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"capacity": {"cpu": 1' + "0" * 5000 + "}, " + '"candidates": []}',  # too many digits
+        "[" * 100_000,  # nested deeper than the parser goes
+    ],
+)
+def test_json_python_cannot_read_exits_2(tmp_path: Path, text: str) -> None:
+    result = _run(tmp_path, text)
+    assert result.returncode == 2
+    assert "not JSON" in result.stderr
+
+
 def test_an_unreadable_file_exits_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "simplismart.scheduler", "solve", str(tmp_path / "absent.json")],

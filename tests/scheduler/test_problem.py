@@ -59,6 +59,17 @@ def _problem(**changes: Any) -> Problem:
             "candidates[0].waited_seconds",
         ),
         ({"candidates": [Candidate(id="a", requests={}, value=-1.0)]}, "candidates[0].value"),
+        # Past what the solvers' arithmetic holds: an overflowed sum would pass as feasible.
+        ({"free": {"cpu": 2**63 - 1}, "candidates": []}, "free.cpu"),
+        (
+            {"candidates": [Candidate(id="a", requests={"cpu": 2**62})]},
+            "candidates[0].requests.cpu",
+        ),
+        ({"candidates": [Candidate(id="a", requests={}, value=1e308)]}, "candidates[0].value"),
+        (
+            {"candidates": [Candidate(id="a", requests={}, waited_seconds=10**400)]},
+            "candidates[0].waited_seconds",
+        ),
         (
             {
                 "candidates": [
