@@ -3,6 +3,7 @@
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from simplismart.api.cli import output
 from simplismart.api.cli.client import CliError
@@ -82,11 +83,30 @@ def login(
 
 
 @app.command()
-def logout(ctx: typer.Context) -> None:
-    """Forget the token for this server."""
+def logout(
+    ctx: typer.Context,
+    everywhere: Annotated[
+        bool,
+        typer.Option(
+            "--everywhere",
+            help="Also revoke every token of your account, on every device, first.",
+        ),
+    ] = False,
+) -> None:
+    """Forget the token for this server. It stays valid until it expires unless you log out
+    --everywhere, which revokes every token of your account (the dashboard's too)."""
     context = context_of(ctx)
+    if everywhere:
+        with context.client() as client:
+            client.post("/logout")
     forgotten = context.credentials.forget(context.server)
-    console.print("Logged out." if forgotten else f"Not logged in to {context.server}.")
+    if everywhere:
+        message = "Logged out everywhere: every token of your account is revoked."
+    elif forgotten:
+        message = "Logged out: the token is forgotten here (it stays valid until it expires)."
+    else:
+        message = f"Not logged in to {context.server}."
+    context.show({"message": message}, lambda a: console.print(a["message"]))
 
 
 def run() -> None:
@@ -94,5 +114,5 @@ def run() -> None:
     try:
         app()
     except CliError as error:
-        output.errors.print(f"[red]error:[/red] {error}", highlight=False)
+        output.errors.print(Text.assemble(("error:", "red"), f" {error}"), highlight=False)
         raise SystemExit(1) from None

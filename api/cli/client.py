@@ -3,11 +3,18 @@
 import json
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
 #: Seconds to wait for an answer; the stream waits forever between events.
 TIMEOUT = 30.0
+
+
+def path(*segments: str) -> str:
+    """A URL path of ``segments``, each one segment whatever it holds: a name with '?', '#'
+    or '/' must not reach another object (or drop its own tail)."""
+    return "".join(f"/{quote(segment, safe='')}" for segment in segments)
 
 
 class CliError(Exception):
@@ -85,13 +92,20 @@ def _server_sent_events(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
 
 def _answer(response: httpx.Response) -> dict[str, Any]:
     try:
-        body = response.json()
+        body: Any = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
+        body = None
+    if response.is_success:
+        if not isinstance(body, dict) or "message" not in body:
+            # Every answer of the API is a JSON object with a message: this is another server.
+            raise CliError(
+                f"{response.url} did not answer like a Simplismart API; is the server right?"
+            )
+        return body
+    if body is None:
         body = {"message": response.text.strip() or response.reason_phrase}
     if not isinstance(body, dict):
         body = {"message": str(body)}
-    if response.is_success:
-        return body
     message = str(body.get("message") or response.reason_phrase)
     fields = [f"  {e.get('field')}: {e.get('message')}" for e in body.get("errors") or []]
     if response.status_code == 401:

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from simplismart.api.cli import output
+from simplismart.api.cli.client import path
 from simplismart.api.cli.context import context_of
 
 cluster_app = typer.Typer(help="Clusters: create, list, show.", no_args_is_help=True)
@@ -89,7 +90,7 @@ def cluster_show(ctx: typer.Context, name: str) -> None:
     """One cluster: capacity, allocation, counts and the last scheduling decision."""
     context = context_of(ctx)
     with context.client() as client:
-        answer = client.get(f"/clusters/{name}")
+        answer = client.get(path("clusters", name))
 
     def render(a: dict[str, Any]) -> None:
         cluster = a["cluster"]
@@ -120,7 +121,7 @@ def queue(ctx: typer.Context, cluster: str) -> None:
     """A cluster's queue in order: position, priority, time waited, ETA and the reason."""
     context = context_of(ctx)
     with context.client() as client:
-        answer = client.get(f"/clusters/{cluster}")
+        answer = client.get(path("clusters", cluster))
     context.show(
         {
             "message": f"{len(answer['cluster']['queue'])} queued",

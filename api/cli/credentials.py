@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from simplismart.api.cli.client import CliError
+
 DEFAULT_SERVER = "http://localhost:5002"
 
 
@@ -39,16 +41,28 @@ class Credentials:
     def default_server(self) -> str:
         return str(self._read().get("server") or DEFAULT_SERVER)
 
+    def _logins(self, data: dict[str, Any]) -> dict[str, Any]:
+        logins = data.get("logins")
+        return logins if isinstance(logins, dict) else {}
+
     def login_for(self, server: str) -> Login | None:
-        found = self._read().get("logins", {}).get(server)
+        """The saved login, or None when there is none (or the file was edited into another
+        shape: logging in again rewrites it)."""
+        found = self._logins(self._read()).get(server)
         if not isinstance(found, dict):
             return None
-        return Login(server, found["username"], found["token"], found["expires_at"])
+        username, token, expires_at = (found.get(k) for k in ("username", "token", "expires_at"))
+        if not (
+            isinstance(username, str) and isinstance(token, str) and isinstance(expires_at, str)
+        ):
+            return None
+        return Login(server, username, token, expires_at)
 
     def save(self, login: Login) -> None:
         data = self._read()
         data["server"] = login.server
-        data.setdefault("logins", {})[login.server] = {
+        data["logins"] = self._logins(data)
+        data["logins"][login.server] = {
             "username": login.username,
             "token": login.token,
             "expires_at": login.expires_at,
@@ -57,12 +71,19 @@ class Credentials:
 
     def forget(self, server: str) -> bool:
         data = self._read()
-        removed = data.get("logins", {}).pop(server, None) is not None
+        data["logins"] = self._logins(data)
+        removed = data["logins"].pop(server, None) is not None
         if removed:
             self._write(data)
         return removed
 
     def _write(self, data: dict[str, Any]) -> None:
+        try:
+            self._replace(data)
+        except OSError as error:
+            raise CliError(f"cannot save the token in {self.path}: {error}") from None
+
+    def _replace(self, data: dict[str, Any]) -> None:
         """Created 0600 from the start (no moment where others could read it), then renamed."""
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         partial = self.path.with_suffix(".tmp")

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 import typer
 
 from simplismart.api.cli import output
+from simplismart.api.cli.client import path
 from simplismart.api.cli.context import context_of
 from simplismart.api.cli.output import console
 
@@ -95,7 +96,7 @@ def deploy_show(ctx: typer.Context, name: str) -> None:
     """One deployment: phase, reason, timestamps, queue position."""
     context = context_of(ctx)
     with context.client() as client:
-        answer = client.get(f"/deployments/{name}")
+        answer = client.get(path("deployments", name))
     context.show(answer, lambda a: output.fields(a["message"], a["deployment"], _DETAIL))
 
 
@@ -116,5 +117,5 @@ def deploy_cancel(ctx: typer.Context, name: str) -> None:
     """Cancel a deployment; a running one frees its resources at once."""
     context = context_of(ctx)
     with context.client() as client:
-        answer = client.call("DELETE", f"/deployments/{name}")
+        answer = client.call("DELETE", path("deployments", name))
     context.show(answer, lambda a: console.print(a["message"]))

@@ -9,8 +9,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-console = Console()
-errors = Console(stderr=True)
+# Text from the API (names, images, messages) is printed as given: never read as Rich markup
+# ('[/x]' in an image would crash the table, '[red]' vanish) or emoji codes.
+console = Console(markup=False, emoji=False)
+errors = Console(stderr=True, markup=False, emoji=False)
 
 
 class Format(StrEnum):

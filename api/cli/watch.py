@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import typer
+from rich.text import Text
 
 from simplismart.api.cli import output
 from simplismart.api.cli.clusters import usage
@@ -48,7 +49,7 @@ def _show_change(context: Context, name: str, body: dict[str, Any]) -> None:
         return
     now = datetime.now().strftime("%H:%M:%S")
     if name == "reset":
-        console.print(f"{now} [yellow]{body['message']}[/yellow]")
+        console.print(Text.assemble(f"{now} ", (body["message"], "yellow")))
     elif name in ("deployment", "cluster"):
         item = body[name]
         detail = item.get("phase", "") if name == "deployment" else _usage_line(item)

@@ -41,6 +41,8 @@ def _cli_for(stack: dict[str, Any], home: Path) -> Cli:
             [EXECUTABLE, *args], env=env, capture_output=True, text=True, timeout=60, check=False
         )
         assert done.returncode == expect, (args, done.stdout, done.stderr)
+        # An uncaught exception exits 1 as well: every failure must be a message instead.
+        assert "Traceback" not in done.stderr, (args, done.stderr)
         return done
 
     return run
@@ -176,3 +178,35 @@ def test_watch_prints_changes_until_the_watcher_is_removed(
     finally:
         watcher.kill()
         watcher.wait(10)
+
+
+def test_what_the_api_and_the_user_write_is_taken_literally(
+    stack: dict[str, Any], installation: Root, tmp_path: Path
+) -> None:
+    """A name is one URL segment, API text is never Rich markup, and a server that is not
+    the API, or a credentials file edited by hand, gets a message, not a traceback."""
+    with httpx.Client(base_url=stack["url"]) as api:
+        team(api, installation, "literal")
+    cli = _cli_for(stack, tmp_path)
+    cli("login", "--username", "literal-developer")
+    cli("cluster", "create", "c1", "--cpu", "4", "--ram", "4", "--gpu", "0")
+    for name, image in (("closing", "r.example/[/x]:1"), ("styled", "r.example/[red]m:1")):
+        cli(
+            *("deploy", "create", name, "--cluster", "c1", "--cpu", "1", "--ram", "1"),
+            *("--gpu", "0", "--image", image, "--duration", "60"),
+        )
+        assert image in cli("deploy", "show", name).stdout
+    # 'closing?x' is not the deployment 'closing' with a query string.
+    assert "[HTTP 422]" in cli("deploy", "cancel", "closing?x", expect=1).stderr
+    assert "closing" in cli("deploy", "show", "closing").stdout
+
+    metrics = f"http://127.0.0.1:{stack['ports']['METRICS']}"
+    credentials = tmp_path / "simplismart" / "credentials.json"
+    saved = json.loads(credentials.read_text())
+    saved["logins"][metrics] = {**saved["logins"][stack["url"]]}
+    credentials.write_text(json.dumps(saved))
+    elsewhere = cli("--server", metrics, "cluster", "list", expect=1)
+    assert "did not answer like a Simplismart API" in elsewhere.stderr
+    credentials.write_text(json.dumps({"logins": []}))
+    assert "not logged in" in cli("cluster", "list", expect=1).stderr
+    assert json.loads(cli("-o", "json", "logout").stdout)["message"].startswith("Not logged in")
