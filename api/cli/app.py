@@ -55,18 +55,21 @@ def main(
 @app.command()
 def login(
     ctx: typer.Context,
-    username: Annotated[str, typer.Option(prompt=True, help="Your username.")],
+    username: Annotated[
+        str | None, typer.Option(help="Your username; prompted for if left out.")
+    ] = None,
     password: Annotated[
-        str,
+        str | None,
         typer.Option(
-            prompt=True,
-            hide_input=True,
             envvar="SIMPLISMART_PASSWORD",
             help="Prompted for unless SIMPLISMART_PASSWORD is set.",
         ),
-    ],
+    ] = None,
 ) -> None:
     """Log in and keep the token in your config directory (readable by you only)."""
+    # Prompts go to stderr, so that stdout stays the answer alone (JSON with -o json).
+    username = username or typer.prompt("Username", err=True)
+    password = password or typer.prompt("Password", hide_input=True, err=True)
     context = context_of(ctx)
     with context.client(authenticated=False) as client:
         answer = client.post("/login", {"username": username, "password": password})

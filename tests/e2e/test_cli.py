@@ -210,3 +210,19 @@ def test_what_the_api_and_the_user_write_is_taken_literally(
     credentials.write_text(json.dumps({"logins": []}))
     assert "not logged in" in cli("cluster", "list", expect=1).stderr
     assert json.loads(cli("-o", "json", "logout").stdout)["message"].startswith("Not logged in")
+
+    # Prompted for both, from a pipe: the prompts go to stderr, stdout stays one JSON document.
+    env = _environment(stack, tmp_path / "piped")
+    del env["SIMPLISMART_PASSWORD"]
+    piped = subprocess.run(
+        [EXECUTABLE, "-o", "json", "login"],
+        env=env,
+        input=f"literal-developer\n{PASSWORD}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert piped.returncode == 0, piped.stderr
+    assert json.loads(piped.stdout)["user"]["username"] == "literal-developer"
+    assert "Password" in piped.stderr
