@@ -155,18 +155,6 @@ def leave(session: Session, user: User) -> User:
     return current
 
 
-def still_a_member(
-    session: Session, user_id: int, token_version: int, organization_id: int
-) -> bool:
-    """Whether a token of this version still speaks for a member of this organization."""
-    user = session.get(User, user_id)
-    return (
-        user is not None
-        and user.token_version == token_version
-        and user.organization_id == organization_id
-    )
-
-
 def change_password(session: Session, user: User, new_password: str) -> User:
     """Set a new password and revoke every token issued before."""
     password_hash = hash_password(new_password)

@@ -39,6 +39,16 @@ def _too_many(what: str, retry_after: int) -> TooManyRequestsError:
     )
 
 
+def _count_guess(services: Services, client: str, username: str, what: str) -> str:
+    """Count one password guess at ``username`` from ``client`` (429 past the login limits);
+    returns the account it is counted under, for ``login_limiter.succeeded``."""
+    account = canonical_username(username)
+    retry_after = services.login_limiter.hit(client, account)
+    if retry_after is not None:
+        raise _too_many(what, retry_after)
+    return account
+
+
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
@@ -82,10 +92,7 @@ def login(
     Attempts are limited per client address and username, per client address, and per
     username for client addresses that never logged in to it (see docs/security.md).
     """
-    account = canonical_username(body.username)
-    retry_after = services.login_limiter.hit(client, account)
-    if retry_after is not None:
-        raise _too_many("login attempts", retry_after)
+    account = _count_guess(services, client, body.username, "login attempts")
     user = users.get_by_username(session, body.username)
     if not verify_password(body.password, user.password_hash if user else None) or user is None:
         raise UnauthorizedError(BAD_CREDENTIALS)
@@ -127,10 +134,7 @@ def change_password(
     The current password is a guess like a login's, counted by the same limits: a stolen token
     must not be a way around them to the password.
     """
-    account = canonical_username(user.username)
-    retry_after = services.login_limiter.hit(client, account)
-    if retry_after is not None:
-        raise _too_many("password attempts", retry_after)
+    account = _count_guess(services, client, user.username, "password attempts")
     if not verify_password(body.current_password, user.password_hash):
         raise UnprocessableError(
             "the current password is wrong", [field_error("current_password", "is wrong")]

@@ -27,8 +27,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from simplismart.api.cache import ChangeFeed
 from simplismart.api.core.security import TokenSubject
-from simplismart.api.crud import users
-from simplismart.api.deps import Member, ServicesDep, SessionDep, Token, ViewerMember
+from simplismart.api.deps import (
+    Member,
+    ServicesDep,
+    SessionDep,
+    Token,
+    ViewerMember,
+    get_current_user,
+)
+from simplismart.api.errors import UnauthorizedError
 from simplismart.api.routes.common import AUTHENTICATED, CacheDep, errors
 
 router = APIRouter(tags=["events"])
@@ -49,7 +56,6 @@ class _Access:
         self, sessions: sessionmaker[Session], member: Member, token: TokenSubject
     ) -> None:
         self._sessions = sessions
-        self._user_id = member.user.id
         self._organization_id = member.organization.id
         self._token = token
         self._checked = time.monotonic()
@@ -63,10 +69,13 @@ class _Access:
         return await asyncio.to_thread(self._read)
 
     def _read(self) -> bool:
+        """The same check as every request's (`get_current_user`), and the same organization."""
         with self._sessions() as session:
-            return users.still_a_member(
-                session, self._user_id, self._token.version, self._organization_id
-            )
+            try:
+                user = get_current_user(session, self._token)
+            except UnauthorizedError:
+                return False
+            return user.organization_id == self._organization_id
 
 
 @router.get(
