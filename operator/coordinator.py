@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from simplismart.operator.objects import ClusterRef
+from simplismart.operator.outages import log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -73,10 +74,11 @@ class PassCoordinator:
                 follow_up = await self._run_pass(ref)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 slot.failures += 1
                 follow_up = min(0.5 * 2**slot.failures, MAX_BACKOFF)
-                logger.exception("scheduling pass of %s failed; retrying in %.1fs", ref, follow_up)
+                message = "scheduling pass of %s failed (retrying in %.1fs)"
+                log_failure(logger, error, message, ref, follow_up)
             else:
                 slot.failures = 0
             if follow_up is not None:

@@ -25,9 +25,11 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from simplismart.crds import now
 from simplismart.operator import metrics
+from simplismart.operator.outages import describe
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +105,12 @@ class EventRecorder:
             logger.warning("event queue full; dropped %s event on %s", reason, meta["name"])
 
     async def run(self) -> None:
+        """Post what is queued, one at a time, for as long as the operator runs.
+
+        While the API server cannot be reached, each event is dropped in turn: the failure is
+        logged once, with how many were lost when posting works again.
+        """
+        lost = 0
         while True:
             namespace, event = await self._queue.get()
             try:
@@ -113,6 +121,15 @@ class EventRecorder:
             except ApiException as error:
                 if error.status != 404:  # namespace gone: nobody to tell
                     logger.warning("could not post event: %s", error.reason)
+            except (OSError, HTTPError) as error:
+                if not lost:
+                    logger.warning("cannot post events: %s", describe(error) or error)
+                lost += 1
+                metrics.events_dropped.inc()
+            else:
+                if lost:
+                    logger.info("posting events again; %d dropped meanwhile", lost)
+                lost = 0
 
 
 def _truncated(message: str) -> str:

@@ -33,7 +33,7 @@ async def start(settings: kopf.OperatorSettings, memo: OperatorMemo, **_: Any) -
     settings.networking.request_timeout = 30
     memo.runtime = Runtime.build(config)
     memo.seen = {}
-    memo.runtime.start()
+    memo.runtime.start(memo.stop)
     # What is loaded by now (kopf, the clients, the solvers: some 100,000 objects) lives as
     # long as the process. Frozen, the cyclic collector's full passes skip it: under load they
     # ran every few seconds and stopped the event loop for 145 ms at the median, 62 ms after.

@@ -27,10 +27,17 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from simplismart.operator import metrics
+from simplismart.operator.outages import describe
 
 logger = logging.getLogger(__name__)
+
+#: What an attempt that could not reach the API server raises (refused, reset, timed out, or an
+#: error answer): the attempt failed, and the replica tries again; it must never end the loop,
+#: or a replica outlives an API server restart without ever scheduling again.
+UNREACHABLE = (TimeoutError, OSError, HTTPError, ApiException)
 
 
 class Leadership:
@@ -76,8 +83,11 @@ class Leadership:
 
     async def _acquire(self) -> None:
         while True:
-            if await self._try(acquiring=True):
-                return
+            try:
+                if await self._try(acquiring=True):
+                    return
+            except UNREACHABLE as error:
+                logger.warning("could not take the Lease: %s", describe(error) or error)
             await asyncio.sleep(self._retry)
 
     async def _keep(self) -> None:
@@ -88,8 +98,8 @@ class Leadership:
             try:
                 if await asyncio.wait_for(self._try(acquiring=False), self._retry):
                     renewed = time.monotonic()
-            except (TimeoutError, ApiException, OSError) as error:
-                logger.warning("could not renew the Lease: %s", error)
+            except UNREACHABLE as error:
+                logger.warning("could not renew the Lease: %s", describe(error) or error)
 
     async def _try(self, acquiring: bool) -> bool:
         """One attempt to take or renew the Lease; True when we hold it afterwards."""

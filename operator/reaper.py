@@ -17,6 +17,7 @@ from datetime import datetime
 
 from simplismart.operator import metrics
 from simplismart.operator.kube import KubeApi
+from simplismart.operator.outages import log_failure
 
 logger = logging.getLogger(__name__)
 
@@ -57,8 +58,10 @@ class Reaper:
                 try:
                     if await self._kube.delete_deployment(due.namespace, due.name, due.uid):
                         metrics.deletions.inc()
-                except Exception:
-                    logger.exception("could not delete %s/%s; retrying", due.namespace, due.name)
+                except Exception as error:
+                    log_failure(
+                        logger, error, "could not delete %s/%s (retrying)", due.namespace, due.name
+                    )
                     self.schedule(due.namespace, due.name, due.uid, self._clock())
                     await asyncio.sleep(1)
             self._changed.clear()

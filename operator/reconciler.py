@@ -31,6 +31,7 @@ from simplismart.operator.history import RunHistory
 from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId, RunLeases
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
+from simplismart.operator.outages import log_failure
 from simplismart.operator.store import DeploymentStore
 from simplismart.scheduler import (
     PassPlan,
@@ -271,7 +272,7 @@ class Reconciler:
     def _trailed(self, task: asyncio.Task[None]) -> None:
         self._trailing.discard(task)
         if not task.cancelled() and (error := task.exception()) is not None:
-            logger.error("a queue refresh or cluster report failed", exc_info=error)
+            log_failure(logger, error, "a queue refresh or cluster report failed")
 
     async def settle(self) -> None:
         """Wait until the trailing writes of every pass so far are answered."""

@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ from simplismart.operator.kube import KubeApi, load_api_client
 from simplismart.operator.leadership import Leadership
 from simplismart.operator.leases import RunId, RunLeases, connect
 from simplismart.operator.objects import ClusterRef
+from simplismart.operator.outages import log_failure
 from simplismart.operator.reaper import Reaper
 from simplismart.operator.reconciler import Reconciler
 from simplismart.operator.store import DeploymentStore
@@ -70,7 +72,8 @@ class Runtime:
             leadership,
         )  # fmt: skip
 
-    def start(self) -> None:
+    def start(self, stop: threading.Event) -> None:
+        """Start the scheduling and event loops; ``stop`` is set if either ever ends."""
         # Kubernetes calls and the solver run in threads; the default pool (cores + 4) would
         # queue one pass's parallel writes behind another's.
         asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(THREADS))
@@ -79,6 +82,8 @@ class Runtime:
             asyncio.create_task(main, name="scheduling"),
             asyncio.create_task(self.events.run(), name="events"),
         ]
+        for task in self.tasks:
+            task.add_done_callback(lambda ended: stop_on_end(ended, stop))
 
     async def _lead(self) -> None:
         """What the leader does, until it stops leading (cancelled)."""
@@ -99,8 +104,8 @@ class Runtime:
         while True:
             try:
                 clusters = await self.kube.list_clusters(self.config.namespaces)
-            except Exception:
-                logger.exception("could not list clusters; retrying at the next resync")
+            except Exception as error:
+                log_failure(logger, error, "could not list clusters (retrying at the next resync)")
                 clusters = []
             for ref in {*clusters, *self.passes.active()}:
                 self.store.invalidate(ref)
@@ -129,8 +134,27 @@ class Runtime:
         await self.redis.aclose()
 
 
+def stop_on_end(task: asyncio.Task[None], stop: threading.Event) -> None:
+    """A loop meant to run for the process's life has ended: stop the operator.
+
+    Alive without its scheduling loop, the process would keep its watches and its liveness
+    endpoint and never start a deployment again; stopped, it is restarted by whatever runs it
+    (a Deployment, compose), which rebuilds everything from the API server.
+    """
+    if task.cancelled():
+        return  # shutting down
+    error = task.exception()
+    logger.critical(
+        "the %s loop ended%s; stopping the operator", task.get_name(),
+        "" if error is None else f" on {type(error).__name__}: {error}", exc_info=error,
+    )  # fmt: skip
+    stop.set()
+
+
 class OperatorMemo(kopf.Memo):
     """What kopf hands every handler: the runtime, and what each live object last asked for."""
 
     runtime: Runtime
     seen: dict[str, tuple[int, ClusterRef]]
+    #: kopf's stop flag: set when the operator must stop after a failure.
+    stop: threading.Event

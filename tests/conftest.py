@@ -11,21 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-HACK = REPO_ROOT / "hack"
-
-
-def _script(*args: str | Path) -> str:
-    """Run a hack/ script; its progress goes to the terminal, its answer is the last stdout line."""
-    result = subprocess.run([str(a) for a in args], check=True, stdout=subprocess.PIPE, text=True)
-    return result.stdout.strip().splitlines()[-1]
+from harness.control_plane import HACK, hack
 
 
 @pytest.fixture(scope="session")
 def tools_bin() -> Path:
     """Directory of the pinned kubectl, helm, kwok... built by hack/build-tools.sh."""
-    bin_dir = Path(_script(HACK / "build-tools.sh"))
+    bin_dir = Path(hack("build-tools.sh"))
     os.environ["PATH"] = f"{bin_dir}{os.pathsep}{os.environ['PATH']}"
     return bin_dir
 
@@ -35,9 +27,9 @@ def kubeconfig(tools_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """An admin kubeconfig of a running API server with the project's CRDs established."""
     external = os.environ.get("KUBECONFIG")
     state = tmp_path_factory.mktemp("cluster")
-    path = external or _script(HACK / "cluster-up.sh", state)
+    path = external or hack("cluster-up.sh", state)
     try:
-        _script(HACK / "apply-crds.sh", path)
+        hack("apply-crds.sh", path)
         yield path
     finally:
         if not external:
@@ -48,7 +40,7 @@ def kubeconfig(tools_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real redis-server with keyspace notifications for expired keys turned on."""
     state = tmp_path_factory.mktemp("redis")
-    url = _script(HACK / "redis-up.sh", state)
+    url = hack("redis-up.sh", state)
     try:
         yield url
     finally:

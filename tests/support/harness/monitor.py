@@ -14,6 +14,7 @@ from typing import Any
 
 from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
+from urllib3.exceptions import HTTPError
 
 from simplismart.crds import CLUSTER, DEPLOYMENT, ResourceKind, parse_time
 
@@ -69,9 +70,14 @@ class InvariantMonitor:
                         else:
                             self._on_deployment(event["type"], event["object"])
             except ApiException as error:
-                if error.status != 410:
+                if error.status == 410:
+                    version = None  # too old: start again from a fresh list
+                elif error.status == 429 or (error.status or 0) >= 500:
+                    time.sleep(0.5)  # an API server starting up: go on where we were
+                else:
                     raise
-                version = None  # too old: start again from a fresh list
+            except (HTTPError, OSError):
+                time.sleep(0.5)  # an API server away (a test restarting it): go on where we were
 
     def _on_cluster(self, kind: str, body: dict[str, Any]) -> None:
         name = body["metadata"]["name"]

@@ -1,0 +1,129 @@
+"""An unreachable API server or Redis is a line in the log and a retry, never the end of a loop."""
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+import pytest
+import redis
+import urllib3
+from harness.ports import free_port
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from simplismart.operator.events import EventRecorder
+from simplismart.operator.outages import describe, log_failure
+from simplismart.operator.runtime import stop_on_end
+
+pytestmark = pytest.mark.unit
+
+
+def _reference(uid: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "simplismart.io/v1alpha1",
+        "kind": "Deployment",
+        "metadata": {"name": f"d{uid}", "namespace": "n", "uid": uid},
+    }
+
+
+def _refused_request() -> urllib3.exceptions.HTTPError:
+    """What the Kubernetes client raises when nothing listens where the API server was."""
+    try:
+        urllib3.PoolManager().request("GET", f"http://127.0.0.1:{free_port()}/", retries=0)
+    except urllib3.exceptions.HTTPError as error:
+        return error
+    raise AssertionError("a request to a closed port was answered")
+
+
+def test_a_refused_connection_reads_as_one_line_naming_the_service() -> None:
+    assert describe(_refused_request()) == (
+        "cannot reach the Kubernetes API server ([Errno 111] Connection refused)"
+    )
+    with pytest.raises(redis.ConnectionError) as refused:
+        redis.Redis(port=free_port()).ping()
+    assert (describe(refused.value) or "").startswith("cannot reach Redis (")
+
+
+def test_only_answers_that_mean_the_server_is_away_or_busy_are_outages() -> None:
+    unavailable = ApiException(status=503, reason="Service Unavailable")
+    assert describe(unavailable) == "the Kubernetes API server answered 503 Service Unavailable"
+    assert describe(ApiException(status=429, reason="Too Many Requests")) is not None
+    # Our own mistakes keep their traceback.
+    assert describe(ApiException(status=422, reason="Unprocessable Entity")) is None
+    assert describe(ValueError("a bug")) is None
+
+
+def test_an_outage_is_logged_without_its_traceback_and_a_bug_with_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    logger = logging.getLogger("test")
+    with caplog.at_level(logging.ERROR, "test"):
+        log_failure(logger, _refused_request(), "pass of %s failed", "ns/pool")
+        log_failure(logger, ValueError("a bug"), "pass of %s failed", "ns/pool")
+    outage, bug = caplog.records
+    assert outage.getMessage() == (
+        "pass of ns/pool failed: cannot reach the Kubernetes API server "
+        "([Errno 111] Connection refused)"
+    )
+    assert outage.exc_info is None
+    assert bug.getMessage() == "pass of ns/pool failed"
+    assert bug.exc_info is not None
+
+
+def test_event_posting_outlives_an_unreachable_api_server(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Events are dropped while the API server is away, with one warning, and the worker goes on
+    (it ended at the first refused post, and no event was posted for the process's life)."""
+    configuration = client.Configuration()
+    configuration.host = f"http://127.0.0.1:{free_port()}"
+    recorder = EventRecorder(client.ApiClient(configuration))
+    for index in range(3):
+        recorder.announce(_reference(str(index)), "Started", "running")
+
+    async def post() -> bool:
+        worker = asyncio.create_task(recorder.run())
+        await asyncio.sleep(1.5)
+        alive = not worker.done()
+        worker.cancel()
+        return alive
+
+    with caplog.at_level(logging.WARNING, "simplismart.operator.events"):
+        assert asyncio.run(post())
+    ours = [r.getMessage() for r in caplog.records if r.name == "simplismart.operator.events"]
+    assert ours == [
+        "cannot post events: cannot reach the Kubernetes API server "
+        "([Errno 111] Connection refused)"
+    ]
+
+
+@pytest.mark.parametrize("ending", ["error", "return", "cancel"])
+def test_a_loop_that_ends_stops_the_operator_unless_it_was_cancelled(
+    ending: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    stop = threading.Event()
+
+    async def loop() -> None:
+        if ending == "error":
+            raise RuntimeError("boom")
+        if ending == "cancel":
+            await asyncio.sleep(60)
+
+    async def run() -> None:
+        task = asyncio.create_task(loop(), name="scheduling")
+        task.add_done_callback(lambda ended: stop_on_end(ended, stop))
+        await asyncio.sleep(0.01)
+        if ending == "cancel":
+            task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await asyncio.sleep(0)  # done callbacks run on the next turn of the loop
+
+    with caplog.at_level(logging.CRITICAL, "simplismart.operator.runtime"):
+        asyncio.run(run())
+    assert stop.is_set() == (ending != "cancel")
+    if ending == "error":
+        (record,) = caplog.records
+        assert record.getMessage() == (
+            "the scheduling loop ended on RuntimeError: boom; stopping the operator"
+        )
