@@ -100,14 +100,19 @@ class Runtime:
             await self.reconciler.close()
 
     async def _resync(self) -> None:
-        """A pass over every cluster now, then on a slow timer: the safety net."""
+        """A pass over every cluster now, then on a slow timer: the safety net.
+
+        Every cluster, and every one a deployment names: one that does not exist is where its
+        deployments are held Pending, and a wake-up for it lost while this replica did not lead
+        (requests are dropped then) has no other way back.
+        """
         while True:
             try:
                 clusters = await self.kube.list_clusters(self.config.namespaces)
             except Exception as error:
                 log_failure(logger, error, "could not list clusters (retrying at the next resync)")
                 clusters = []
-            for ref in {*clusters, *self.passes.active()}:
+            for ref in {*clusters, *self.passes.active(), *self.store.clusters()}:
                 self.store.invalidate(ref)
                 self.passes.request(ref)
             await asyncio.sleep(self.config.resync_interval)

@@ -160,5 +160,13 @@ class DeploymentStore:
     def members(self, ref: ClusterRef) -> list[DeploymentObject]:
         return list(self._members.get(ref, {}).values())
 
+    def clusters(self) -> list[ClusterRef]:
+        """The clusters some unfinished deployment names, whether or not they exist."""
+        return [
+            ref
+            for ref, members in self._members.items()
+            if any(d.phase != Phase.SUCCEEDED for d in members.values())
+        ]
+
     def __len__(self) -> int:
         return len(self._home)

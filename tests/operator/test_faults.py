@@ -13,6 +13,7 @@ from harness.kube import Namespace, api_client, wait_for
 from harness.monitor import InvariantMonitor
 from harness.ports import free_port
 from harness.processes import OperatorProcess
+from kubernetes import client
 
 pytestmark = pytest.mark.integration
 
@@ -147,6 +148,38 @@ def test_two_replicas_elect_one_leader_and_the_other_takes_over(
         assert "leading as" in follower.output()
     assert set(monitor.starts.values()) == {1}
     assert set(monitor.ends.values()) == {1}
+
+
+def test_a_deployment_on_a_missing_cluster_seen_before_leading_is_held_once_leading(
+    kubeconfig: str,
+    redis_url: str,
+    kube: client.ApiClient,
+    namespace: Namespace,
+    tmp_path: Path,
+) -> None:
+    """A replica drops the wake-ups it gets while another leads; the resync must then reach a
+    cluster that only a deployment names (it did not: the deployment never got a status)."""
+    client.CoordinationV1Api(kube).create_namespaced_lease(
+        namespace.name,
+        client.V1Lease(
+            metadata=client.V1ObjectMeta(name="operator-leader"),
+            spec=client.V1LeaseSpec(
+                holder_identity="a-replica-that-died", lease_duration_seconds=5
+            ),
+        ),
+    )
+    election = {
+        "SIMPLISMART_STANDALONE": "false",
+        "SIMPLISMART_LEASE_NAME": "operator-leader",
+        "SIMPLISMART_LEASE_NAMESPACE": namespace.name,
+        "SIMPLISMART_RESYNC_SECONDS": "2",
+    }
+    with OperatorProcess(kubeconfig, redis_url, tmp_path / "operator.log", **election) as process:
+        wait_for(lambda: "operator started" in process.output(), timeout=30, what="the operator")
+        namespace.deployment("orphan", "no-such-cluster", cpu=1, ram=1)
+        wait_for(lambda: "leading as" in process.output(), timeout=30, what="leadership")
+        held = namespace.wait_phase("orphan", "Pending", timeout=15)
+    assert held["status"]["reason"] == "ClusterNotFound"
 
 
 @pytest.fixture
