@@ -170,14 +170,14 @@ class Reconciler:
             # Capacity moved: the rest of the pass works from what the store now holds.
             current = planning.plan(cluster, self._store.members(ref), moment)
         decided = plan_pass(planning.cluster_state(cluster, current, moment))
-        selection, starts, chosen = await self._select(cluster, current, decided)
+        selection, chosen = await self._select(cluster, current, decided)
         picked = {d.uid for d in chosen}
         waiting = [d for d in current.queue if d.uid not in picked]
         position_delay = self._queue(ref, decided, chosen, waiting, moment)
         admitted = await self._admit(cluster, current, selection, chosen, moment)
         if len(admitted) < len(chosen):
             settled = False  # a start lost a race: decide again from a fresh read
-        self._report(cluster, current, admitted, waiting, selection, starts, moment)
+        self._report(cluster, current, admitted, waiting, selection, decided, moment)
         if not settled:
             return 0.0
         # The store holds what this pass wrote: the runs it started have their deadlines there.
@@ -453,15 +453,14 @@ class Reconciler:
 
     async def _select(
         self, cluster: ClusterObject, current: planning.Plan, decided: PassPlan
-    ) -> tuple[Selection | None, tuple[str, ...], list[DeploymentObject]]:
+    ) -> tuple[Selection | None, list[DeploymentObject]]:
         """The head of the queue and what the scheduler selects among the rest.
 
-        Returns the selection (None when nothing can start), the names it means to start
-        and those deployments.
+        Returns the selection (None when nothing can start) and the deployments to start.
         """
         free = current.free(cluster)
         if not any(d.spec.resources.fits_in(free) for d in current.queue):
-            return None, (), []  # nothing can start: spare the solver
+            return None, []  # nothing can start: spare the solver
         # The solver is CPU-bound for up to its time limit: off the event loop, so that other
         # clusters' passes and watch events go on meanwhile.
         selection = await asyncio.to_thread(
@@ -480,8 +479,8 @@ class Reconciler:
         if not Resources.total(d.spec.resources for d in chosen).fits_in(free):
             # The scheduler promises feasibility; capacity is the one invariant never to bet on.
             logger.error("%s: infeasible selection %s ignored", cluster.ref, starts)
-            return None, (), []
-        return selection, starts, chosen
+            return None, []
+        return selection, chosen
 
     async def _admit(
         self,
@@ -652,7 +651,7 @@ class Reconciler:
         admitted: list[DeploymentObject],
         waiting: list[DeploymentObject],
         selection: Selection | None,
-        starts: tuple[str, ...],
+        decided: PassPlan,
         moment: datetime,
     ) -> None:
         ref = cluster.ref
@@ -675,8 +674,10 @@ class Reconciler:
                 "strategy": selection.strategy.value,
                 "ran": [strategy.value for strategy in selection.ran],
                 "reason": selection.reason,
-                "candidates": len(current.queue),
-                "selected": list(starts),
+                # The head of the queue starts in order; the search chose among the rest.
+                "inOrder": list(decided.first),
+                "candidates": len(decided.problem.candidates),
+                "selected": list(selection.selected),
                 "durationMs": round(selection.duration_ms, 3),
                 "provenOptimal": selection.proven_optimal,
                 "gap": selection.gap,

@@ -78,10 +78,12 @@ def _decision(cluster: dict[str, Any]) -> str | None:
     if not last:
         return None
     gap = last.get("gap")
+    in_order, selected = len(last.get("inOrder") or []), len(last.get("selected") or [])
     return (
-        f"{last.get('strategy')} over {last.get('candidates')} candidate(s), "
-        f"{len(last.get('selected') or [])} started, {last.get('durationMs')} ms, "
-        f"gap {'—' if gap is None else f'{100 * gap:.3f} %'}, {output.ago(last.get('at'))} ago"
+        f"{in_order + selected} started: {in_order} in queue order, {selected} chosen by "
+        f"{last.get('strategy')} among {last.get('candidates')} candidate(s) in "
+        f"{last.get('durationMs')} ms, gap {'—' if gap is None else f'{100 * gap:.3f} %'}, "
+        f"{output.ago(last.get('at'))} ago"
     )
 
 

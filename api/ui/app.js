@@ -101,9 +101,11 @@ function bar(resource, used, total) {
 function decision(last) {
   if (!last) return "<p class=\"muted\">No scheduling decision yet.</p>";
   const gap = last.gap == null ? "—" : `${(100 * last.gap).toFixed(3)} %`;
-  return `<p class="decision">Last decision ${since(last.at)} ago: <b>${escapeHtml(last.strategy)}</b>
-    over ${escapeHtml(last.candidates)} candidate(s), ${escapeHtml((last.selected || []).length)} started,
-    ${escapeHtml(last.durationMs)} ms, gap ${gap}${last.provenOptimal ? " (proven optimal)" : ""}.</p>`;
+  const inOrder = (last.inOrder || []).length, selected = (last.selected || []).length;
+  return `<p class="decision">Last decision ${since(last.at)} ago: ${inOrder + selected} started,
+    ${inOrder} in queue order and ${selected} chosen by <b>${escapeHtml(last.strategy)}</b>
+    among ${escapeHtml(last.candidates)} candidate(s) in ${escapeHtml(last.durationMs)} ms,
+    gap ${gap}${last.provenOptimal ? " (proven optimal)" : ""}.</p>`;
 }
 
 function cancelButton(d) {

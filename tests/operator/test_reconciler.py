@@ -359,6 +359,25 @@ def test_a_short_low_backfills_and_a_long_high_cannot_jump_the_reservation() -> 
     assert shown["large"][0][1] == "2026-01-01T12:00:10.000Z"
 
 
+def test_the_last_decision_tells_starts_in_queue_order_from_the_searchs_choice() -> None:
+    """The Cluster's report keeps the search's figures (objective, gap, strategy) with what the
+    search chose among and chose: it had shown the whole queue and every start beside an
+    objective of the search's leftovers (a HIGH start beside "high": 0)."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.cluster["spec"]["resources"] = {"cpu": 8, "ram": 64, "gpu": 0}
+    kube.add("head", cpu=4, duration=5, priority=1)
+    kube.add("large", cpu=8, duration=5, priority=1)  # reserved at 5 s: not a candidate
+    kube.add("short", cpu=2, duration=3)  # ends before the reservation
+    kube.add("long", cpu=2, duration=30)  # would delay it
+    asyncio.run(settled(reconciler))
+    last = kube.cluster["status"]["lastDecision"]
+    assert (last["inOrder"], last["candidates"], last["selected"]) == (["head"], 2, ["short"])
+    assert phase(kube, "head") == phase(kube, "short") == "Running"
+    assert last["objective"]["high"] == 0
+    assert last["objective"]["low"] == pytest.approx(2 / 8 + 1 / 64)  # its CPU and RAM shares
+
+
 def test_deleting_a_reserved_deployment_releases_its_reservation_at_once() -> None:
     clock, store = Clock(), DeploymentStore()
     reconciler, kube, _ = build(clock, store)
