@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None, kube: Kube | None = None) -> Fa
         version="1.0.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # `/deployments/` is not `/deployments`: a 404 as the original answered, not a 307 to a
+        # URL built from the Host header (http:// behind a TLS proxy).
+        redirect_slashes=False,
     )
     app.state.metrics = Metrics()
     app.add_middleware(BodySizeLimit)

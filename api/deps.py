@@ -110,10 +110,12 @@ class Member:
 
 
 def _member_at_least(role: Role) -> Callable[[User], Member]:
-    def check(user: Annotated[User, Depends(_at_least(role))]) -> Member:
+    def check(user: CurrentUser) -> Member:
+        # Membership first: without an organization no role helps, and a role check would
+        # send the caller to ask for a role they could not use.
         if user.organization is None:
             raise ForbiddenError(NO_ORGANIZATION)
-        return Member(user, user.organization)
+        return Member(_at_least(role)(user), user.organization)
 
     return check
 

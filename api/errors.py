@@ -134,11 +134,27 @@ async def _on_api_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
-async def _on_validation(_request: Request, error: Exception) -> JSONResponse:
+def _sent_as_json(request: Request) -> bool:
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
+    )
+
+
+async def _on_validation(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, RequestValidationError)
     errors = [
         field_error(_validation_field(item), _validation_message(item)) for item in error.errors()
     ]
+    if not _sent_as_json(request):
+        # Without a JSON Content-Type the body is not parsed at all: whatever it holds, the
+        # header is what to fix.
+        errors = [
+            field_error("body", "must be a JSON object sent with Content-Type: application/json")
+            if e.field == "body"
+            else e
+            for e in errors
+        ]
     return _response(422, ErrorBody(message="the request is invalid", errors=errors))
 
 

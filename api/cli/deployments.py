@@ -29,6 +29,18 @@ class Priority(StrEnum):
     LOW = "low"
 
 
+def _priority(text: str) -> Priority:
+    """high or low in any case, or the API's 1 and 0 (the original's HIGH(1) and LOW(0))."""
+    named = {"1": Priority.HIGH, "0": Priority.LOW}.get(text) or text.lower()
+    if named not in (Priority.HIGH, Priority.LOW):
+        raise typer.BadParameter(f"{text!r} is not one of high, low, 1, 0")
+    return Priority(named)
+
+
+def _priority_option(description: str) -> Any:
+    return typer.Option(parser=_priority, metavar="[high|low|1|0]", help=description)
+
+
 class Phase(StrEnum):
     PENDING = "Pending"
     QUEUED = "Queued"
@@ -45,7 +57,7 @@ def deploy_create(
     ram: Annotated[int, typer.Option()],
     gpu: Annotated[int, typer.Option()],
     image: Annotated[str, typer.Option(help="The image to run (docker_path).")],
-    priority: Annotated[Priority, typer.Option()] = Priority.LOW,
+    priority: Annotated[Priority, _priority_option("HIGH starts first.")] = Priority.LOW,
     duration: Annotated[
         int | None, typer.Option(help="Seconds the run lasts (default: the cluster's range).")
     ] = None,
@@ -74,8 +86,10 @@ def deploy_create(
 def deploy_list(
     ctx: typer.Context,
     cluster: Annotated[str | None, typer.Option(help="Only this cluster's.")] = None,
-    phase: Annotated[Phase | None, typer.Option(help="Only this phase.")] = None,
-    priority: Annotated[Priority | None, typer.Option(help="Only this priority.")] = None,
+    phase: Annotated[
+        Phase | None, typer.Option(case_sensitive=False, help="Only this phase.")
+    ] = None,
+    priority: Annotated[Priority | None, _priority_option("Only this priority.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many.")] = None,
 ) -> None:
     """Your organization's deployments, in name order."""

@@ -1,5 +1,6 @@
 """Bad input gets a clear 4xx naming the field, in the one error shape, and changes nothing."""
 
+import json
 from typing import Any
 
 import pytest
@@ -102,6 +103,36 @@ def test_bodies_that_are_not_a_json_object_are_422(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json()["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize("content_type", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_json_object_without_a_json_content_type_is_told_which_header_to_send(
+    api: Api, org: Org, content_type: str | None
+) -> None:
+    """curl -d sends form encoding unless told otherwise: the body is not read at all, and the
+    message must say why rather than claim it is not a JSON object."""
+    headers = {} if content_type is None else {"Content-Type": content_type}
+    answer = api.call(
+        "POST", "/create_deployment", org.developer, content=json.dumps(DEPLOYMENT), headers=headers
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["errors"] == [
+        {
+            "field": "body",
+            "message": "must be a JSON object sent with Content-Type: application/json",
+        }
+    ]
+    assert api.call("GET", "/deployments/d1", org.developer).status_code == 404
+
+
+def test_a_trailing_slash_is_another_path_as_in_the_original(api: Api, org: Org) -> None:
+    """A 404 in the one error shape, not a 307 to a URL built from the Host header."""
+    created = api.call("POST", "/create_deployment/", org.developer, json=DEPLOYMENT)
+    listed = api.call("GET", "/deployments/", org.developer)
+    for answer in (created, listed):
+        assert answer.status_code == 404, answer.text
+        assert answer.json() == {"message": "Not Found", "errors": []}
+    assert api.call("GET", "/deployments/d1", org.developer).status_code == 404
 
 
 def test_a_negative_number_gets_a_readable_message(api: Api, org: Org) -> None:

@@ -104,8 +104,9 @@ def test_role_matrix(
     assert "message" in answer.json()
     if expected == 401:
         assert answer.headers["WWW-Authenticate"] == "Bearer"
-    if role == "no_org" and expected == 403 and MATRIX[method, path][2] == 200:
-        assert "join" in answer.json()["message"]
+    if role == "no_org" and expected == 403 and path != "/create_organization":
+        # Every route that acts in an organization says that first, whatever the role.
+        assert "join" in answer.json()["message"], answer.text
 
 
 def test_an_admin_of_no_organization_is_told_to_join_one(api: Api) -> None:

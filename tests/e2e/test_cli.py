@@ -77,11 +77,12 @@ def test_a_team_works_from_the_command_line(
     developer("cluster", "create", "c1", "--cpu", "4", "--ram", "4", "--gpu", "0")
     listed = _json(developer("-o", "json", "cluster", "list"))["clusters"]
     assert [c["name"] for c in listed] == ["c1"]
-    for name in ("first", "second"):
+    # The original's notation, HIGH(1), as well as ours.
+    for name, priority in (("first", "high"), ("second", "1")):
         developer(
             *("deploy", "create", name, "--cluster", "c1", "--cpu", "3", "--ram", "1"),
             *("--gpu", "0", "--image", "registry.example/m:1", "--duration", "30"),
-            *("--priority", "high"),
+            *("--priority", priority),
         )
 
     def queued() -> list[dict[str, Any]] | None:
@@ -91,7 +92,9 @@ def test_a_team_works_from_the_command_line(
     queue = wait_for(queued, timeout=30, what="a queue on c1")
     assert [entry["position"] for entry in queue] == [1]
     waiting = queue[0]["name"]
-    running = _json(developer("-o", "json", "deploy", "list", "--phase", "Running"))
+    running = _json(
+        developer("-o", "json", "deploy", "list", "--phase", "running", "--priority", "HIGH")
+    )
     assert [d["name"] for d in running["deployments"]] == [
         {"first", "second"}.difference({waiting}).pop()
     ]
@@ -122,6 +125,8 @@ def test_errors_are_clear(stack: dict[str, Any], installation: Root, tmp_path: P
     assert "[HTTP 422]" in bad.stderr
     assert "name:" in bad.stderr
     assert "cpu:" in bad.stderr
+    priority = cli("deploy", "list", "--priority", "2", expect=2).stderr
+    assert "'2' is not one of high, low, 1, 0" in priority
     nowhere = cli("--server", "http://127.0.0.1:1", "login", "--username", "x", expect=1)
     assert "cannot reach the API at http://127.0.0.1:1" in nowhere.stderr
     assert "--server" in cli("--server", "localhost:5002", "cluster", "list", expect=2).stderr
