@@ -62,9 +62,14 @@ def queued_since(deployment: DeploymentObject, now: datetime) -> datetime:
 
 def joins_queue(deployment: DeploymentObject) -> bool:
     """Whether its status does not place it in its cluster's queue yet: it is new, back from
-    Pending, or moved from another cluster's queue."""
+    Pending or from an eviction (Queued, with no position), or moved from another cluster's
+    queue."""
     status = deployment.status
-    return deployment.phase != Phase.QUEUED or status.queued_on != deployment.spec.cluster
+    return (
+        deployment.phase != Phase.QUEUED
+        or status.queue_position is None
+        or status.queued_on != deployment.spec.cluster
+    )
 
 
 def waited_seconds(deployment: DeploymentObject, now: datetime) -> float:

@@ -562,16 +562,24 @@ class Reconciler:
 
         Every admission shifts everyone behind it: rewriting a long queue on every pass would
         cost more API writes than the admissions themselves (quadratic in the queue's length).
-        Short queues stay exact; longer ones are refreshed every `position_refresh` seconds.
-        An ETA is rewritten only when it moves by more than `ETA_SLACK` seconds.
+        Short queues stay exact; longer ones are refreshed every `position_refresh` seconds,
+        but for their news: newcomers (an evicted run among them) and the deployments that gain
+        or lose a reservation, so that none claims one it no longer holds. An ETA is rewritten
+        only when it moves by more than `ETA_SLACK` seconds.
         """
         clock = time.monotonic()
         last = self._positions_refreshed.get(ref, -math.inf)
         due = len(waiting) <= EXACT_POSITIONS or clock - last >= self._config.position_refresh
-        newcomers = any(planning.joins_queue(d) for d in waiting)
-        if waiting and (due or newcomers):
+        reserved = {r.id for r in decided.reserved}
+        news = {
+            d.uid
+            for d in waiting
+            if planning.joins_queue(d)
+            or (d.name in reserved) != (d.status.reason == statuses.RESERVED)
+        }
+        if waiting and (due or news):
             started = [d.name for d in starting]
-            self._trail(self._refresh(decided, started, waiting, due, moment))
+            self._trail(self._refresh(decided, started, waiting, due, news, moment))
         stale = any(d.status.queue_position != at for at, d in enumerate(waiting, start=1))
         if stale and due:
             self._positions_refreshed[ref] = clock
@@ -585,10 +593,11 @@ class Reconciler:
         starting: list[str],
         waiting: list[DeploymentObject],
         due: bool,
+        news: set[str],
         moment: datetime,
     ) -> None:
-        """Hand what `_queue` decided to each deployment's updater: every newcomer, and the
-        others' changes when ``due``.
+        """Hand what `_queue` decided to each deployment's updater: the changes of the
+        deployments in ``news`` (uids), and everyone's when ``due``.
 
         An update replaces one of an earlier pass still waiting for a slot, so a backlog costs
         one write per deployment, with the newest position and ETA, not one per pass.
@@ -597,7 +606,8 @@ class Reconciler:
         for position, deployment in enumerate(waiting, start=1):
             if (wait := waits.get(deployment.name)) is None:
                 continue
-            self._updates[deployment.uid] = _QueueUpdate(deployment, position, wait, due, moment)
+            urgent = due or deployment.uid in news
+            self._updates[deployment.uid] = _QueueUpdate(deployment, position, wait, urgent, moment)
             if deployment.uid not in self._updaters:
                 self._updaters[deployment.uid] = self._trail(self._send_updates(deployment.uid))
 

@@ -12,6 +12,7 @@ import pytest
 from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId
 from simplismart.operator.objects import DeploymentObject
+from simplismart.operator.reconciler import EXACT_POSITIONS
 from simplismart.operator.store import DeploymentStore
 from tests.operator.test_reconciler import (
     POOL,
@@ -195,3 +196,40 @@ def test_a_high_deployment_whose_eviction_lost_a_race_is_due_now() -> None:
     assert status["phase"] == "Queued"
     assert status["estimatedStartAt"] == "2026-01-01T12:00:10.000Z"  # the pass's moment
     assert status["message"] == "reserved: starts by evicting LOW runs (~12:00:10)"
+
+
+def test_in_a_long_queue_an_evicted_run_is_placed_at_once_and_takes_the_reservation() -> None:
+    """Past EXACT_POSITIONS a queue is rewritten every `position_refresh` seconds, but an
+    evicted run joins it like a newcomer, and a reservation that changes hands is news: both
+    are written after the evicting pass (they were 30 s later: the victim with no position or
+    ETA, and the deployment behind it still reading "reserved")."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.cluster["spec"]["resources"] = {"cpu": 4, "ram": 64, "gpu": 0}
+    kube.cluster["spec"]["scheduling"] = {"preemption": "LowerPriority"}
+    kube.add("old", cpu=2, duration=60)
+    kube.add("new", cpu=2, duration=60)
+    asyncio.run(settled(reconciler))
+    clock.advance(1)
+    waiters = [f"w{n:02d}" for n in range(EXACT_POSITIONS + 5)]
+    for name in waiters:
+        kube.add(name, cpu=2, duration=5)
+    reconciler._store.invalidate(POOL)
+    asyncio.run(settled(reconciler))
+    assert kube.deployments["w00"]["status"]["reason"] == "Reserved"
+    clock.advance(1)
+    kube.add("urgent", cpu=2, duration=5)
+    kube.deployments["urgent"]["spec"]["priority"] = 1
+    reconciler._store.invalidate(POOL)
+    asyncio.run(settled(reconciler))
+    assert phase(kube, "urgent") == "Running"
+    (victim,) = [n for n in ("old", "new") if phase(kube, n) == "Queued"]
+    evicted = kube.deployments[victim]["status"]
+    # It waited longest (queuedAt kept): first in the queue, and the reservation is its own.
+    assert (evicted["queuePosition"], evicted["reason"]) == (1, "Reserved")
+    assert evicted["estimatedStartAt"]
+    assert evicted["message"].startswith("reserved: starts when")
+    behind = kube.deployments["w00"]["status"]
+    assert (behind["queuePosition"], behind["reason"]) == (2, "WaitingForCapacity")
+    # The rest of the long queue waits for its refresh: one position off for now.
+    assert kube.deployments["w01"]["status"]["queuePosition"] == 2
