@@ -1,8 +1,8 @@
 """``python -m simplismart.operator``: run the operator until interrupted."""
 
+import asyncio
 import logging
 import sys
-import threading
 
 import kopf
 from prometheus_client import start_http_server
@@ -26,7 +26,9 @@ def main() -> int:
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     if config.metrics_port:
         start_http_server(config.metrics_port)
-    stop = threading.Event()
+    # An asyncio flag: kopf waits for a threading.Event in a worker thread that nothing wakes
+    # on a normal stop, and the process then hung on exit (its executor waits for the thread).
+    stop = asyncio.Event()
     kopf.run(
         clusterwide=not config.namespaces,
         namespaces=config.namespaces,

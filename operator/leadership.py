@@ -59,18 +59,28 @@ class Leadership:
         self._observed: tuple[str, float] | None = None
 
     async def run(self, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Acquire the Lease, run ``lead`` while it is held, and start over when it is lost."""
+        """Acquire the Lease, run ``lead`` while it is held, and start over when it is lost.
+
+        If ``lead`` ends while the Lease is held, so does this, with its error: a replica that
+        kept renewing without doing the work would keep every other one from taking it over.
+        """
         while True:
             await self._acquire()
             logger.info("leading as %s (Lease %s/%s)", self._identity, self._namespace, self._name)
             metrics.leader.set(1)
             leading = asyncio.create_task(lead(), name="leading")
+            keeping = asyncio.create_task(self._keep(), name="keeping the Lease")
             try:
-                await self._keep()
+                await asyncio.wait({leading, keeping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                leading.cancel()
-                await asyncio.gather(leading, return_exceptions=True)
+                ended = leading.done()
+                for task in (leading, keeping):
+                    task.cancel()
+                await asyncio.gather(leading, keeping, return_exceptions=True)
                 metrics.leader.set(0)
+            if ended:
+                leading.result()  # its error, if it had one
+                raise RuntimeError("the scheduling loop ended while leading")
             logger.warning("lost the Lease %s/%s; stopped scheduling", self._namespace, self._name)
 
     async def release(self) -> None:

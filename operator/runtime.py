@@ -9,7 +9,6 @@ import logging
 import os
 import secrets
 import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -72,7 +71,7 @@ class Runtime:
             leadership,
         )  # fmt: skip
 
-    def start(self, stop: threading.Event) -> None:
+    def start(self, stop: asyncio.Event) -> None:
         """Start the scheduling and event loops; ``stop`` is set if either ever ends."""
         # Kubernetes calls and the solver run in threads; the default pool (cores + 4) would
         # queue one pass's parallel writes behind another's.
@@ -139,7 +138,7 @@ class Runtime:
         await self.redis.aclose()
 
 
-def stop_on_end(task: asyncio.Task[None], stop: threading.Event) -> None:
+def stop_on_end(task: asyncio.Task[None], stop: asyncio.Event) -> None:
     """A loop meant to run for the process's life has ended: stop the operator.
 
     Alive without its scheduling loop, the process would keep its watches and its liveness
@@ -162,4 +161,4 @@ class OperatorMemo(kopf.Memo):
     runtime: Runtime
     seen: dict[str, tuple[int, ClusterRef]]
     #: kopf's stop flag: set when the operator must stop after a failure.
-    stop: threading.Event
+    stop: asyncio.Event

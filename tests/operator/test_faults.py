@@ -182,6 +182,28 @@ def test_a_deployment_on_a_missing_cluster_seen_before_leading_is_held_once_lead
     assert held["status"]["reason"] == "ClusterNotFound"
 
 
+def test_a_stopped_leader_exits_and_hands_its_lease_over(
+    kubeconfig: str, redis_url: str, kube: client.ApiClient, namespace: Namespace, tmp_path: Path
+) -> None:
+    """SIGTERM (a rollout, a scale-down): the process exits cleanly and frees the Lease, so the
+    next replica leads at once instead of a lease duration later. It hung instead, until
+    killed, when kopf waited for a stop flag in a thread nothing woke."""
+    election = {
+        "SIMPLISMART_STANDALONE": "false",
+        "SIMPLISMART_LEASE_NAME": "operator-leader",
+        "SIMPLISMART_LEASE_NAMESPACE": namespace.name,
+    }
+    operator = OperatorProcess(kubeconfig, redis_url, tmp_path / "operator.log", **election)
+    with operator:
+        wait_for(lambda: "leading as" in operator.output(), timeout=30, what="leadership")
+        assert operator.process is not None
+        operator.process.terminate()
+        assert operator.process.wait(timeout=10) == 0, operator.output()[-3000:]
+    lease = client.CoordinationV1Api(kube).read_namespaced_lease("operator-leader", namespace.name)
+    assert lease.spec is not None
+    assert lease.spec.holder_identity is None
+
+
 @pytest.fixture
 def control_plane(tools_bin: Path, tmp_path: Path) -> Iterator[ControlPlane]:
     with ControlPlane(tmp_path / "cluster") as plane:

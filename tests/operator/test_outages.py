@@ -2,7 +2,6 @@
 
 import asyncio
 import logging
-import threading
 from typing import Any
 
 import pytest
@@ -102,7 +101,7 @@ def test_event_posting_outlives_an_unreachable_api_server(
 def test_a_loop_that_ends_stops_the_operator_unless_it_was_cancelled(
     ending: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    stop = threading.Event()
+    stop = asyncio.Event()  # as __main__ makes it: before the loop runs
 
     async def loop() -> None:
         if ending == "error":
