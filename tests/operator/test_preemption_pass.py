@@ -200,7 +200,7 @@ def test_a_high_deployment_whose_eviction_lost_a_race_is_due_now() -> None:
 
 def test_in_a_long_queue_an_evicted_run_is_placed_at_once_and_takes_the_reservation() -> None:
     """Past EXACT_POSITIONS a queue is rewritten every `position_refresh` seconds, but an
-    evicted run joins it like a newcomer, and a reservation that changes hands is news: both
+    evicted run joins it like a newcomer, and losing the reservation one shows is news: both
     are written after the evicting pass (they were 30 s later: the victim with no position or
     ETA, and the deployment behind it still reading "reserved")."""
     clock = Clock()
