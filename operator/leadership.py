@@ -73,7 +73,7 @@ class Leadership:
             try:
                 await asyncio.wait({leading, keeping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
-                ended = leading.done()
+                ended, lost = leading.done(), keeping.done()
                 for task in (leading, keeping):
                     task.cancel()
                 await asyncio.gather(leading, keeping, return_exceptions=True)
@@ -81,6 +81,8 @@ class Leadership:
             if ended:
                 leading.result()  # its error, if it had one
                 raise RuntimeError("the scheduling loop ended while leading")
+            if lost:
+                keeping.result()  # renewal's own error, if it failed other than by an outage
             logger.warning("lost the Lease %s/%s; stopped scheduling", self._namespace, self._name)
 
     async def release(self) -> None:
