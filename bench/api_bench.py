@@ -32,24 +32,18 @@ from pathlib import Path
 import httpx
 from harness.api_process import BOOTSTRAP_TOKEN, serving
 from harness.browser import chromium
+from harness.control_plane import HACK, hack
 from harness.kube import api_client, delete_namespace
 from kubernetes import client as kubernetes
-
-HACK = Path(__file__).resolve().parent.parent / "hack"
-
-
-def _last_line(*command: str | Path) -> str:
-    done = subprocess.run([str(c) for c in command], check=True, stdout=subprocess.PIPE, text=True)
-    return done.stdout.strip().splitlines()[-1]
 
 
 @contextmanager
 def kubeconfig(state: Path) -> Iterator[str]:
     """The cluster in KUBECONFIG, or a throwaway local control plane with the CRDs."""
     external = os.environ.get("KUBECONFIG")
-    path = external or _last_line(HACK / "cluster-up.sh", state / "cluster")
+    path = external or hack("cluster-up.sh", state / "cluster")
     try:
-        _last_line(HACK / "apply-crds.sh", path)
+        hack("apply-crds.sh", path)
         yield path
     finally:
         if not external:

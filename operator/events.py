@@ -25,11 +25,10 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
 
 from simplismart.crds import now
 from simplismart.operator import metrics
-from simplismart.operator.outages import describe
+from simplismart.operator.outages import NO_ANSWER, describe
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +120,7 @@ class EventRecorder:
             except ApiException as error:
                 if error.status != 404:  # namespace gone: nobody to tell
                     logger.warning("could not post event: %s", error.reason)
-            except (OSError, HTTPError) as error:
+            except NO_ANSWER as error:
                 if not lost:
                     logger.warning("cannot post events: %s", describe(error) or error)
                 lost += 1

@@ -27,17 +27,16 @@ from typing import Any
 
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError
 
 from simplismart.operator import metrics
-from simplismart.operator.outages import describe
+from simplismart.operator.outages import NO_ANSWER, describe
 
 logger = logging.getLogger(__name__)
 
 #: What an attempt that could not reach the API server raises (refused, reset, timed out, or an
 #: error answer): the attempt failed, and the replica tries again; it must never end the loop,
 #: or a replica outlives an API server restart without ever scheduling again.
-UNREACHABLE = (TimeoutError, OSError, HTTPError, ApiException)
+UNREACHABLE = (*NO_ANSWER, ApiException)
 
 
 class Leadership:

@@ -13,6 +13,10 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from urllib3.exceptions import HTTPError, MaxRetryError
 
+#: What a request to the API server raises when no answer came back: refused, reset, timed out
+#: (urllib3's errors, or the socket's own; TimeoutError is an OSError).
+NO_ANSWER = (OSError, HTTPError)
+
 
 def _root(error: BaseException) -> BaseException:
     """The innermost cause: "[Errno 111] Connection refused" rather than urllib3's wrapping."""

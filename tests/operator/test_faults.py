@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import redis
-from harness.control_plane import HACK, ControlPlane
+from harness.control_plane import HACK, ControlPlane, hack
 from harness.kube import Namespace, api_client, wait_for
 from harness.monitor import InvariantMonitor
 from harness.ports import free_port
@@ -21,9 +21,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def private_redis(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A Redis of the test's own, which it may restart, empty, or configure."""
-    url = subprocess.run(
-        [HACK / "redis-up.sh", tmp_path / "redis"], check=True, capture_output=True, text=True
-    ).stdout.strip()
+    url = hack("redis-up.sh", tmp_path / "redis")
     yield url, tmp_path / "redis"
     subprocess.run([HACK / "redis-down.sh", tmp_path / "redis"], check=True)
 
@@ -75,9 +73,7 @@ def test_redis_restarted_empty_rebuilds_leases_from_status(
     with operator_process(kubeconfig, url, tmp_path, "operator"):
         monitor.wait_all({"Running"}, count=2, timeout=20)
         subprocess.run([HACK / "redis-down.sh", state], check=True)
-        subprocess.run(
-            [HACK / "redis-up.sh", state, port], check=True, capture_output=True, text=True
-        )
+        hack("redis-up.sh", state, port)
         connection = redis.Redis.from_url(url)
         wait_for(
             lambda: len(connection.keys("simplismart:lease:*")) >= 1,
