@@ -58,6 +58,9 @@ REFRESH_CONCURRENCY = 16
 EXACT_POSITIONS = 20
 #: Seconds an ETA may move before it is rewritten: each rewrite is an API write.
 ETA_SLACK = 1.0
+#: The Event's reason for a run that ended unfinished, its cluster deleted: the status,
+#: Pending until the cluster returns, no longer shows that it ran.
+RUN_CANCELLED = "RunCancelled"
 #: The Warning's reason for a HIGH deployment that evicting every LOW run would not place.
 PREEMPTION_IMPOSSIBLE = "PreemptionImpossible"
 
@@ -340,9 +343,11 @@ class Reconciler:
             )
             if not await self._write(deployment, patch):
                 return False
+            reason, message = hold.reason, hold.message
             if deployment.phase == Phase.RUNNING:  # its cluster is gone: the run is cancelled
                 await self._leases.release(_run(deployment))
-            self._events.announce(deployment.reference(), hold.reason, hold.message)
+                reason, message = RUN_CANCELLED, f"the run was cancelled: {message}"
+            self._events.announce(deployment.reference(), reason, message)
             return True
 
     async def _restore_leases(self, running: list[DeploymentObject], moment: datetime) -> None:

@@ -128,18 +128,38 @@ def test_waits_for_a_missing_cluster_and_a_too_large_request_waits_for_growth(
     namespace.wait_phase("big", "Succeeded", timeout=15)
 
 
-def test_deleting_a_cluster_returns_its_deployments_to_pending(
-    namespace: Namespace, redis_url: str
+def event_reasons(kubeconfig: str, namespace: Namespace, name: str) -> set[str]:
+    """The reasons of the Events about deployment ``name``."""
+    return set(
+        subprocess.run(
+            ["kubectl", f"--kubeconfig={kubeconfig}", "-n", namespace.name, "get", "events",
+             f"--field-selector=involvedObject.name={name}", "-o",
+             "jsonpath={.items[*].reason}"],
+            check=True, capture_output=True, text=True,
+        ).stdout.split()
+    )  # fmt: skip
+
+
+def test_deleting_a_cluster_cancels_its_runs_and_returns_them_to_pending(
+    kubeconfig: str, namespace: Namespace, redis_url: str
 ) -> None:
     namespace.cluster("doomed", cpu=2, ram=2, gpu=0)
     namespace.deployment("resident", "doomed", cpu=2, ram=2, duration=120)
     running = namespace.wait_phase("resident", "Running")
+    lease = f"simplismart:lease:{namespace.name}/doomed/resident/{running['metadata']['uid']}"
+    leases = redis.Redis.from_url(redis_url)
+    assert leases.exists(lease) == 1
     namespace.delete_object(CLUSTER, "doomed")
     pending = namespace.wait_phase("resident", "Pending", timeout=10)
     assert pending["status"]["reason"] == "ClusterNotFound"
     assert "expiresAt" not in pending["status"]
-    lease = f"simplismart:lease:{namespace.name}/resident/{running['metadata']['uid']}"
-    assert redis.Redis.from_url(redis_url).exists(lease) == 0
+    assert leases.exists(lease) == 0
+    # The status no longer shows that it ran: an Event says the run was cancelled.
+    assert wait_for(
+        lambda: "RunCancelled" in event_reasons(kubeconfig, namespace, "resident"),
+        timeout=10,
+        what="a RunCancelled event",
+    )
 
 
 def test_operator_events_explain_what_happened(
@@ -148,14 +168,8 @@ def test_operator_events_explain_what_happened(
     namespace.cluster("talk", cpu=1, ram=1, gpu=0)
     namespace.deployment("chatty", "talk", cpu=1, ram=1, duration=1)
     namespace.wait_phase("chatty", "Succeeded", timeout=15)
-
-    def reasons() -> set[str] | None:
-        events = subprocess.run(
-            ["kubectl", f"--kubeconfig={kubeconfig}", "-n", namespace.name, "get", "events",
-             "--field-selector=involvedObject.name=chatty", "-o",
-             "jsonpath={.items[*].reason}"],
-            check=True, capture_output=True, text=True,
-        ).stdout.split()  # fmt: skip
-        return set(events) if {"Started", "Succeeded"} <= set(events) else None
-
-    assert wait_for(reasons, timeout=10, what="Started and Succeeded events")
+    assert wait_for(
+        lambda: {"Started", "Succeeded"} <= event_reasons(kubeconfig, namespace, "chatty"),
+        timeout=10,
+        what="Started and Succeeded events",
+    )
