@@ -89,12 +89,14 @@ def test_delete_cancels_and_frees_capacity_at_once(
     namespace.cluster("small", cpu=4, ram=4, gpu=0)
     namespace.deployment("first", "small", cpu=4, ram=4, duration=120)
     running = namespace.wait_phase("first", "Running")
+    lease = f"simplismart:lease:{namespace.name}/small/first/{running['metadata']['uid']}"
+    leases = redis.Redis.from_url(redis_url)
+    assert leases.exists(lease) == 1
     namespace.deployment("second", "small", cpu=4, ram=4, duration=1)
     namespace.wait_phase("second", "Queued")
     namespace.delete_object(DEPLOYMENT, "first")
     namespace.wait_phase("second", "Running", timeout=5)
-    lease = f"simplismart:lease:{namespace.name}/first/{running['metadata']['uid']}"
-    assert redis.Redis.from_url(redis_url).exists(lease) == 0
+    assert leases.exists(lease) == 0
     monitor.wait_all({"Succeeded"}, count=1, timeout=15)
 
 
