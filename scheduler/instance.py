@@ -21,15 +21,26 @@ _RESERVATION_FIELDS = {"in_seconds", "capacity"}
 def load(path: Path) -> Problem:
     """Read and validate an instance file; every failure is a ProblemError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # editors may write a byte-order mark
     except (OSError, UnicodeDecodeError) as error:
         raise ProblemError(str(path), f"cannot read: {error}") from error
     try:
-        document = json.loads(text)
+        document = json.loads(text, object_pairs_hook=_unique)
     except (ValueError, RecursionError) as error:
         # ValueError: JSONDecodeError, and integers of more digits than Python converts.
         raise ProblemError(str(path), f"not JSON: {error}") from error
     return parse(document)
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object whose keys are unique: of two values for one key, neither is dropped
+    silently (the parser would keep the last)."""
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise ValueError(f"duplicate key {key!r}")
+        seen.add(key)
+    return dict(pairs)
 
 
 def parse(document: Any) -> Problem:

@@ -21,6 +21,11 @@ def tolerance(score: float) -> float:
     return REL_TOL * max(1.0, abs(score))
 
 
+def relative_gap(score: float, bound: float) -> float:
+    """How far `score` falls short of an upper `bound`, relative as HiGHS measures its gap."""
+    return max(0.0, bound - score) / max(1.0, abs(score))
+
+
 def compare(a: Sequence[float], b: Sequence[float]) -> int:
     """Compare score vectors lexicographically with tolerance: 1 if a is better, -1, or 0."""
     for x, y in zip(a, b, strict=True):

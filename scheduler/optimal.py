@@ -28,7 +28,7 @@ from simplismart.scheduler import swaps
 from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import Order, drop, fill, greedy, ranking
 from simplismart.scheduler.knapsack import Bits, Knapsack
-from simplismart.scheduler.objective import compare, tolerance
+from simplismart.scheduler.objective import compare, relative_gap, tolerance
 from simplismart.scheduler.program import Incumbents, program, run_until, set_costs
 
 
@@ -151,7 +151,14 @@ class _Stages:
                     bound=_open(index, info.mip_dual_bound),
                 )
                 return best, stopped
-            _pin(highs, level, float(level @ encode(best)))
+            reached, bound = float(level @ encode(best)), float(highs.getInfo().mip_dual_bound)
+            if reached < bound - tolerance(bound):
+                # HiGHS's optimum overloads a resource within its feasibility tolerance (with
+                # amounts near 1e10 a few units are inside it), and what is exactly feasible
+                # falls short of it: the level is not proven, and `auto` searches on.
+                gap = relative_gap(reached, bound)
+                return best, Outcome(best, proven=False, gap=gap, bound=(index, bound))
+            _pin(highs, level, reached)
         return best, None
 
 

@@ -105,8 +105,16 @@ class Problem:
         reservations: object = self.reservations
         if isinstance(reservations, str | bytes) or not isinstance(reservations, Sequence):
             raise ProblemError("reservations", "must be a sequence of Reservation")
+        known = set(self.free) | set(self.total or ())
         for index, reservation in enumerate(self.reservations):
             _check_reservation(f"reservations[{index}]", reservation)
+            for name in reservation.capacity:
+                # As in `total`: a resource nobody else names is a typo, which would count the
+                # resource it meant as 0 left and hold back every candidate that outlives it.
+                if name not in known:
+                    raise ProblemError(
+                        f"reservations[{index}].capacity.{name}", "not a resource of free or total"
+                    )
         with_value = [c.value is not None for c in self.candidates]
         if any(with_value) and not all(with_value):
             index = with_value.index(False)

@@ -69,7 +69,8 @@ def program(
     highs.setOptionValue("mip_feasibility_tolerance", REL_TOL)
     highs.setOptionValue("primal_feasibility_tolerance", REL_TOL)
     if seed is not None:
-        highs.setOptionValue("random_seed", seed)
+        # HiGHS's seed is a C int: it refuses larger ones and keeps its default.
+        highs.setOptionValue("random_seed", seed % 2**31)
     highs.passModel(lp)
 
     def interrupt(event: highspy.HighsCallbackEvent) -> None:

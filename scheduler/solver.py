@@ -24,7 +24,7 @@ from simplismart.scheduler import combinations, genetic, optimal
 from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import fill, ranking
 from simplismart.scheduler.knapsack import Bits, Knapsack
-from simplismart.scheduler.objective import compare
+from simplismart.scheduler.objective import compare, relative_gap
 from simplismart.scheduler.problem import Problem, ProblemError, is_int, is_number
 from simplismart.scheduler.selection import Selection
 from simplismart.scheduler.strategy import Strategy
@@ -42,6 +42,10 @@ unproven incumbent."""
 OPTIMAL_SHARE_DISTINCT: Final = 0.5
 """HiGHS's share when the candidates are all different: a hard knapsack that HiGHS rarely
 closes in a pass, where the genetic search from its incumbent does better with the time."""
+
+MAX_TIME_LIMIT: Final = 86_400.0
+"""A day: no scheduling pass waits longer, and the waits on HiGHS's thread overflow the
+platform's time_t not far beyond (from about 1e10 s)."""
 
 FINISH_SECONDS: Final = 2e-4
 FINISH_SECONDS_PER_ITEM: Final = 1e-6
@@ -88,8 +92,10 @@ def solve(
     if time_limit is None:
         resolved = Strategy.COMBINATIONS if strategy is Strategy.AUTO and short else strategy
         time_limit = DEFAULT_TIME_LIMITS[resolved]
-    elif not is_number(time_limit) or time_limit <= 0:
-        raise ProblemError("time_limit", "must be a positive finite number of seconds")
+    elif not is_number(time_limit) or not 0 < time_limit <= MAX_TIME_LIMIT:
+        raise ProblemError(
+            "time_limit", f"must be a positive number of seconds, at most {MAX_TIME_LIMIT:.0f}"
+        )
     if seed is not None and (not is_int(seed) or seed < 0):
         raise ProblemError("seed", "must be a non-negative integer")
     deadline = started + time_limit - _finishing(knapsack, time_limit)
@@ -176,8 +182,7 @@ def _gap(knapsack: Knapsack, bits: Bits, found: optimal.Outcome) -> float | None
     if found.bound is None:
         return None
     level, bound = found.bound
-    score = float(knapsack.levels[level] @ bits)
-    return max(0.0, bound - score) / max(1.0, abs(score))
+    return relative_gap(float(knapsack.levels[level] @ bits), bound)
 
 
 def _combinations(knapsack: Knapsack, deadline: float, reason: str) -> _Answer:

@@ -132,6 +132,14 @@ def test_a_reservation_keeps_what_outlives_it_out(tmp_path: Path) -> None:
             },
             "reservations[0].in_seconds",
         ),
+        (
+            {
+                "capacity": {"cpu": 4},
+                "candidates": [{"id": "a", "requests": {"cpu": 2}}],
+                "reservations": [{"in_seconds": 1, "capacity": {"cpuu": 100}}],
+            },
+            "reservations[0].capacity.cpuu: not a resource of free or total",
+        ),
     ],
 )
 def test_a_bad_instance_exits_2_naming_the_field(tmp_path: Path, document: Any, named: str) -> None:
@@ -146,6 +154,7 @@ def test_a_bad_instance_exits_2_naming_the_field(tmp_path: Path, document: Any, 
     [
         (("--time-limit", "nan"), "time_limit"),
         (("--time-limit", "inf"), "time_limit"),
+        (("--strategy", "optimal", "--time-limit", "1e10"), "time_limit"),
         (("--strategy", "genetic", "--seed", "-5"), "seed"),
     ],
 )
@@ -168,6 +177,18 @@ def test_json_python_cannot_read_exits_2(tmp_path: Path, text: str) -> None:
     result = _run(tmp_path, text)
     assert result.returncode == 2
     assert "not JSON" in result.stderr
+
+
+def test_a_key_given_twice_exits_2_naming_it(tmp_path: Path) -> None:
+    result = _run(tmp_path, '{"capacity": {"cpu": 4, "cpu": 1}, "candidates": []}')
+    assert result.returncode == 2
+    assert "duplicate key 'cpu'" in result.stderr
+
+
+def test_a_byte_order_mark_is_read_past(tmp_path: Path) -> None:
+    result = _run(tmp_path, "\ufeff" + json.dumps(INSTANCE))
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["selected"]
 
 
 def test_an_unreadable_file_exits_2(tmp_path: Path) -> None:

@@ -21,6 +21,7 @@ from simplismart.scheduler.classes import Classes
 from simplismart.scheduler.greedy import greedy, ranking
 from simplismart.scheduler.knapsack import Knapsack
 from simplismart.scheduler.objective import compare
+from simplismart.scheduler.program import program
 from tests.scheduler.instances import brute_force, feasible, problems, score
 
 pytestmark = pytest.mark.unit
@@ -206,6 +207,32 @@ def test_auto_hands_over_to_the_genetic_search_when_highs_cannot_prove() -> None
     assert feasible(problem, selection.selected)
 
 
+def test_what_highs_accepts_within_its_tolerance_is_never_called_proven() -> None:
+    # Amounts near 1e10 (RAM in bytes): HiGHS's optimum takes `a` and one `b`, 15 units over
+    # the capacity but inside its feasibility tolerance; made exactly feasible that is `a`
+    # alone, while two `b`s fit. Neither `optimal` nor `auto` may call `a` alone proven.
+    problem = Problem(
+        free={"cpu": 49_999_999_985, "ram": 3},
+        total={"cpu": 100_000_000_000, "ram": 5},
+        candidates=[
+            Candidate(id="a", requests={"cpu": 25_000_000_009, "ram": 1}, priority=1),
+            *(
+                Candidate(id=f"b{i}", requests={"cpu": 24_999_999_990 + i}, priority=1)
+                for i in range(11)
+            ),
+        ],
+    )
+    best = solve(problem, Strategy.COMBINATIONS).objective.key
+    for strategy in (Strategy.OPTIMAL, Strategy.AUTO):
+        selection = solve(problem, strategy, seed=1)
+        assert feasible(problem, selection.selected)
+        if selection.proven_optimal or selection.gap == 0.0:
+            assert _same(selection.objective.key, best), strategy
+        else:
+            assert selection.gap is not None
+            assert selection.gap > 0
+
+
 @settings(max_examples=20, deadline=None)
 @given(problem=problems(max_candidates=14))
 def test_the_genetic_search_never_loses_a_seed(problem: Problem) -> None:
@@ -231,9 +258,18 @@ def test_a_time_limit_stops_the_exact_strategies_with_a_feasible_answer() -> Non
         assert selection.duration_ms < 2000
 
 
-def test_the_time_limit_must_be_positive() -> None:
+@pytest.mark.parametrize("seconds", [0.0, 86_401.0, 1e300])
+def test_the_time_limit_must_be_positive_and_at_most_a_day(seconds: float) -> None:
     with pytest.raises(ProblemError, match="time_limit"):
-        solve(_random_problem(3, seed=0), time_limit=0.0)
+        solve(_random_problem(12, seed=0), Strategy.OPTIMAL, time_limit=seconds)
+
+
+def test_a_seed_beyond_highs_range_still_seeds_it() -> None:
+    # HiGHS keeps its default seed when given one past a C int: two such seeds would then be
+    # the same run. Reduced into its range, each is its own.
+    knapsack = Knapsack.from_problem(_random_problem(12, seed=0))
+    highs = program(knapsack, integral=True, deadline=time.perf_counter() + 1, seed=2**32 + 5)
+    assert highs.getOptionValue("random_seed")[1] == 5
 
 
 def test_optimal_over_classes_of_interchangeable_candidates_equals_the_enumeration() -> None:
