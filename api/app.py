@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from simplismart.api.admission import Admission
 from simplismart.api.bodylimit import BodySizeLimit
 from simplismart.api.core.config import Settings
 from simplismart.api.core.db import migrate
@@ -49,6 +50,8 @@ def create_app(settings: Settings | None = None, kube: Kube | None = None) -> Fa
         redirect_slashes=False,
     )
     app.state.metrics = Metrics()
+    # Last added runs first: sizes are checked before a request waits for its turn.
+    app.add_middleware(Admission)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app)

@@ -29,7 +29,7 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, kube: Kube | None = None) -> "Services":
         """Connect lazily: nothing here needs the database, Redis or Kubernetes to be up yet."""
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, requests=settings.api_concurrency)
         bound_concurrent_hashing(settings.hash_concurrency)
         store = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         kube = kube or KubernetesApi(settings.kubeconfig, settings.kube_timeout_seconds)

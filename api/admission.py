@@ -1,0 +1,114 @@
+"""Admission: at most ``SIMPLISMART_API_CONCURRENCY`` requests inside the app at once.
+
+Why: every sync dependency and route runs on one of AnyIO's worker threads (40), and a request
+holds its database session, and so a pooled connection, from its first dependency to its
+teardown, across several hops between those threads. A burst of a few hundred requests used to
+leave every worker thread blocked waiting for a connection while every connection belonged to
+a request waiting for a worker thread: the API answered nothing, ``/healthz`` included, until
+the pool's 30 s checkout timeouts broke the cycle one request at a time, for minutes after the
+burst. The database pool holds more connections than requests are let in (`core.db`), so a
+request inside never waits for a connection that only a waiting request could give back.
+
+The others wait their turn without a thread or a connection, first come first served, for up
+to `WAIT_SECONDS`; past that, or when `WAITING_PER_SLOT` times as many already wait, they are
+turned away at once with a 503 and ``Retry-After``, which is what a client or a load balancer
+can act on. A Server-Sent Events stream leaves when its response starts: the stream route has
+given its connection back by then, and a stream may last hours.
+"""
+
+import asyncio
+from typing import Final
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from simplismart.api.errors import UnavailableError
+from simplismart.api.schemas.common import ErrorBody
+
+WAIT_SECONDS: Final = 10.0
+WAITING_PER_SLOT: Final = 16
+BUSY = "the API is busy; retry in a second"
+
+
+class _Gate:
+    """Slots for the requests inside, and a bounded line for the others."""
+
+    def __init__(self, slots: int) -> None:
+        self._slots = asyncio.Semaphore(slots)
+        self._max_waiting = WAITING_PER_SLOT * slots
+        self._waiting = 0
+
+    async def enter(self) -> bool:
+        """Take a slot; False when the line is full or the wait too long."""
+        if self._slots.locked() and self._waiting >= self._max_waiting:
+            return False
+        self._waiting += 1
+        try:
+            async with asyncio.timeout(WAIT_SECONDS):
+                await self._slots.acquire()
+        except TimeoutError:
+            return False
+        finally:
+            self._waiting -= 1
+        return True
+
+    def leave(self) -> None:
+        self._slots.release()
+
+
+class Admission:
+    """Lets requests into ``app`` a bounded number at a time; made when the first arrives,
+    with the settings the app started with."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._gate: _Gate | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._gate is None:
+            self._gate = _Gate(scope["app"].state.services.settings.api_concurrency)
+        gate = self._gate
+        if not await gate.enter():
+            await _refuse(send)
+            return
+        inside = True
+
+        def leave() -> None:
+            nonlocal inside
+            if inside:
+                inside = False
+                gate.leave()
+
+        async def send_leaving_for_a_stream(message: Message) -> None:
+            if message["type"] == "http.response.start" and _is_stream(message):
+                leave()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_leaving_for_a_stream)
+        finally:
+            leave()
+
+
+def _is_stream(start: Message) -> bool:
+    content_type: bytes = dict(start.get("headers", ())).get(b"content-type", b"")
+    return content_type.startswith(b"text/event-stream")
+
+
+async def _refuse(send: Send) -> None:
+    error = UnavailableError(BUSY)
+    body = ErrorBody(message=error.message, errors=error.errors).model_dump_json().encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
