@@ -51,7 +51,15 @@ def fields(
 
 
 def _text(value: object) -> str:
-    return "—" if value is None or value == "" else str(value)
+    """The value as a cell, its control and format characters escaped (``\\x1b``, ``\\u202e``):
+    written raw, text stored before the API refused them would run as escape sequences in the
+    reader's terminal."""
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def ago(moment: str | None) -> str | None:
