@@ -11,6 +11,7 @@ from simplismart.api.core.config import Settings
 from simplismart.api.core.db import make_engine, make_sessionmaker
 from simplismart.api.core.ratelimit import FixedWindow, LoginLimiter, LoginLimits
 from simplismart.api.core.security import bound_concurrent_hashing
+from simplismart.api.core.streams import OpenStreams
 from simplismart.api.kube import Kube, KubernetesApi
 
 
@@ -25,6 +26,7 @@ class Services:
     #: Registrations per client address per hour.
     registrations: FixedWindow
     cache: WatchCache
+    streams: OpenStreams
 
     @classmethod
     def build(cls, settings: Settings, kube: Kube | None = None) -> "Services":
@@ -54,6 +56,7 @@ class Services:
                 store, f"simplismart:{settings.namespace_prefix}:register", window_seconds=3600
             ),
             cache=WatchCache(kube, settings.namespace_prefix),
+            streams=OpenStreams(),
         )
 
     def close(self) -> None:

@@ -50,8 +50,8 @@ def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
         409: "Conflicts with existing state, or a quota is reached",
         413: "The request body is too large",
         422: "The request is invalid; `errors` names each field",
-        429: "Too many attempts; see Retry-After",
-        503: "The database or the Kubernetes API is unreachable",
+        429: "Too many attempts or open streams; see Retry-After",
+        503: "The database or the Kubernetes API is unreachable, or the API is busy",
     }
     return {code: {"model": ErrorBody, "description": words[code]} for code in (*codes, 422)}
 

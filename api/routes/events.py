@@ -8,10 +8,11 @@ a ``reset``: reload the lists, then carry on from its id. The stream needs the s
 as every other read, sent as a header, never in the URL (browsers: ``fetch`` with a readable
 body rather than ``EventSource``, which cannot send one).
 
-The stream ends when the access it was opened with does: the token expires or is revoked, or
-the caller leaves or is removed from the organization. It checks before it sends anything, at
-most once per `ACCESS_CHECK_SECONDS`; the client's reconnect then gets the 401 or 403 that says
-why.
+A user holds at most `STREAMS_PER_USER` streams at once (429 past that); one whose client went
+away counts until the server notices, at its next event or heartbeat. The stream ends when the
+access it was opened with does: the token expires or is revoked, or the caller leaves or is
+removed from the organization. It checks before it sends anything, at most once per
+`ACCESS_CHECK_SECONDS`; the client's reconnect then gets the 401 or 403 that says why.
 """
 
 import asyncio
@@ -35,7 +36,7 @@ from simplismart.api.deps import (
     ViewerMember,
     get_current_user,
 )
-from simplismart.api.errors import UnauthorizedError
+from simplismart.api.errors import TooManyRequestsError, UnauthorizedError
 from simplismart.api.routes.common import AUTHENTICATED, CacheDep, errors
 
 router = APIRouter(tags=["events"])
@@ -83,7 +84,7 @@ class _Access:
     response_class=StreamingResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The stream of changes."},
-        **errors(*AUTHENTICATED),
+        **errors(*AUTHENTICATED, 429),
     },
 )
 def events(
@@ -102,8 +103,14 @@ def events(
     access = _Access(services.sessions, member, token)
     # The stream may last hours: give the database connection back now, not when it ends.
     session.close()
+    body = _stream(cache.feed, namespace, last_event_id, access)
+    if not services.streams.open(member.user.id, body):
+        raise TooManyRequestsError(
+            f"you have {services.streams.per_user} event streams open already: close one",
+            headers={"Retry-After": str(RETRY_MILLISECONDS // 1000)},
+        )
     return StreamingResponse(
-        _stream(cache.feed, namespace, last_event_id, access),
+        body,
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -1,10 +1,13 @@
 """``GET /events``: changes of the caller's organization, resumed across a reconnect."""
 
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+from harness.kube import wait_for
 
+from simplismart.api.core.streams import STREAMS_PER_USER
 from simplismart.api.routes import events
 from tests.api.live import Event, EventStream
 from tests.api.support import Api, Org
@@ -128,3 +131,35 @@ def test_the_stream_ends_with_the_access_it_was_opened_with(
     reconnect = EventStream(str(live.client.base_url), org.viewer.token)
     assert reconnect.status_code in (401, 403)
     reconnect.close()
+
+
+def test_a_user_holds_a_bounded_number_of_streams(
+    live: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server notices a client gone when it next writes: a heartbeat at least this often.
+    monkeypatch.setattr(events, "HEARTBEAT_SECONDS", 0.5)
+    org = live.organization()
+    base_url = str(live.client.base_url)
+    held = [EventStream(base_url, org.viewer.token) for _ in range(STREAMS_PER_USER)]
+    try:
+        assert {stream.status_code for stream in held} == {200}
+        refused = EventStream(base_url, org.viewer.token)
+        assert refused.status_code == 429
+        refused.close()
+        other = EventStream(base_url, org.developer.token)  # the bound is per user
+        assert other.status_code == 200
+        other.close()
+        held.pop().close()  # a stream closed by its client gives its place back
+
+        def reopened() -> EventStream | None:
+            stream = EventStream(base_url, org.viewer.token)
+            if stream.status_code == 200:
+                return stream
+            stream.close()
+            time.sleep(0.1)
+            return None
+
+        held.append(wait_for(reopened, timeout=10, what="a stream in the freed place"))
+    finally:
+        for stream in held:
+            stream.close()
