@@ -14,7 +14,7 @@ from simplismart.api.core.db import migrate
 from simplismart.api.errors import install_error_handlers
 from simplismart.api.kube import Kube
 from simplismart.api.metrics import Metrics, MetricsMiddleware
-from simplismart.api.routes import router
+from simplismart.api.routes import allowed_methods, router
 from simplismart.api.services import Services
 
 DESCRIPTION = """\
@@ -54,6 +54,6 @@ def create_app(settings: Settings | None = None, kube: Kube | None = None) -> Fa
     app.add_middleware(Admission)
     app.add_middleware(BodySizeLimit)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    install_error_handlers(app)
+    install_error_handlers(app, allowed_methods)
     app.include_router(router)
     return app

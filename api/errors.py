@@ -5,7 +5,7 @@ database outages are converted by the handlers installed here, so clients parse 
 """
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -158,15 +158,23 @@ async def _on_validation(request: Request, error: Exception) -> JSONResponse:
     return _response(422, ErrorBody(message="the request is invalid", errors=errors))
 
 
-async def _on_http(_request: Request, error: Exception) -> JSONResponse:
-    assert isinstance(error, HTTPException)
-    if error.status_code == 400:
-        # FastAPI's one 400: a body it could not parse (not UTF-8, or nested too deep).
-        errors = [field_error("body", "could not be read as JSON")]
-        return _response(422, ErrorBody(message="the request is invalid", errors=errors))
-    errors = error.errors if isinstance(error, PayloadTooLargeError) else []
-    body = ErrorBody(message=str(error.detail), errors=errors)
-    return _response(error.status_code, body, error.headers)
+def _on_http(allowed: Callable[[str], set[str]]) -> Callable[..., Awaitable[JSONResponse]]:
+    async def handle(request: Request, error: Exception) -> JSONResponse:
+        assert isinstance(error, HTTPException)
+        if error.status_code == 400:
+            # FastAPI's one 400: a body it could not parse (not UTF-8, or nested too deep).
+            errors = [field_error("body", "could not be read as JSON")]
+            return _response(422, ErrorBody(message="the request is invalid", errors=errors))
+        errors = error.errors if isinstance(error, PayloadTooLargeError) else []
+        body = ErrorBody(message=str(error.detail), errors=errors)
+        headers = error.headers
+        if error.status_code == 405:
+            # Starlette names the methods of the first route at the path only; GET and DELETE
+            # of one path are two routes.
+            headers = {**(headers or {}), "Allow": ", ".join(sorted(allowed(request.url.path)))}
+        return _response(error.status_code, body, headers)
+
+    return handle
 
 
 async def _on_database(_request: Request, error: Exception) -> JSONResponse:
@@ -179,10 +187,11 @@ async def _on_unexpected(_request: Request, error: Exception) -> JSONResponse:
     return _response(500, ErrorBody(message="internal error"))
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, allowed: Callable[[str], set[str]]) -> None:
+    """The one error shape for every failure; `allowed` names the methods a path takes."""
     app.add_exception_handler(ApiError, _on_api_error)
     app.add_exception_handler(RequestValidationError, _on_validation)
-    app.add_exception_handler(HTTPException, _on_http)
+    app.add_exception_handler(HTTPException, _on_http(allowed))
     app.add_exception_handler(OperationalError, _on_database)
     app.add_exception_handler(InterfaceError, _on_database)
     app.add_exception_handler(Exception, _on_unexpected)

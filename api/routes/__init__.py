@@ -1,6 +1,7 @@
 """HTTP routes, one module per area, gathered into one router."""
 
 from fastapi import APIRouter
+from fastapi.routing import APIRoute
 
 from simplismart.api.routes import (
     auth,
@@ -13,6 +14,19 @@ from simplismart.api.routes import (
     users,
 )
 
+AREAS = (auth, users, organizations, clusters, deployments, events, ui, health)
+
 router = APIRouter()
-for area in (auth, users, organizations, clusters, deployments, events, ui, health):
+for area in AREAS:
     router.include_router(area.router)
+
+
+def allowed_methods(path: str) -> set[str]:
+    """Every method some route takes at `path`, for a 405's ``Allow``."""
+    return {
+        method
+        for area in AREAS
+        for route in area.router.routes
+        if isinstance(route, APIRoute) and route.path_regex.match(path)
+        for method in route.methods or ()
+    }
