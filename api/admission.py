@@ -13,7 +13,9 @@ The others wait their turn without a thread or a connection, first come first se
 to `WAIT_SECONDS`; past that, or when `WAITING_PER_SLOT` times as many already wait, they are
 turned away at once with a 503 and ``Retry-After``, which is what a client or a load balancer
 can act on. A Server-Sent Events stream leaves when its response starts: the stream route has
-given its connection back by then, and a stream may last hours.
+given its connection back by then, and a stream may last hours. ``/healthz`` never waits: it
+touches no database and runs on the event loop, and a liveness probe that failed while the API
+sheds load would have the process restarted, dropping the requests it was serving.
 """
 
 import asyncio
@@ -24,6 +26,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simplismart.api.errors import UnavailableError
 from simplismart.api.schemas.common import ErrorBody
 
+#: Paths let in whatever the load.
+UNLIMITED: Final = frozenset({"/healthz"})
 WAIT_SECONDS: Final = 10.0
 WAITING_PER_SLOT: Final = 16
 BUSY = "the API is busy; retry in a second"
@@ -64,7 +68,7 @@ class Admission:
         self._gate: _Gate | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["path"] in UNLIMITED:
             await self.app(scope, receive, send)
             return
         if self._gate is None:

@@ -27,8 +27,12 @@ class Readiness(Reply):
 
 
 @router.get("/healthz", response_model=Reply)
-def healthz() -> Reply:
-    """The process is up and serving."""
+async def healthz() -> Reply:
+    """The process is up and serving.
+
+    On the event loop, not a worker thread, and let in past admission: it answers while the
+    API sheds load.
+    """
     return Reply(message="ok")
 
 

@@ -75,7 +75,7 @@ class _App:
     state = _State
 
 
-async def _request(gate: Admission) -> list[Message]:
+async def _request(gate: Admission, path: str = "/me") -> list[Message]:
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -84,7 +84,7 @@ async def _request(gate: Admission) -> list[Message]:
     async def send(message: Message) -> None:
         sent.append(message)
 
-    scope: dict[str, Any] = {"type": "http", "app": _App}
+    scope: dict[str, Any] = {"type": "http", "path": path, "app": _App}
     await gate(scope, receive, send)
     return sent
 
@@ -110,6 +110,25 @@ def test_past_a_full_line_a_request_is_turned_away_at_once(
         for task in (first, *waiting):
             assert (await asyncio.wait_for(task, 1))[0]["status"] == 200
         assert app.inside == 3
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.unit
+def test_the_liveness_probe_is_answered_past_a_full_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admission, "WAITING_PER_SLOT", 0)
+
+    async def scenario() -> None:
+        app = _Held()
+        gate = Admission(app)
+        first = asyncio.create_task(_request(gate))
+        await asyncio.sleep(0.05)
+        assert (await asyncio.wait_for(_request(gate), 1))[0]["status"] == 503
+        live = asyncio.create_task(_request(gate, "/healthz"))
+        await asyncio.sleep(0.05)
+        assert app.inside == 2  # let in beside the one holding the only slot
+        app.release.set()
+        await asyncio.gather(first, live)
 
     asyncio.run(scenario())
 
