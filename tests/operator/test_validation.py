@@ -36,6 +36,8 @@ def deployment(name: str, body: str) -> str:
         ("{cluster: c, image: i, resources: {cpu: 1.5, ram: 1, gpu: 0}}", "spec.resources.cpu"),
         ("{cluster: Bad_Name, image: i, resources: {cpu: 1, ram: 1, gpu: 0}}", "spec.cluster"),
         ("{cluster: c, resources: {cpu: 1, ram: 1, gpu: 0}}", "spec.image"),
+        ('{cluster: c, image: "i\\e[31m", resources: {cpu: 1, ram: 1, gpu: 0}}', "spec.image"),
+        ('{cluster: c, image: "i\\u202e", resources: {cpu: 1, ram: 1, gpu: 0}}', "spec.image"),
     ],
 )
 def test_bad_deployments_are_refused(
