@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         logging.getLogger("simplismart.api").error("refusing to start: %s", error)
         return 2
     if command == "migrate":
-        engine = make_engine(settings.database_url, requests=settings.api_concurrency)
+        engine = make_engine(settings.database_url, connections=1)
         migrate(engine)
         engine.dispose()
         logging.getLogger("simplismart.api").info("database schema is up to date")

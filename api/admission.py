@@ -1,21 +1,26 @@
 """Admission: at most ``SIMPLISMART_API_CONCURRENCY`` requests inside the app at once.
 
 Why: every sync dependency and route runs on one of AnyIO's worker threads (40), and a request
-holds its database session, and so a pooled connection, from its first dependency to its
-teardown, across several hops between those threads. A burst of a few hundred requests used to
-leave every worker thread blocked waiting for a connection while every connection belonged to
-a request waiting for a worker thread: the API answered nothing, ``/healthz`` included, until
-the pool's 30 s checkout timeouts broke the cycle one request at a time, for minutes after the
-burst. The database pool holds more connections than requests are let in (`core.db`), so a
-request inside never waits for a connection that only a waiting request could give back.
+holds its database session, and so a pooled connection, from its first dependency until its
+route returns, across several hops between those threads. A burst of a few hundred requests
+used to leave every worker thread blocked waiting for a connection while every connection
+belonged to a request waiting for a worker thread: the API answered nothing, ``/healthz``
+included, until the pool's 30 s checkout timeouts broke the cycle one request at a time, for
+minutes after the burst. The database pool holds a connection for every request let in (see
+`services`), so a request inside never waits for one that only a waiting request could give
+back.
 
 The others wait their turn without a thread or a connection, first come first served, for up
 to `WAIT_SECONDS`; past that, or when `WAITING_PER_SLOT` times as many already wait, they are
-turned away at once with a 503 and ``Retry-After``, which is what a client or a load balancer
-can act on. A Server-Sent Events stream leaves when its response starts: the stream route has
-given its connection back by then, and a stream may last hours. ``/healthz`` never waits: it
-touches no database and runs on the event loop, and a liveness probe that failed while the API
-sheds load would have the process restarted, dropping the requests it was serving.
+turned away at once with a 503 and ``Retry-After``, which a client or a load balancer can act
+on. A request comes in once its body has arrived (`bodylimit` reads it first) and goes out when
+its response starts, when its session is already closed (`deps.SessionDep`): a client that
+sends or reads slowly, or an event stream open for hours, holds no slot.
+
+Probes have lanes of their own: ``/healthz`` touches no database and runs on the event loop,
+so it is always let in (a liveness probe failing while the API sheds load would have the
+process restarted, dropping what it serves); ``/readyz`` pings the database on a worker
+thread, so at most `PROBES` at once, beside the requests.
 """
 
 import asyncio
@@ -26,10 +31,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from simplismart.api.errors import UnavailableError
 from simplismart.api.schemas.common import ErrorBody
 
-#: Paths let in whatever the load.
-UNLIMITED: Final = frozenset({"/healthz"})
 WAIT_SECONDS: Final = 10.0
 WAITING_PER_SLOT: Final = 16
+#: Readiness probes at once, each with a database connection of its own.
+PROBES: Final = 2
 BUSY = "the API is busy; retry in a second"
 
 
@@ -60,20 +65,29 @@ class _Gate:
 
 
 class Admission:
-    """Lets requests into ``app`` a bounded number at a time; made when the first arrives,
-    with the settings the app started with."""
+    """Lets requests into ``app`` a bounded number at a time; the gates are made when the
+    first request arrives, with the settings the app started with."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._gate: _Gate | None = None
+        self._gates: dict[str | None, _Gate] = {}
+
+    def _gate(self, scope: Scope) -> _Gate | None:
+        """The gate of the request's lane; None to let it in whatever the load."""
+        path = scope["path"]
+        if path == "/healthz":
+            return None
+        lane = path if path == "/readyz" else None
+        if lane not in self._gates:
+            slots = PROBES if lane else scope["app"].state.services.settings.api_concurrency
+            self._gates[lane] = _Gate(slots)
+        return self._gates[lane]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in UNLIMITED:
+        gate = self._gate(scope) if scope["type"] == "http" else None
+        if gate is None:
             await self.app(scope, receive, send)
             return
-        if self._gate is None:
-            self._gate = _Gate(scope["app"].state.services.settings.api_concurrency)
-        gate = self._gate
         if not await gate.enter():
             await _refuse(send)
             return
@@ -85,20 +99,15 @@ class Admission:
                 inside = False
                 gate.leave()
 
-        async def send_leaving_for_a_stream(message: Message) -> None:
-            if message["type"] == "http.response.start" and _is_stream(message):
+        async def send_leaving(message: Message) -> None:
+            if message["type"] == "http.response.start":
                 leave()
             await send(message)
 
         try:
-            await self.app(scope, receive, send_leaving_for_a_stream)
+            await self.app(scope, receive, send_leaving)
         finally:
             leave()
-
-
-def _is_stream(start: Message) -> bool:
-    content_type: bytes = dict(start.get("headers", ())).get(b"content-type", b"")
-    return content_type.startswith(b"text/event-stream")
 
 
 async def _refuse(send: Send) -> None:

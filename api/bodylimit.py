@@ -1,8 +1,12 @@
-"""Refuse request bodies over a size limit (413) before reading them.
+"""Read a request's whole body, at most a size limit (413 beyond it), before the app sees it.
 
 Anonymous ``/login`` used to read and parse an 8 MiB body. A declared ``Content-Length`` over the
 limit is refused before a byte of the body is read; a body without one (chunked) is counted as
 it arrives and refused the moment it passes the limit, so no more than the limit is buffered.
+
+The body is read here, in full, before the request goes further, so that a client sending it
+slowly holds only its own connection: `admission` lets a request in once its body has arrived,
+and 32 clients trickling bodies would otherwise hold every slot and lock everyone else out.
 """
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,19 +30,29 @@ class BodySizeLimit:
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
             await _refuse(send, max_bytes)
             return
+        chunks: list[bytes] = []
         received = 0
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > max_bytes:
-                    # The routes' error handler turns it into the usual error body.
-                    raise PayloadTooLargeError(max_bytes)
+            if message["type"] == "http.disconnect":
+                return  # the client left before it finished sending
+            chunks.append(message.get("body", b""))
+            received += len(chunks[-1])
+            if received > max_bytes:
+                await _refuse(send, max_bytes)
+                return
+            if not message.get("more_body", False):
+                break
+        body: Message | None = {"type": "http.request", "body": b"".join(chunks)}
+
+        async def replay() -> Message:
+            nonlocal body
+            if body is None:
+                return await receive()  # after the body: only a disconnect can come
+            message, body = body, None
             return message
 
-        await self.app(scope, counting_receive, send)
+        await self.app(scope, replay, send)
 
 
 async def _refuse(send: Send, max_bytes: int) -> None:

@@ -50,7 +50,10 @@ def get_session(services: ServicesDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+#: Closed when the route returns, before its response is sent: a connection is never held while
+#: a slow client reads the response (nor for an event stream's hours), so `admission` can count
+#: a request out when its response starts.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_client(request: Request, services: ServicesDep) -> str:

@@ -6,12 +6,13 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from simplismart.api.admission import PROBES
 from simplismart.api.cache import WatchCache
 from simplismart.api.core.config import Settings
 from simplismart.api.core.db import make_engine, make_sessionmaker
 from simplismart.api.core.ratelimit import FixedWindow, LoginLimiter, LoginLimits
 from simplismart.api.core.security import bound_concurrent_hashing
-from simplismart.api.core.streams import OpenStreams
+from simplismart.api.core.streams import ACCESS_CHECKS, OpenStreams
 from simplismart.api.kube import Kube, KubernetesApi
 
 
@@ -31,7 +32,9 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, kube: Kube | None = None) -> "Services":
         """Connect lazily: nothing here needs the database, Redis or Kubernetes to be up yet."""
-        engine = make_engine(settings.database_url, requests=settings.api_concurrency)
+        engine = make_engine(
+            settings.database_url, connections=settings.api_concurrency + ACCESS_CHECKS + PROBES
+        )
         bound_concurrent_hashing(settings.hash_concurrency)
         store = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         kube = kube or KubernetesApi(settings.kubeconfig, settings.kube_timeout_seconds)

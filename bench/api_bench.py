@@ -10,11 +10,14 @@ stopped) with the project's hack/ scripts. It fills one organization, then measu
 The login flood sends 32 logins at once, round after round, for unknown users and for a real
 one, and reports the API process's peak memory (the kernel's high-water mark of its resident
 set) and the login latency, with the default bound on concurrent hashes and with none (32).
+Then one member sends 300 and 1,500 requests at once: how many admission served and how many
+it turned away, and how soon.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import platform
@@ -174,6 +177,68 @@ def login_flood(state: Path, kube: str) -> str:
             "",
         ]
     )
+
+
+#: Simultaneous requests of one member: within what admission lets wait, and far past it.
+BURSTS = (300, 1500)
+
+
+def request_burst(state: Path, kube: str) -> str:
+    """What a burst of simultaneous ``GET /me`` gets: served, or turned away at once."""
+    rows = []
+    with serving(state, kube) as (base, _server):
+        password = secrets.token_urlsafe(12)
+        httpx.post(
+            f"{base}/register",
+            json={"username": "member", "password": password, "bootstrap_token": BOOTSTRAP_TOKEN},
+            timeout=60,
+        ).raise_for_status()
+        token = httpx.post(
+            f"{base}/login", json={"username": "member", "password": password}, timeout=60
+        ).json()["access_token"]
+        for size in BURSTS:
+            answers, took = asyncio.run(_burst(base, token, size))
+            served = [seconds for status, seconds in answers if status == 200]
+            refused = [seconds for status, seconds in answers if status == 503]
+            others = len(answers) - len(served) - len(refused)
+            alive = httpx.get(f"{base}/healthz", timeout=60).status_code
+            rows.append(
+                f"| {size} | {len(served)} | {len(refused)} | {others} | {took:.1f} "
+                f"| {statistics.median(served) * 1000:.0f} "
+                f"| {percentile(served, 0.99) * 1000:.0f} "
+                f"| {max(refused, default=0.0) * 1000:.0f} | {alive} |"
+            )
+    return "\n".join(
+        [
+            "## A burst of simultaneous requests",
+            "",
+            "One member's `GET /me`, all sent at once over their own connections, with the "
+            "default admission (32 inside, 16 per slot waiting, 10 s at most); `/healthz` asked "
+            "right after.",
+            "",
+            "| requests | 200 | 503 | other | all answered s | 200 p50 ms | 200 p99 ms "
+            "| slowest 503 ms | /healthz |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *rows,
+            "",
+        ]
+    )
+
+
+async def _burst(base: str, token: str, size: int) -> tuple[list[tuple[int, float]], float]:
+    """Each answer's status and seconds, and the seconds until the last came."""
+    limits = httpx.Limits(max_connections=size)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as client:
+
+        async def one() -> tuple[int, float]:
+            started = time.perf_counter()
+            answer = await client.get("/me", headers=headers)
+            return answer.status_code, time.perf_counter() - started
+
+        started = time.perf_counter()
+        answers = await asyncio.gather(*(one() for _ in range(size)))
+        return list(answers), time.perf_counter() - started
 
 
 # --- the watch cache: large lists, memory, the event stream, the dashboard ---------------------
@@ -396,7 +461,11 @@ def main() -> None:
 
     if not options.no_login_flood:
         with tempfile.TemporaryDirectory(prefix="simplismart-api-bench-") as directory:
-            flood = login_flood(Path(directory), os.environ.get("KUBECONFIG", ""))
+            kube = os.environ.get("KUBECONFIG", "")
+            flood = login_flood(Path(directory), kube)
+            burst = Path(directory) / "burst"
+            burst.mkdir()
+            flood += "\n" + request_burst(burst, kube)
         print(flood)
         FLOOD_OUTPUT.parent.mkdir(parents=True, exist_ok=True)
         FLOOD_OUTPUT.write_text(flood)

@@ -5,6 +5,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from simplismart.scheduler import MAX_TIME_LIMIT
+
 T = TypeVar("T")
 
 
@@ -90,7 +92,10 @@ class OperatorConfig:
                 lambda v: v >= 0,
             ),
             solver_time_limit=_env(
-                "SIMPLISMART_SOLVER_TIME_LIMIT_SECONDS", default.solver_time_limit, float, _positive
+                "SIMPLISMART_SOLVER_TIME_LIMIT_SECONDS",
+                default.solver_time_limit,
+                float,
+                lambda v: 0 < v <= MAX_TIME_LIMIT,  # what `solve` takes
             ),
             metrics_port=_env(
                 "SIMPLISMART_METRICS_PORT", default.metrics_port, int, lambda v: 0 <= v < 65536

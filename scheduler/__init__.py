@@ -25,10 +25,11 @@ from simplismart.scheduler.preemption import (
 )
 from simplismart.scheduler.problem import Candidate, Problem, ProblemError, Reservation
 from simplismart.scheduler.selection import Selection
-from simplismart.scheduler.solver import solve
+from simplismart.scheduler.solver import MAX_TIME_LIMIT, solve
 from simplismart.scheduler.strategy import Strategy
 
 __all__ = [
+    "MAX_TIME_LIMIT",
     "Candidate",
     "ClusterState",
     "Forecast",

@@ -17,6 +17,10 @@ def path(*segments: str) -> str:
     return "".join(f"/{quote(segment, safe='')}" for segment in segments)
 
 
+#: Answers that waiting cures (the API busy, too many streams open): reconnect, not exit.
+PASSING = frozenset({429, 503})
+
+
 class CliError(Exception):
     """Something to tell the user and exit non-zero: the message says what and what to do."""
 
@@ -63,7 +67,12 @@ class Client:
             with self._http.stream("GET", "/events", headers=headers, timeout=timeout) as stream:
                 if stream.status_code != 200:
                     stream.read()
-                    _answer(stream)
+                    try:
+                        _answer(stream)
+                    except CliError as error:
+                        if stream.status_code in PASSING:
+                            raise ConnectionError(str(error).splitlines()[0]) from None
+                        raise
                 yield from _server_sent_events(stream.iter_lines())
         except httpx.TransportError as error:
             raise ConnectionError(str(error)) from None

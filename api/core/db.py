@@ -18,29 +18,24 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
-#: Connections beyond one per request let in at once: the event streams' access checks, which
-#: run outside admission, each on one thread and for one query.
-SPARE_CONNECTIONS = 8
-
-
-def make_engine(database_url: str, *, requests: int) -> Engine:
-    """An engine whose pool holds a connection for each of the `requests` the API lets in at
-    once (`simplismart.api.admission`), so that none of them ever waits for one."""
+def make_engine(database_url: str, *, connections: int) -> Engine:
+    """An engine whose pool holds up to `connections`: the API asks for one per request that
+    admission lets in and one per database check outside it (`services`), so that none of them
+    ever waits for a connection."""
     url = make_url(database_url)
-    connections = requests + SPARE_CONNECTIONS
     if url.get_backend_name() != "sqlite":
         pool_size = min(10, connections)  # kept open; the rest are opened when needed
         return create_engine(
             url, pool_pre_ping=True, pool_size=pool_size, max_overflow=connections - pool_size
         )
+    connect_args = {"check_same_thread": False, "timeout": 30}
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 30},
-        pool_size=connections,
-        max_overflow=0,
-    )
+        engine = create_engine(
+            url, connect_args=connect_args, pool_size=connections, max_overflow=0
+        )
+    else:  # in memory: SQLAlchemy's pool for it keeps a connection per thread, and no size
+        engine = create_engine(url, connect_args=connect_args)
     event.listen(engine, "connect", _tune_sqlite)
     return engine
 

@@ -1,30 +1,45 @@
-"""The event streams each user holds open, so that no one user holds an unbounded number.
+"""The event streams each user holds open, and their access checks in flight.
 
-A stream counts while its body (the async generator the response iterates) exists: CPython
-frees it when the response ends, however it ends (the client went away before the first byte,
-the server ended it, the process is stopping), so nothing has to remember to give it back.
+A user holds at most `STREAMS_PER_USER` streams: a stream counts from its route until its
+response ends, however it ends (the stream ended, the client went away, the process stops),
+told by the response itself; a response that is never sent counts until it is collected.
+
+Each open stream reads the database now and then to check its access (`routes.events`), on a
+thread and outside admission: at most `ACCESS_CHECKS` at once, so that the database pool holds
+a connection for each of them beside the requests admission lets in.
 """
 
+import asyncio
 import threading
 import weakref
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import Callable
 from typing import Final
 
 #: A dashboard tab or a `simplismart watch` holds one; a few dozen at once is a leak or abuse.
 STREAMS_PER_USER: Final = 16
+#: Access checks on the database at once, over all streams.
+ACCESS_CHECKS: Final = 8
 
 
 class OpenStreams:
     def __init__(self, per_user: int = STREAMS_PER_USER) -> None:
         self.per_user = per_user
+        self.checks = asyncio.Semaphore(ACCESS_CHECKS)
         self._lock = threading.Lock()  # routes run on worker threads
-        self._by_user: dict[int, weakref.WeakSet[AsyncIterator[bytes]]] = {}
+        self._open: Counter[int] = Counter()
 
-    def open(self, user_id: int, body: AsyncIterator[bytes]) -> bool:
-        """Count `body` as one of the user's streams; False if they hold `per_user` already."""
+    def open(self, user_id: int, response: object) -> Callable[[], object] | None:
+        """Count `response` as one of the user's streams, and return what to call when it
+        ends (once; collecting the response calls it too); None if they hold enough."""
         with self._lock:
-            streams = self._by_user.setdefault(user_id, weakref.WeakSet())
-            if len(streams) >= self.per_user:
-                return False
-            streams.add(body)
-            return True
+            if self._open[user_id] >= self.per_user:
+                return None
+            self._open[user_id] += 1
+        return weakref.finalize(response, self._close, user_id)
+
+    def _close(self, user_id: int) -> None:
+        with self._lock:
+            self._open[user_id] -= 1
+            if not self._open[user_id]:
+                del self._open[user_id]

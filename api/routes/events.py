@@ -18,20 +18,20 @@ removed from the organization. It checks before it sends anything, at most once 
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import Receive, Scope, Send
 
 from simplismart.api.cache import ChangeFeed
 from simplismart.api.core.security import TokenSubject
 from simplismart.api.deps import (
     Member,
     ServicesDep,
-    SessionDep,
     Token,
     ViewerMember,
     get_current_user,
@@ -54,9 +54,14 @@ class _Access:
     """Whether the caller may still read the organization's changes, read again when stale."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], member: Member, token: TokenSubject
+        self,
+        sessions: sessionmaker[Session],
+        checks: asyncio.Semaphore,
+        member: Member,
+        token: TokenSubject,
     ) -> None:
         self._sessions = sessions
+        self._checks = checks
         self._organization_id = member.organization.id
         self._token = token
         self._checked = time.monotonic()
@@ -67,7 +72,8 @@ class _Access:
         if time.monotonic() - self._checked < ACCESS_CHECK_SECONDS:
             return True
         self._checked = time.monotonic()
-        return await asyncio.to_thread(self._read)
+        async with self._checks:
+            return await asyncio.to_thread(self._read)
 
     def _read(self) -> bool:
         """The same check as every request's (`get_current_user`), and the same organization."""
@@ -90,7 +96,6 @@ class _Access:
 def events(
     member: ViewerMember,
     token: Token,
-    session: SessionDep,
     services: ServicesDep,
     cache: CacheDep,
     last_event_id: Annotated[
@@ -99,21 +104,32 @@ def events(
     ] = None,
 ) -> StreamingResponse:
     """Changes to your organization's clusters and deployments as they happen."""
-    namespace = member.namespace
-    access = _Access(services.sessions, member, token)
-    # The stream may last hours: give the database connection back now, not when it ends.
-    session.close()
-    body = _stream(cache.feed, namespace, last_event_id, access)
-    if not services.streams.open(member.user.id, body):
+    access = _Access(services.sessions, services.streams.checks, member, token)
+    response = _EventStream(
+        _stream(cache.feed, member.namespace, last_event_id, access),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+    ended = services.streams.open(member.user.id, response)
+    if ended is None:
         raise TooManyRequestsError(
             f"you have {services.streams.per_user} event streams open already: close one",
             headers={"Retry-After": str(RETRY_MILLISECONDS // 1000)},
         )
-    return StreamingResponse(
-        body,
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    response.ended = ended
+    return response
+
+
+class _EventStream(StreamingResponse):
+    """A stream that says when it ends, for the count of the user's open streams."""
+
+    ended: Callable[[], object]  # set by the route, from `OpenStreams.open`
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.ended()
 
 
 async def _stream(

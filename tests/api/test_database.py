@@ -38,7 +38,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     else:
         urls = fresh_postgres_database(request.getfixturevalue("postgres_url"))
     for url in urls:
-        engine = make_engine(url, requests=4)
+        engine = make_engine(url, connections=4)
         migrate(engine)
         yield engine
         engine.dispose()
