@@ -118,8 +118,12 @@ class EventRecorder:
                     "events.k8s.io", "v1", namespace, "events", event,
                 )  # fmt: skip
             except ApiException as error:
-                if error.status != 404:  # namespace gone: nobody to tell
-                    logger.warning("could not post event: %s", error.reason)
+                # A namespace gone or being deleted (403 NamespaceTerminating): nobody to tell.
+                if error.status != 404 and "NamespaceTerminating" not in str(error.body):
+                    target = event["regarding"]["name"]
+                    logger.warning(
+                        "could not post event on %s/%s: %s", namespace, target, error.reason
+                    )
             except NO_ANSWER as error:
                 if not lost:
                     logger.warning("cannot post events: %s", describe(error) or error)

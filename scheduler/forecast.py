@@ -245,14 +245,14 @@ def _reasons(
             continue
         request = arithmetic.request(waiting.id)
         if waiting.id in reserved:
-            reasons[waiting.id] = _promised(reserved[waiting.id])
+            reasons[waiting.id] = _promised(reserved[waiting.id], cluster.now)
         elif not np.all(request <= arithmetic.capacity):
             reasons[waiting.id] = "waiting: asks more than the cluster has in total"
         elif np.all(request <= free) and plan.reserved:
             first = plan.reserved[0]
             reasons[waiting.id] = (
                 f"waiting: starting now would delay the reserved start of {first.id} "
-                f"(~{_clock(first.at)})"
+                f"(~{_clock(first.at, cluster.now)})"
             )
         elif ahead[HIGH] or ahead[0]:
             counts = [f"{n} {name}" for n, name in ((ahead[HIGH], "HIGH"), (ahead[0], "LOW")) if n]
@@ -271,13 +271,14 @@ def _reasons(
     return reasons
 
 
-def _promised(promise: Reserved) -> str:
+def _promised(promise: Reserved, now: float) -> str:
     """The reason of a reserved deployment: what it waits for, and when."""
+    when = _clock(promise.at, now)
     if promise.evicting and not promise.after:
-        return f"reserved: starts by evicting LOW runs (~{_clock(promise.at)})"
+        return f"reserved: starts by evicting LOW runs (~{when})"
     ends = f"when {_names(promise.after)} finish{_s(promise.after)}"
     evicting = ", evicting LOW runs" if promise.evicting else ""
-    return f"reserved: starts {ends}{evicting} (~{_clock(promise.at)})"
+    return f"reserved: starts {ends}{evicting} (~{when})"
 
 
 def _names(ids: tuple[str, ...]) -> str:
@@ -296,5 +297,7 @@ def _s(ids: tuple[str, ...]) -> str:
     return "es" if len(ids) == 1 else ""
 
 
-def _clock(moment: float) -> str:
-    return datetime.datetime.fromtimestamp(moment, tz=datetime.UTC).strftime("%H:%M:%S")
+def _clock(moment: float, now: float) -> str:
+    """The time of day of `moment` (UTC), with its date when that is not `now`'s."""
+    at, today = (datetime.datetime.fromtimestamp(t, tz=datetime.UTC) for t in (moment, now))
+    return at.strftime("%H:%M:%S" if at.date() == today.date() else "%Y-%m-%d %H:%M:%S")

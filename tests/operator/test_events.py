@@ -1,7 +1,10 @@
 """The operator's Events, posted to the real API server and read back as kubectl reads them."""
 
 import asyncio
+import logging
 from datetime import UTC, datetime
+
+import pytest
 
 from harness.kube import Namespace, wait_for
 from kubernetes import client
@@ -45,3 +48,34 @@ def test_an_event_at_a_whole_second_with_a_long_message_is_posted(
     assert note.startswith("é" * 100)
     assert note.endswith("...")
     assert len(note.encode()) <= NOTE_LIMIT
+
+
+def test_events_for_a_namespace_being_deleted_are_dropped_quietly(
+    kube: client.ApiClient, namespace: Namespace, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Deleting a namespace with deployments in it answered every Event 403 NamespaceTerminating:
+    a warning each, naming nothing."""
+    namespace.cluster("doomed", cpu=1, ram=1, gpu=0)
+    cluster = namespace.get(CLUSTER, "doomed")
+    reference = {"apiVersion": cluster["apiVersion"], "kind": cluster["kind"], "metadata": {
+        "name": "doomed", "namespace": namespace.name, "uid": cluster["metadata"]["uid"]
+    }}  # fmt: skip
+    core = client.CoreV1Api(kube)
+    # Held in Terminating by a finalizer of the test's own, whatever deletes namespaces here.
+    core.patch_namespace(namespace.name, {"metadata": {"finalizers": ["simplismart.io/test"]}})
+    core.delete_namespace(namespace.name)
+    try:
+        recorder = EventRecorder(kube)
+        recorder.announce(reference, "Tested", "into a namespace being deleted")
+
+        async def post() -> None:
+            worker = asyncio.create_task(recorder.run())
+            await asyncio.sleep(2)
+            worker.cancel()
+
+        with caplog.at_level(logging.WARNING, logger="simplismart.operator.events"):
+            asyncio.run(post())
+        assert core.read_namespace(namespace.name).status.phase == "Terminating"
+        assert caplog.records == []
+    finally:
+        core.patch_namespace(namespace.name, {"metadata": {"finalizers": None}})

@@ -177,6 +177,17 @@ def test_reasons_name_a_reservation_that_blocks_a_deployment_which_fits() -> Non
     assert outlook.reasons["large"] == "reserved: starts when r0 and r1 finish (~12:00:04)"
 
 
+def test_a_reserved_start_on_another_day_says_which() -> None:
+    # Runs ending after midnight: "(~00:30:00)" would read as this morning.
+    running = [Running("r0", {"cpu": 6}, NOW + 45_000), Running("r1", {"cpu": 4}, NOW + 45_000)]
+    waiting = [Waiting("large", {"cpu": 8}, HIGH, 5.0, expected_seconds=3, max_seconds=3)]
+    plan = plan_pass(_starving(running=running, waiting=waiting))
+    outlook = forecast(plan, plan.starts(solve(plan.problem)))
+    assert outlook.reasons["large"] == (
+        "reserved: starts when r0 and r1 finish (~1970-01-02 00:30:00)"
+    )
+
+
 def test_a_reserved_eta_is_exact_once_everything_ahead_runs() -> None:
     """Runs end at their known end, so the promise is the start, whatever was expected."""
     waiting = [Waiting("large", {"cpu": 8}, HIGH, 5.0, expected_seconds=1, max_seconds=100)]
