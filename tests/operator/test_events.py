@@ -5,7 +5,6 @@ import logging
 from datetime import UTC, datetime
 
 import pytest
-
 from harness.kube import Namespace, wait_for
 from kubernetes import client
 
