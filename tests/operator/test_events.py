@@ -74,7 +74,9 @@ def test_events_for_a_namespace_being_deleted_are_dropped_quietly(
 
         with caplog.at_level(logging.WARNING, logger="simplismart.operator.events"):
             asyncio.run(post())
-        assert core.read_namespace(namespace.name).status.phase == "Terminating"
+        status = core.read_namespace(namespace.name).status
+        assert status is not None
+        assert status.phase == "Terminating"
         assert caplog.records == []
     finally:
         core.patch_namespace(namespace.name, {"metadata": {"finalizers": None}})
