@@ -61,6 +61,8 @@ ETA_SLACK = 1.0
 #: The Event's reason for a run that ended unfinished, its cluster deleted: the status,
 #: Pending until the cluster returns, no longer shows that it ran.
 RUN_CANCELLED = "RunCancelled"
+#: The Warning's reason for a cluster whose runs hold more than it has (it shrank under them).
+OVER_CAPACITY = "OverCapacity"
 #: The Warning's reason for a HIGH deployment that evicting every LOW run would not place.
 PREEMPTION_IMPOSSIBLE = "PreemptionImpossible"
 
@@ -151,6 +153,8 @@ class Reconciler:
         # Per cluster, the HIGH deployments (by uid) warned that eviction cannot place them,
         # with the resources they lacked: warned again only when that changes.
         self._warned: dict[ClusterRef, dict[str, frozenset[str]]] = {}
+        # The clusters warned that their runs hold more than they have, and of which resources.
+        self._over: dict[ClusterRef, frozenset[str]] = {}
 
     async def __call__(self, ref: ClusterRef) -> float | None:
         """Run one pass; returns when to run again (0 = at once), or None when settled."""
@@ -216,6 +220,7 @@ class Reconciler:
         self._reported.pop(ref, None)
         self._last_preemption.pop(ref, None)
         self._warned.pop(ref, None)
+        self._over.pop(ref, None)
         self._store.forget_cluster(ref)
         metrics.forget_cluster(ref.namespace, ref.name)
 
@@ -706,11 +711,33 @@ class Reconciler:
         metrics.report_cluster(
             ref.namespace, ref.name, len(waiting), status["running"], capacity, allocated
         )
+        self._warn_over_capacity(cluster, allocated)
         if self._reported.get(ref) == status:
             return
         self._reported[ref] = status
         if ref not in self._reporting:
             self._reporting[ref] = self._trail(self._send_reports(ref))
+
+    def _warn_over_capacity(self, cluster: ClusterObject, allocated: Resources) -> None:
+        """A Warning when the runs hold more than the cluster has: its capacity shrank under
+        them. Nothing is evicted for it and nothing starts until enough of them end; the
+        status's `available` cannot go below zero, so this is what says so. Once each time it
+        comes to (or comes to exceed another resource)."""
+        over = frozenset(allocated.exceeding(cluster.spec.resources))
+        if over and self._over.get(cluster.ref) != over:
+            held, total = allocated.as_dict(), cluster.spec.resources.as_dict()
+            detail = ", ".join(f"{name} {held[name]} > {total[name]}" for name in sorted(over))
+            self._events.announce(
+                cluster.reference(),
+                OVER_CAPACITY,
+                f"its runs hold more than it has ({detail}): nothing starts until enough of "
+                "them end",
+                warning=True,
+            )
+        if over:
+            self._over[cluster.ref] = over
+        else:
+            self._over.pop(cluster.ref, None)
 
     async def _send_reports(self, ref: ClusterRef) -> None:
         """Write the Cluster's newest report, until the newest has been written.

@@ -164,6 +164,20 @@ def test_deleting_a_cluster_cancels_its_runs_and_returns_them_to_pending(
     )
 
 
+def test_a_cluster_shrunk_under_its_runs_says_so(kubeconfig: str, namespace: Namespace) -> None:
+    # No invariant monitor: holding more than the new capacity is what this test makes happen.
+    namespace.cluster("shrinking", cpu=4, ram=4, gpu=0)
+    namespace.deployment("big", "shrinking", cpu=4, ram=4, duration=120)
+    namespace.wait_phase("big", "Running")
+    namespace.patch_spec(CLUSTER, "shrinking", {"resources": {"cpu": 2, "ram": 4, "gpu": 0}})
+    assert wait_for(
+        lambda: "OverCapacity" in event_reasons(kubeconfig, namespace, "shrinking"),
+        timeout=10,
+        what="an OverCapacity warning",
+    )
+    namespace.delete_object(DEPLOYMENT, "big")
+
+
 def test_operator_events_explain_what_happened(
     kubeconfig: str, namespace: Namespace, operator: OperatorProcess
 ) -> None:
