@@ -17,10 +17,10 @@ on. A request comes in once its body has arrived (`bodylimit` reads it first) an
 its response starts, when its session is already closed (`deps.SessionDep`): a client that
 sends or reads slowly, or an event stream open for hours, holds no slot.
 
-Probes have lanes of their own: ``/healthz`` touches no database and runs on the event loop,
-so it is always let in (a liveness probe failing while the API sheds load would have the
-process restarted, dropping what it serves); ``/readyz`` pings the database on a worker
-thread, so at most `PROBES` at once, beside the requests.
+Probes are always let in, so that a kubelet does not restart an API that sheds load or take it
+out of its Service: ``/healthz`` touches no database and runs on the event loop, and
+``/readyz`` checks on one worker thread with one connection at most, whatever the load (it
+answers from its last check, at most a second old; `routes.health`).
 """
 
 import asyncio
@@ -33,8 +33,9 @@ from simplismart.api.schemas.common import ErrorBody
 
 WAIT_SECONDS: Final = 10.0
 WAITING_PER_SLOT: Final = 16
-#: Readiness probes at once, each with a database connection of its own.
-PROBES: Final = 2
+#: Let in whatever the load; the database connections they may hold at once.
+PROBES: Final = frozenset({"/healthz", "/readyz"})
+PROBE_CONNECTIONS: Final = 1
 BUSY = "the API is busy; retry in a second"
 
 
@@ -70,24 +71,15 @@ class Admission:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._gates: dict[str | None, _Gate] = {}
-
-    def _gate(self, scope: Scope) -> _Gate | None:
-        """The gate of the request's lane; None to let it in whatever the load."""
-        path = scope["path"]
-        if path == "/healthz":
-            return None
-        lane = path if path == "/readyz" else None
-        if lane not in self._gates:
-            slots = PROBES if lane else scope["app"].state.services.settings.api_concurrency
-            self._gates[lane] = _Gate(slots)
-        return self._gates[lane]
+        self._gate: _Gate | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        gate = self._gate(scope) if scope["type"] == "http" else None
-        if gate is None:
+        if scope["type"] != "http" or scope["path"] in PROBES:
             await self.app(scope, receive, send)
             return
+        if self._gate is None:
+            self._gate = _Gate(scope["app"].state.services.settings.api_concurrency)
+        gate = self._gate
         if not await gate.enter():
             await _refuse(send)
             return

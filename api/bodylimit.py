@@ -5,14 +5,22 @@ limit is refused before a byte of the body is read; a body without one (chunked)
 it arrives and refused the moment it passes the limit, so no more than the limit is buffered.
 
 The body is read here, in full, before the request goes further, so that a client sending it
-slowly holds only its own connection: `admission` lets a request in once its body has arrived,
-and 32 clients trickling bodies would otherwise hold every slot and lock everyone else out.
+slowly holds only its own connection and what it sent: `admission` lets a request in once its
+body has arrived, and 32 clients trickling bodies would otherwise hold every slot and lock
+everyone else out. One that has not sent it all within `BODY_SECONDS` gets a 408.
 """
+
+import asyncio
+from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simplismart.api.errors import PayloadTooLargeError
-from simplismart.api.schemas.common import ErrorBody
+from simplismart.api.schemas.common import ErrorBody, FieldError
+
+#: How long a client may take to send a body: one sending it slowly holds memory meanwhile.
+BODY_SECONDS: Final = 30.0
+TOO_SLOW = "the request body did not arrive within {:.0f} s"
 
 
 class BodySizeLimit:
@@ -32,18 +40,24 @@ class BodySizeLimit:
             return
         chunks: list[bytes] = []
         received = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the client left before it finished sending
-            chunks.append(message.get("body", b""))
-            received += len(chunks[-1])
-            if received > max_bytes:
-                await _refuse(send, max_bytes)
-                return
-            if not message.get("more_body", False):
-                break
+        try:
+            async with asyncio.timeout(BODY_SECONDS):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # the client left before it finished sending
+                    chunks.append(message.get("body", b""))
+                    received += len(chunks[-1])
+                    if received > max_bytes:
+                        await _refuse(send, max_bytes)
+                        return
+                    if not message.get("more_body", False):
+                        break
+        except TimeoutError:
+            await _send_error(send, 408, TOO_SLOW.format(BODY_SECONDS), [])
+            return
         body: Message | None = {"type": "http.request", "body": b"".join(chunks)}
+        del chunks  # one copy of the body, not two
 
         async def replay() -> Message:
             nonlocal body
@@ -57,11 +71,15 @@ class BodySizeLimit:
 
 async def _refuse(send: Send, max_bytes: int) -> None:
     error = PayloadTooLargeError(max_bytes)
-    body = ErrorBody(message=error.detail, errors=error.errors).model_dump_json().encode()
+    await _send_error(send, 413, error.detail, error.errors)
+
+
+async def _send_error(send: Send, status: int, message: str, errors: list[FieldError]) -> None:
+    body = ErrorBody(message=message, errors=errors).model_dump_json().encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
                 (b"content-length", str(len(body)).encode()),

@@ -6,7 +6,7 @@ import redis
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from simplismart.api.admission import PROBES
+from simplismart.api.admission import PROBE_CONNECTIONS
 from simplismart.api.cache import WatchCache
 from simplismart.api.core.config import Settings
 from simplismart.api.core.db import make_engine, make_sessionmaker
@@ -33,7 +33,8 @@ class Services:
     def build(cls, settings: Settings, kube: Kube | None = None) -> "Services":
         """Connect lazily: nothing here needs the database, Redis or Kubernetes to be up yet."""
         engine = make_engine(
-            settings.database_url, connections=settings.api_concurrency + ACCESS_CHECKS + PROBES
+            settings.database_url,
+            connections=settings.api_concurrency + ACCESS_CHECKS + PROBE_CONNECTIONS,
         )
         bound_concurrent_hashing(settings.hash_concurrency)
         store = redis.Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)

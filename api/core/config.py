@@ -75,7 +75,7 @@ class Settings:
             login_account_limit=env.integer("LOGIN_ACCOUNT_LIMIT", 100, minimum=1),
             hash_concurrency=env.integer("HASH_CONCURRENCY", 4, minimum=1),
             api_concurrency=env.integer("API_CONCURRENCY", 32, minimum=1),
-            max_body_bytes=env.integer("MAX_BODY_BYTES", 1 << 20, minimum=1024),
+            max_body_bytes=env.integer("MAX_BODY_BYTES", 64 << 10, minimum=1024),
             bootstrap_token=_secret(
                 "BOOTSTRAP_TOKEN", env.raw("BOOTSTRAP_TOKEN"), env.raw("BOOTSTRAP_TOKEN_FILE")
             ),

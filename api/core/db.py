@@ -13,6 +13,7 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 
 #: Alembic's scripts live beside this package; resolve() follows the editable install's links.
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -34,8 +35,8 @@ def make_engine(database_url: str, *, connections: int) -> Engine:
         engine = create_engine(
             url, connect_args=connect_args, pool_size=connections, max_overflow=0
         )
-    else:  # in memory: SQLAlchemy's pool for it keeps a connection per thread, and no size
-        engine = create_engine(url, connect_args=connect_args)
+    else:  # in memory: one connection, the one database, shared by every thread
+        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
     event.listen(engine, "connect", _tune_sqlite)
     return engine
 

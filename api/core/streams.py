@@ -9,12 +9,13 @@ thread and outside admission: at most `ACCESS_CHECKS` at once, so that the datab
 a connection for each of them beside the requests admission lets in.
 """
 
-import asyncio
 import threading
 import weakref
 from collections import Counter
 from collections.abc import Callable
 from typing import Final
+
+import anyio
 
 #: A dashboard tab or a `simplismart watch` holds one; a few dozen at once is a leak or abuse.
 STREAMS_PER_USER: Final = 16
@@ -25,7 +26,9 @@ ACCESS_CHECKS: Final = 8
 class OpenStreams:
     def __init__(self, per_user: int = STREAMS_PER_USER) -> None:
         self.per_user = per_user
-        self.checks = asyncio.Semaphore(ACCESS_CHECKS)
+        #: The threads the checks run on: one a stream gave up waiting for (its client left)
+        #: keeps its token, and its connection, until it is done.
+        self.checks = anyio.CapacityLimiter(ACCESS_CHECKS)
         self._lock = threading.Lock()  # routes run on worker threads
         self._open: Counter[int] = Counter()
 

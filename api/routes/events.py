@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,7 +57,7 @@ class _Access:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        checks: asyncio.Semaphore,
+        checks: anyio.CapacityLimiter,
         member: Member,
         token: TokenSubject,
     ) -> None:
@@ -72,8 +73,7 @@ class _Access:
         if time.monotonic() - self._checked < ACCESS_CHECK_SECONDS:
             return True
         self._checked = time.monotonic()
-        async with self._checks:
-            return await asyncio.to_thread(self._read)
+        return await anyio.to_thread.run_sync(self._read, limiter=self._checks)
 
     def _read(self) -> bool:
         """The same check as every request's (`get_current_user`), and the same organization."""

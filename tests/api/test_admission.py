@@ -174,7 +174,7 @@ def test_past_a_full_line_a_request_is_turned_away_at_once(
 
 
 @pytest.mark.unit
-def test_probes_have_lanes_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_probes_are_let_in_past_a_full_line(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(admission, "WAITING_PER_SLOT", 0)
 
     async def scenario() -> None:
@@ -185,7 +185,7 @@ def test_probes_have_lanes_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None
         assert (await asyncio.wait_for(_request(gate), 1))[0]["status"] == 503
         probes = [asyncio.create_task(_request(gate, path)) for path in ("/healthz", "/readyz")]
         await _settle()
-        assert app.inside == 3  # both let in beside the one holding the only request slot
+        assert app.inside == 3  # both in, beside the one holding the only slot
         app.release()
         await asyncio.gather(first, *probes)
 

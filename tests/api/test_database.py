@@ -14,7 +14,7 @@ from typing import TypeVar
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, func, inspect, select
+from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from simplismart.api.core.db import make_engine, make_sessionmaker, migrate
@@ -231,3 +231,18 @@ def test_a_removal_racing_a_join_never_removes_the_member_from_the_new_organizat
         assert isinstance(outcome.joined, ConflictError), outcome.joined
         assert outcome.member.organization_id is None
     assert outcome.member.role is Role.VIEWER
+
+
+@pytest.mark.unit
+def test_an_in_memory_database_is_one_database_for_every_thread() -> None:
+    engine = make_engine("sqlite://", connections=4)
+    migrate(engine)
+
+    def tables() -> set[str]:
+        with engine.connect() as connection:
+            query = text("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return set(connection.execute(query).scalars())
+
+    with ThreadPoolExecutor(1) as other_thread:
+        assert "alembic_version" in other_thread.submit(tables).result()
+    engine.dispose()

@@ -1,9 +1,16 @@
 """Probes, metrics, and what the API answers when a dependency is down."""
 
+import asyncio
+import time
+from typing import Any, cast
+
+import pytest
 from fastapi.testclient import TestClient
 from prometheus_client import generate_latest
 
 from simplismart.api.app import create_app
+from simplismart.api.routes import health
+from simplismart.api.routes.health import Readiness
 from tests.api.conftest import make_settings
 from tests.api.support import Api, Backend, unit_only
 
@@ -71,3 +78,22 @@ def test_an_unreachable_database_is_503(backend: Backend) -> None:
         }
         ready = client.get("/readyz").json()
         assert ready["checks"]["database"] == "unavailable"
+
+
+def test_a_flood_of_readiness_probes_costs_one_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    checks: list[float] = []
+
+    def check(_services: object) -> tuple[Readiness, bool]:
+        checks.append(time.monotonic())
+        time.sleep(0.05)  # a database, Redis and Kubernetes round trip
+        return Readiness(message="ready", checks={}, errors=[]), True
+
+    monkeypatch.setattr(health, "_check", check)
+
+    async def flood() -> list[bool]:
+        last = health._LastReadiness()
+        answers = await asyncio.gather(*(last.get(cast(Any, None)) for _ in range(50)))
+        return [ready for _, ready in answers]
+
+    assert asyncio.run(flood()) == [True] * 50
+    assert len(checks) == 1
