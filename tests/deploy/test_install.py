@@ -20,7 +20,7 @@ from harness.kube import Namespace, api_client, wait_for
 from harness.ports import free_port
 from harness.processes import OperatorProcess
 
-from simplismart.crds import CLUSTER, DEPLOYMENT
+from simplismart.crds import CLUSTER, DEPLOYMENT, parse_time
 from tests.deploy.support import (
     HACK,
     helm,
@@ -270,7 +270,7 @@ def test_operator_account_under_admin_created_objects(
             # Not a wait for Running: under load the status write of a 1 s run can take most
             # of its second, and the phase is gone between two polls. The times say it ran.
             done = namespace.wait_phase("d1", "Succeeded", timeout=60)["status"]
-            assert done["startedAt"] < done["finishedAt"]
+            assert parse_time(done["startedAt"]) < parse_time(done["finishedAt"])
             status = namespace.get(CLUSTER, "c1").get("status") or {}
             assert status, "the operator wrote the cluster's status"
             assert namespace.list(DEPLOYMENT)
