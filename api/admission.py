@@ -33,7 +33,8 @@ from simplismart.api.schemas.common import ErrorBody
 
 WAIT_SECONDS: Final = 10.0
 WAITING_PER_SLOT: Final = 16
-#: Let in whatever the load; the database connections they may hold at once.
+#: Let in whatever the load, and the database connections they hold at once (the readiness
+#: check's).
 PROBES: Final = frozenset({"/healthz", "/readyz"})
 PROBE_CONNECTIONS: Final = 1
 BUSY = "the API is busy; retry in a second"
@@ -66,8 +67,8 @@ class _Gate:
 
 
 class Admission:
-    """Lets requests into ``app`` a bounded number at a time; the gates are made when the
-    first request arrives, with the settings the app started with."""
+    """Lets requests into ``app`` a bounded number at a time; the gate is made when the first
+    request arrives, with the settings the app started with."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
