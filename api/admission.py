@@ -28,8 +28,7 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simplismart.api.errors import UnavailableError
-from simplismart.api.schemas.common import ErrorBody
+from simplismart.api.errors import send_error
 
 WAIT_SECONDS: Final = 10.0
 WAITING_PER_SLOT: Final = 16
@@ -82,7 +81,7 @@ class Admission:
             self._gate = _Gate(scope["app"].state.services.settings.api_concurrency)
         gate = self._gate
         if not await gate.enter():
-            await _refuse(send)
+            await send_error(send, 503, BUSY, headers=((b"retry-after", b"1"),))
             return
         inside = True
 
@@ -101,20 +100,3 @@ class Admission:
             await self.app(scope, receive, send_leaving)
         finally:
             leave()
-
-
-async def _refuse(send: Send) -> None:
-    error = UnavailableError(BUSY)
-    body = ErrorBody(message=error.message, errors=error.errors).model_dump_json().encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"1"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})

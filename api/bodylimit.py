@@ -15,12 +15,13 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from simplismart.api.errors import PayloadTooLargeError
-from simplismart.api.schemas.common import ErrorBody, FieldError
+from simplismart.api.errors import field_error, send_error
 
 #: How long a client may take to send a body: one sending it slowly holds memory meanwhile.
 BODY_SECONDS: Final = 30.0
 TOO_SLOW = "the request body did not arrive within {:.0f} s"
+#: The rest of a refused body is not read: the connection cannot carry another request.
+CLOSE: Final = ((b"connection", b"close"),)
 
 
 class BodySizeLimit:
@@ -54,7 +55,7 @@ class BodySizeLimit:
                     if not message.get("more_body", False):
                         break
         except TimeoutError:
-            await _send_error(send, 408, TOO_SLOW.format(BODY_SECONDS), [])
+            await send_error(send, 408, TOO_SLOW.format(BODY_SECONDS), headers=CLOSE)
             return
         body: Message | None = {"type": "http.request", "body": b"".join(chunks)}
         del chunks  # one copy of the body, not two
@@ -70,21 +71,10 @@ class BodySizeLimit:
 
 
 async def _refuse(send: Send, max_bytes: int) -> None:
-    error = PayloadTooLargeError(max_bytes)
-    await _send_error(send, 413, error.detail, error.errors)
-
-
-async def _send_error(send: Send, status: int, message: str, errors: list[FieldError]) -> None:
-    body = ErrorBody(message=message, errors=errors).model_dump_json().encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+    await send_error(
+        send,
+        413,
+        f"the request body is larger than {max_bytes} bytes",
+        [field_error("body", f"must be at most {max_bytes} bytes")],
+        CLOSE,
     )
-    await send({"type": "http.response.body", "body": body})

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
+from starlette.types import Send
 
 from simplismart.api.schemas.common import DNS_LABEL, STORED_TEXT, ErrorBody, FieldError
 
@@ -90,16 +91,28 @@ def field_error(field: str, message: str) -> FieldError:
     return FieldError(field=field, message=message)
 
 
-class PayloadTooLargeError(HTTPException):
-    """A request body over the limit, found while it is read.
-
-    An HTTPException rather than an `ApiError`: FastAPI lets only those through from reading a
-    body, and turns anything else into a 400.
-    """
-
-    def __init__(self, max_bytes: int) -> None:
-        super().__init__(413, f"the request body is larger than {max_bytes} bytes")
-        self.errors = [field_error("body", f"must be at most {max_bytes} bytes")]
+async def send_error(
+    send: Send,
+    status: int,
+    message: str,
+    errors: Sequence[FieldError] = (),
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> None:
+    """The one error shape, sent by an ASGI middleware that answers before the app (and the
+    handlers installed here) sees the request."""
+    body = ErrorBody(message=message, errors=list(errors)).model_dump_json().encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *headers,
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def _response(
@@ -165,8 +178,7 @@ def _on_http(allowed: Callable[[str], set[str]]) -> Callable[..., Awaitable[JSON
             # FastAPI's one 400: a body it could not parse (not UTF-8, or nested too deep).
             errors = [field_error("body", "could not be read as JSON")]
             return _response(422, ErrorBody(message="the request is invalid", errors=errors))
-        errors = error.errors if isinstance(error, PayloadTooLargeError) else []
-        body = ErrorBody(message=str(error.detail), errors=errors)
+        body = ErrorBody(message=str(error.detail))
         headers = error.headers
         if error.status_code == 405:
             # Starlette names the methods of the first route at the path only; GET and DELETE
