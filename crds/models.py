@@ -59,6 +59,11 @@ class Resources(_Model):
         """Names of the resources where this asks more than ``other`` has."""
         return [name for name, amount in self.as_dict().items() if amount > other.as_dict()[name]]
 
+    def excess(self, other: "Resources") -> str:
+        """Where this asks more than ``other`` has, in words: ``cpu 5 > 2, gpu 8 > 2``."""
+        mine, theirs = self.as_dict(), other.as_dict()
+        return ", ".join(f"{name} {mine[name]} > {theirs[name]}" for name in self.exceeding(other))
+
 
 class SchedulingStrategy(StrEnum):
     AUTO = "auto"

@@ -116,11 +116,7 @@ def plan(cluster: ClusterObject | None, deployments: list[DeploymentObject], now
 
 
 def _too_large(deployment: DeploymentObject, cluster: ClusterObject) -> str:
-    asked, total = deployment.spec.resources.as_dict(), cluster.spec.resources.as_dict()
-    over = ", ".join(
-        f"{name} {asked[name]} > {total[name]}"
-        for name in deployment.spec.resources.exceeding(cluster.spec.resources)
-    )
+    over = deployment.spec.resources.excess(cluster.spec.resources)
     return (
         f"asks more than cluster {cluster.name!r} has in total ({over}); it will be queued "
         "if the cluster grows or the request shrinks"

@@ -725,13 +725,11 @@ class Reconciler:
         comes to (or comes to exceed another resource)."""
         over = frozenset(allocated.exceeding(cluster.spec.resources))
         if over and self._over.get(cluster.ref) != over:
-            held, total = allocated.as_dict(), cluster.spec.resources.as_dict()
-            detail = ", ".join(f"{name} {held[name]} > {total[name]}" for name in sorted(over))
             self._events.announce(
                 cluster.reference(),
                 OVER_CAPACITY,
-                f"its runs hold more than it has ({detail}): nothing starts until enough of "
-                "them end",
+                f"its runs hold more than it has ({allocated.excess(cluster.spec.resources)}): "
+                "nothing starts until enough of them end",
                 warning=True,
             )
         if over:
