@@ -3,6 +3,7 @@
 import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from harness.kube import Namespace, wait_for
@@ -12,16 +13,22 @@ from simplismart.crds import CLUSTER
 from simplismart.operator.events import NOTE_LIMIT, EventRecorder
 
 
+def _cluster(namespace: Namespace, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new cluster, and the object reference an Event about it names."""
+    namespace.cluster(name, cpu=1, ram=1, gpu=0)
+    cluster = namespace.get(CLUSTER, name)
+    reference = {"apiVersion": cluster["apiVersion"], "kind": cluster["kind"], "metadata": {
+        "name": name, "namespace": namespace.name, "uid": cluster["metadata"]["uid"]
+    }}  # fmt: skip
+    return cluster, reference
+
+
 def test_an_event_at_a_whole_second_with_a_long_message_is_posted(
     kube: client.ApiClient, namespace: Namespace
 ) -> None:
     """The API server wants a time with six decimals (a whole second has none unless written so)
     and a note of at most 1 KiB: neither may cost the event."""
-    namespace.cluster("loud", cpu=1, ram=1, gpu=0)
-    cluster = namespace.get(CLUSTER, "loud")
-    reference = {"apiVersion": cluster["apiVersion"], "kind": cluster["kind"], "metadata": {
-        "name": "loud", "namespace": namespace.name, "uid": cluster["metadata"]["uid"]
-    }}  # fmt: skip
+    cluster, reference = _cluster(namespace, "loud")
     whole_second = datetime(2026, 11, 27, 5, 0, 0, tzinfo=UTC)
     recorder = EventRecorder(kube, clock=lambda: whole_second)
     recorder.announce(reference, "Tested", "é" * NOTE_LIMIT, warning=True)
@@ -54,11 +61,7 @@ def test_events_for_a_namespace_being_deleted_are_dropped_quietly(
 ) -> None:
     """Deleting a namespace with deployments in it answered every Event 403 NamespaceTerminating:
     a warning each, naming nothing."""
-    namespace.cluster("doomed", cpu=1, ram=1, gpu=0)
-    cluster = namespace.get(CLUSTER, "doomed")
-    reference = {"apiVersion": cluster["apiVersion"], "kind": cluster["kind"], "metadata": {
-        "name": "doomed", "namespace": namespace.name, "uid": cluster["metadata"]["uid"]
-    }}  # fmt: skip
+    _, reference = _cluster(namespace, "doomed")
     core = client.CoreV1Api(kube)
     # Held in Terminating by a finalizer of the test's own, whatever deletes namespaces here.
     core.patch_namespace(namespace.name, {"metadata": {"finalizers": ["simplismart.io/test"]}})
