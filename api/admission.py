@@ -15,7 +15,9 @@ to `WAIT_SECONDS`; past that, or when `WAITING_PER_SLOT` times as many already w
 turned away at once with a 503 and ``Retry-After``, which a client or a load balancer can act
 on. A request comes in once its body has arrived (`bodylimit` reads it first) and goes out when
 its response starts, when its session is already closed (`deps.SessionDep`): a client that
-sends or reads slowly, or an event stream open for hours, holds no slot.
+sends or reads slowly, or an event stream open for hours, holds no slot. One whose client hangs
+up while it waits leaves the line: a client that gave up and retried would otherwise have the
+API serve both, and an overloaded API spend its slots on answers no one reads.
 
 Probes are always let in, so that a kubelet does not restart an API that sheds load or take it
 out of its Service: ``/healthz`` touches no database and runs on the event loop, and
@@ -28,6 +30,7 @@ from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from simplismart.api.bodylimit import replaying
 from simplismart.api.errors import send_error
 
 WAIT_SECONDS: Final = 10.0
@@ -80,7 +83,13 @@ class Admission:
         if self._gate is None:
             self._gate = _Gate(scope["app"].state.services.settings.api_concurrency)
         gate = self._gate
-        if not await gate.enter():
+        request = await receive()  # the whole body: `bodylimit` has read it
+        if request["type"] == "http.disconnect":
+            return
+        entered = await _enter_unless_gone(gate, receive)
+        if entered is None:
+            return
+        if not entered:
             await send_error(send, 503, BUSY, headers=((b"retry-after", b"1"),))
             return
         inside = True
@@ -97,6 +106,25 @@ class Admission:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_leaving)
+            await self.app(scope, replaying(request, receive), send_leaving)
         finally:
             leave()
+
+
+async def _enter_unless_gone(gate: _Gate, receive: Receive) -> bool | None:
+    """`gate.enter`, or None as soon as the client hangs up (after the body, the only message
+    that can come); a slot taken at that very moment goes back."""
+    entering = asyncio.ensure_future(gate.enter())
+    hanging_up = asyncio.ensure_future(receive())
+    try:
+        await asyncio.wait((entering, hanging_up), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in (entering, hanging_up):
+            waiter.cancel()
+        # Cancelling a done task does nothing: `entering` may have a slot to give back.
+        await asyncio.gather(entering, hanging_up, return_exceptions=True)
+    if not hanging_up.cancelled():
+        if entering.done() and not entering.cancelled() and entering.result():
+            gate.leave()
+        return None
+    return entering.result()

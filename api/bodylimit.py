@@ -57,17 +57,24 @@ class BodySizeLimit:
         except TimeoutError:
             await send_error(send, 408, TOO_SLOW.format(BODY_SECONDS), headers=CLOSE)
             return
-        body: Message | None = {"type": "http.request", "body": b"".join(chunks)}
+        body: Message = {"type": "http.request", "body": b"".join(chunks)}
         del chunks  # one copy of the body, not two
+        await self.app(scope, replaying(body, receive), send)
 
-        async def replay() -> Message:
-            nonlocal body
-            if body is None:
-                return await receive()  # after the body: only a disconnect can come
-            message, body = body, None
-            return message
 
-        await self.app(scope, replay, send)
+def replaying(message: Message, receive: Receive) -> Receive:
+    """``receive`` as if ``message`` had not been taken from it yet (after a whole body, only
+    a disconnect can come from it)."""
+    unread: Message | None = message
+
+    async def replay() -> Message:
+        nonlocal unread
+        if unread is None:
+            return await receive()
+        first, unread = unread, None
+        return first
+
+    return replay
 
 
 async def _refuse(send: Send, max_bytes: int) -> None:

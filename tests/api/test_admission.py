@@ -1,7 +1,11 @@
 """Admission: a burst of requests is served or turned away, never left to jam the database pool."""
 
 import asyncio
+import socket
+import threading
+import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,7 +14,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simplismart.api import admission
 from simplismart.api.admission import Admission
+from simplismart.api.app import create_app
 from simplismart.api.bodylimit import BodySizeLimit
+from tests.api.conftest import make_settings
+from tests.api.fake_kube import FakeKube
+from tests.api.live import serve
 from tests.api.support import Api
 
 BURST = 300
@@ -207,3 +215,60 @@ def test_a_request_that_waited_too_long_is_turned_away(monkeypatch: pytest.Monke
         assert app.inside == 1
 
     asyncio.run(scenario())
+
+
+@pytest.mark.unit
+def test_a_request_whose_client_hangs_up_while_it_waits_is_not_served() -> None:
+    async def scenario() -> None:
+        app = _Held()
+        gate = Admission(app)
+        first = asyncio.create_task(_request(gate))
+        await _settle()
+        hung_up: list[Message] = [
+            {"type": "http.request", "body": b""},
+            {"type": "http.disconnect"},
+        ]
+        gone = await asyncio.wait_for(_request(gate, body=hung_up), 1)
+        assert gone == []  # no answer to a client that is not there
+        app.release()
+        await first
+        # Its place in line went with it, and the one slot is still there.
+        assert (await asyncio.wait_for(_request(gate), 1))[0]["status"] == 200
+        assert app.inside == 2
+
+    asyncio.run(scenario())
+
+
+@pytest.mark.unit
+def test_over_http_a_request_whose_client_left_the_line_never_runs(tmp_path: Path) -> None:
+    # What a client that timed out and retried leaves behind: the real server must tell the
+    # waiting request that its connection closed, or the API serves it once its turn comes.
+    settings = make_settings(f"sqlite:///{tmp_path / 'api.db'}", api_concurrency=1)
+    app = create_app(settings, FakeKube())
+    release = threading.Event()
+    ran: list[str] = []
+
+    async def held() -> dict[str, str]:
+        await asyncio.to_thread(release.wait, 30)
+        return {}
+
+    async def counted(who: str) -> dict[str, str]:
+        ran.append(who)
+        return {}
+
+    app.add_api_route("/held", held)
+    app.add_api_route("/counted/{who}", counted)
+    with serve(app) as url, httpx.Client(base_url=url, timeout=30) as client:
+        holder = threading.Thread(target=client.get, args=("/held",))
+        holder.start()
+        time.sleep(0.3)  # /held has the slot
+        port = int(url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port)) as leaving:
+            leaving.sendall(b"GET /counted/gone HTTP/1.1\r\nHost: api\r\n\r\n")
+            time.sleep(0.3)  # in line behind /held
+        time.sleep(0.3)  # the server saw it close
+        release.set()
+        holder.join(10)
+        # It would have come in first, before this one, had it stayed in line.
+        assert client.get("/counted/stayed").status_code == 200
+    assert ran == ["stayed"]
