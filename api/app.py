@@ -12,6 +12,7 @@ from simplismart.api.bodylimit import BodySizeLimit
 from simplismart.api.core.config import Settings
 from simplismart.api.core.db import migrate
 from simplismart.api.errors import install_error_handlers
+from simplismart.api.head import HeadAsGet
 from simplismart.api.kube import Kube
 from simplismart.api.metrics import Metrics, MetricsMiddleware
 from simplismart.api.routes import allowed_methods, router
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, kube: Kube | None = None) -> Fa
     # Last added runs first: sizes are checked before a request waits for its turn.
     app.add_middleware(Admission)
     app.add_middleware(BodySizeLimit)
+    app.add_middleware(HeadAsGet)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     install_error_handlers(app, allowed_methods)
     app.include_router(router)

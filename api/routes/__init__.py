@@ -22,11 +22,13 @@ for area in AREAS:
 
 
 def allowed_methods(path: str) -> set[str]:
-    """Every method some route takes at `path`, for a 405's ``Allow``."""
-    return {
+    """Every method some route takes at `path`, for a 405's ``Allow`` (``HEAD`` wherever
+    ``GET`` is: `head`)."""
+    methods = {
         method
         for area in AREAS
         for route in area.router.routes
         if isinstance(route, APIRoute) and route.path_regex.match(path)
         for method in route.methods or ()
     }
+    return methods | {"HEAD"} if "GET" in methods else methods

@@ -154,9 +154,9 @@ def test_every_error_names_a_field_and_unknown_paths_keep_the_shape(api: Api, or
     wrong_method = api.call("PUT", "/clusters", org.viewer)
     assert wrong_method.status_code == 405
     assert "message" in wrong_method.json()
-    # GET and DELETE of one path are two routes: Allow names both.
+    # GET and DELETE of one path are two routes: Allow names both (and HEAD, as GET).
     allowed = api.call("PUT", "/deployments/d1", org.viewer).headers["allow"]
-    assert allowed == "DELETE, GET"
+    assert allowed == "DELETE, GET, HEAD"
 
 
 @pytest.mark.parametrize("name", ["UPPER", "a" * 64, "-lead", "trail-", "dots.in.name"])
