@@ -99,8 +99,9 @@ def test_a_developer_watches_a_cluster_fill_and_drain_and_cancels(
         created = api.post("/create_deployment", headers=developer, json=deployment)
         assert created.status_code == 201, created.text
 
-    submit("alpha", 8)
-    submit("beta", 8)
+    # Runs long enough that gamma is still queued behind them when the browser reads it.
+    submit("alpha", 20)
+    submit("beta", 20)
     # Filled through the stream alone: the page is never reloaded.
     _until(browser, lambda b: "4 / 4" in _text(b, "#cluster-pool .bar"), "the pool to fill")
     submit("gamma", 60)
@@ -126,7 +127,7 @@ def test_a_developer_watches_a_cluster_fill_and_drain_and_cancels(
     assert api.get("/deployments/gamma", headers=developer).status_code == 404
     _shot(browser, "3-cancelled")
 
-    _until(browser, lambda b: "0 / 4" in _text(b, "#cluster-pool .bar"), "the pool to drain")
+    _until(browser, lambda b: "0 / 4" in _text(b, "#cluster-pool .bar"), "the pool to drain", 45)
     timeline = _text(browser, "#timeline")
     assert "alpha" in timeline
     assert "beta" in timeline

@@ -48,7 +48,8 @@ def test_sigkill_mid_run_then_restart_finishes_everything_once(
         namespace.deployment(f"job-{index}", "pool", cpu=1, ram=1, duration=2)
     first = operator_process(kubeconfig, url, tmp_path, "first").start()
     try:
-        monitor.wait_all({"Running"}, count=2, timeout=20)
+        # Started (a 2 s run may already be over when the monitor is asked).
+        monitor.wait_all({"Running", "Succeeded"}, count=2, timeout=20)
         first.kill()
         time.sleep(3)  # runs expire while no operator is there to see it
     finally:
@@ -68,19 +69,26 @@ def test_redis_restarted_empty_rebuilds_leases_from_status(
     url, state = private_redis
     port = url.rsplit(":", 1)[1].split("/")[0]
     namespace.cluster("pool", cpu=4, ram=4, gpu=0)
+    # Runs of 15 s: the two running when Redis goes are still running when it is back.
     for index in range(4):
-        namespace.deployment(f"job-{index}", "pool", cpu=2, ram=2, duration=5)
+        namespace.deployment(f"job-{index}", "pool", cpu=2, ram=2, duration=15)
     with operator_process(kubeconfig, url, tmp_path, "operator"):
         monitor.wait_all({"Running"}, count=2, timeout=20)
+        leases = sorted(
+            f"simplismart:lease:{namespace.name}/pool/{body['metadata']['name']}/{uid}"
+            for uid, body in dict(monitor.deployments).items()
+            if body["status"]["phase"] == "Running"
+        )
         subprocess.run([HACK / "redis-down.sh", state], check=True)
         hack("redis-up.sh", state, port)
         connection = redis.Redis.from_url(url)
+        # The leases of those very runs, not of runs started since.
         wait_for(
-            lambda: len(connection.keys("simplismart:lease:*")) >= 1,
-            timeout=15,
-            what="leases rebuilt in the new Redis",
+            lambda: connection.exists(*leases) == len(leases),
+            timeout=10,
+            what=f"the leases {leases} rebuilt in the new Redis",
         )
-        monitor.wait_all({"Succeeded"}, count=4, timeout=45)
+        monitor.wait_all({"Succeeded"}, count=4, timeout=60)
 
 
 def test_runs_end_on_time_when_keyspace_events_are_off(
@@ -231,7 +239,7 @@ def test_api_server_killed_mid_run_and_started_again_loses_nothing(
         for index in range(8):
             namespace.deployment(f"job-{index}", "pool", cpu=1, ram=1, duration=2)
         with operator:
-            monitor.wait_all({"Running"}, count=2, timeout=30)
+            monitor.wait_all({"Running", "Succeeded"}, count=2, timeout=30)
             control_plane.kill_api_server()
             time.sleep(10)
             control_plane.start_api_server()

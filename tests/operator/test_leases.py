@@ -45,7 +45,7 @@ def test_restore_recreates_only_lost_leases_with_the_remaining_time(redis_url: s
 
     kept_ttl, lost_ttl = asyncio.run(scenario())
     assert kept_ttl > 50_000, "a lease that exists keeps its own deadline"
-    assert 4_000 < lost_ttl <= 5_000
+    assert 2_000 < lost_ttl <= 5_000  # its own 5 s, less the time to read it back
 
 
 def test_an_expired_lease_wakes_its_cluster(redis_url: str) -> None:

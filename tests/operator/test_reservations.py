@@ -31,13 +31,16 @@ def _time(status: dict[str, object], field: str) -> datetime:
 def test_a_large_request_starts_when_the_runs_ahead_end_despite_a_stream(
     namespace: Namespace, monitor: InvariantMonitor
 ) -> None:
-    """8 CPU running four 2-CPU HIGH deployments (3 s), then one 8-CPU HIGH deployment, then
-    a 2-CPU HIGH deployment every 0.6 s: the large one is reserved the end of the four."""
+    """8 CPU running four 2-CPU HIGH deployments, then one 8-CPU HIGH deployment, then a 2-CPU
+    HIGH deployment every 0.6 s: the large one is reserved the end of the four.
+
+    The four run 10 s, not the issue's 3 s: the large one must arrive while they run, which a
+    loaded machine's slow calls do not always allow in 3 s."""
     namespace.cluster("pool", cpu=8, ram=8, gpu=0)
     for index in range(4):
-        namespace.deployment(f"first-{index}", "pool", cpu=2, priority=1, duration=3)
+        namespace.deployment(f"first-{index}", "pool", cpu=2, priority=1, duration=10)
     for index in range(4):
-        namespace.wait_phase(f"first-{index}", "Running", timeout=15)
+        monitor.seen(f"first-{index}", "Running", timeout=15)
     namespace.deployment("large", "pool", cpu=8, priority=1, duration=3)
     last_eta: datetime | None = None
     message = ""
@@ -74,8 +77,9 @@ def test_a_short_low_backfills_and_a_long_high_does_not_jump_the_reservation(
     namespace: Namespace, monitor: InvariantMonitor
 ) -> None:
     namespace.cluster("pool", cpu=8, ram=8, gpu=0)
-    namespace.deployment("ahead", "pool", cpu=6, priority=1, duration=10)
-    namespace.wait_phase("ahead", "Running", timeout=15)
+    # Long enough for the four calls below to come before it ends, however slow they are.
+    namespace.deployment("ahead", "pool", cpu=6, priority=1, duration=20)
+    monitor.seen("ahead", "Running", timeout=15)
     namespace.deployment("large", "pool", cpu=8, priority=1, duration=3)
     reserved = namespace.wait_phase("large", "Queued", timeout=15)["status"]
     namespace.deployment("long-high", "pool", cpu=2, priority=1, duration=30)
@@ -86,10 +90,10 @@ def test_a_short_low_backfills_and_a_long_high_does_not_jump_the_reservation(
     ), waiting
     namespace.deployment("short-low", "pool", cpu=2, priority=0, duration=3)
     # The LOW one ends before "ahead" does: it may take them.
-    backfilled = namespace.wait_phase("short-low", "Running", timeout=15)["status"]
+    backfilled = monitor.seen("short-low", "Running", timeout=15)["status"]
     assert _time(backfilled, "startedAt") < _time(_status(namespace, "ahead"), "expiresAt")
     assert reserved["reason"] == "Reserved"
-    large = namespace.wait_phase("large", "Running", timeout=30)["status"]
+    large = monitor.seen("large", "Running", timeout=40)["status"]
     ahead = _status(namespace, "ahead")
     assert (_time(large, "startedAt") - _time(ahead, "finishedAt")).total_seconds() <= (
         SLACK_SECONDS
@@ -107,9 +111,10 @@ def test_a_deployment_moved_from_another_queue_joins_this_one_at_the_back(
     namespace.cluster("small", cpu=1, ram=8, gpu=0)
     namespace.cluster("pool", cpu=4, ram=8, gpu=0)
     namespace.deployment("holds-small", "small", cpu=1, duration=30)
-    namespace.deployment("holds-pool", "pool", cpu=4, duration=6)
-    namespace.wait_phase("holds-small", "Running", timeout=15)
-    namespace.wait_phase("holds-pool", "Running", timeout=15)
+    # Runs long (deleted once the queue is checked): the queue must last as long as the checks.
+    namespace.deployment("holds-pool", "pool", cpu=4, duration=120)
+    monitor.seen("holds-small", "Running", timeout=15)
+    monitor.seen("holds-pool", "Running", timeout=15)
     namespace.deployment("mover", "small", cpu=1, duration=3)
     namespace.wait_phase("mover", "Queued", timeout=15)
     time.sleep(1)  # the mover has waited longer than the next arrival
@@ -127,9 +132,10 @@ def test_a_deployment_moved_from_another_queue_joins_this_one_at_the_back(
     honest = _status(namespace, "honest")
     assert (honest["queuePosition"], honest["reason"]) == (1, "Reserved"), honest
     assert _time(honest, "estimatedStartAt") == _time(promised, "estimatedStartAt")
-    started = namespace.wait_phase("honest", "Running", timeout=30)["status"]
-    assert _time(namespace.wait_phase("mover", "Running", timeout=30)["status"], "startedAt") >= (
+    namespace.delete_object(DEPLOYMENT, "holds-pool")
+    started = monitor.seen("honest", "Running", timeout=30)["status"]
+    assert _time(monitor.seen("mover", "Running", timeout=30)["status"], "startedAt") >= (
         _time(started, "startedAt")
     )
     namespace.delete_object(DEPLOYMENT, "holds-small")
-    monitor.wait_all({"Succeeded"}, count=3, timeout=60)
+    monitor.wait_all({"Succeeded"}, count=2, timeout=60)

@@ -21,7 +21,7 @@ def test_finished_deployments_are_deleted_after_their_ttl_even_across_a_restart(
     tmp_path: Path,
 ) -> None:
     namespace.cluster("pool", cpu=4, ram=4, gpu=0, runDuration={"minSeconds": 1, "maxSeconds": 1})
-    namespace.patch_spec(CLUSTER, "pool", {"history": {"ttlSecondsAfterFinished": 6}})
+    namespace.patch_spec(CLUSTER, "pool", {"history": {"ttlSecondsAfterFinished": 15}})
     namespace.deployment("keep-default", "pool", cpu=1, duration=1)
     namespace.deployment("at-once", "pool", cpu=1, duration=1)
     namespace.patch_spec(DEPLOYMENT, "at-once", {"ttlSecondsAfterFinished": 0})
@@ -32,7 +32,7 @@ def test_finished_deployments_are_deleted_after_their_ttl_even_across_a_restart(
         wait_for(lambda: "at-once" not in namespace.phases(), timeout=10, what="at-once deleted")
         kept = namespace.get(DEPLOYMENT, "keep-default")["status"]
         assert kept["retainedUntil"] > kept["finishedAt"]
-    # Stopped before keep-default's 6 s passed: a new process must still delete it on time.
+    # Stopped before keep-default's 15 s passed: a new process must still delete it on time.
     with OperatorProcess(kubeconfig, redis_url, log):
         wait_for(lambda: not namespace.phases(), timeout=60, what="keep-default deleted")
     deleted_at = time.time()

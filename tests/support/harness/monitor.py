@@ -3,7 +3,8 @@
 The invariants (DESIGN.md): no instant of over-commit on any cluster, no deployment started
 twice, no run ended twice, no run left Running well past its expiresAt. A watch delivers the
 events of one resource in the API server's revision order, so each event shows a state that
-really existed.
+really existed; and it shows every state, however briefly it lasted, which a test polling with
+GETs can miss under load (a 1 s run's Running), so tests read short-lived states from here.
 """
 
 import threading
@@ -16,6 +17,7 @@ from kubernetes import client, watch
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from harness.kube import wait_for
 from simplismart.crds import CLUSTER, DEPLOYMENT, ResourceKind, parse_time
 
 RESOURCES = ("cpu", "ram", "gpu")
@@ -31,6 +33,7 @@ class InvariantMonitor:
         self.capacity: dict[str, dict[str, int]] = {}
         self.starts: Counter[str] = Counter()
         self.ends: Counter[str] = Counter()
+        self._first_seen: dict[tuple[str, str], dict[str, Any]] = {}
         self._overdue: set[str] = set()
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -95,6 +98,8 @@ class InvariantMonitor:
         self.deployments[uid] = body
         phase = (body.get("status") or {}).get("phase")
         name = body["metadata"]["name"]
+        if phase is not None:
+            self._first_seen.setdefault((name, phase), body)
         if phase == "Running" and before != "Running":
             self.starts[uid] += 1
             # A preempted run goes back to the queue and starts again, once per preemption.
@@ -154,6 +159,18 @@ class InvariantMonitor:
         with self._lock:
             seen = Counter((d.get("status") or {}).get("phase") for d in self.deployments.values())
         raise AssertionError(f"timed out: {count} in {phases} wanted, phases now {dict(seen)}")
+
+    def seen(self, name: str, phase: str, timeout: float = 30.0) -> dict[str, Any]:
+        """The deployment ``name`` as the watch first showed it in ``phase``, however briefly it
+        stayed there (the first object of that name; a watch too far behind to go on from its
+        revision starts again from a list, and the states between are lost: tests here are far
+        from that)."""
+
+        def first() -> dict[str, Any] | None:
+            with self._lock:
+                return self._first_seen.get((name, phase))
+
+        return wait_for(first, timeout, what=f"deployment {name} to be seen {phase}")
 
     def assert_clean(self) -> None:
         assert not self.violations, self.violations
