@@ -53,12 +53,29 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest revision (idempotent)."""
+    """Bring the schema to the newest revision (idempotent), all or nothing.
+
+    A revision that fails (one refusing to merge two users, say) leaves the database as it was,
+    so that it can be fixed and migrated again. PostgreSQL's DDL is transactional; SQLite's is
+    too, but Python's driver commits each ``ALTER TABLE`` on its own unless it is told to leave
+    transactions to us, which this connection is, for the migration only.
+    """
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
+    with engine.connect() as connection:
+        driver = connection.connection.driver_connection
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            isolation, driver.isolation_level = driver.isolation_level, None  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                if sqlite:
+                    connection.exec_driver_sql("BEGIN")
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        finally:
+            if sqlite:
+                driver.isolation_level = isolation  # type: ignore[union-attr]
 
 
 def ping(engine: Engine) -> None:

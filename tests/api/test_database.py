@@ -12,12 +12,14 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, func, inspect, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from simplismart.api.core.db import make_engine, make_sessionmaker, migrate
+from simplismart.api.core.db import MIGRATIONS, make_engine, make_sessionmaker, migrate
 from simplismart.api.crud import organizations, users
 from simplismart.api.errors import ConflictError, NotFoundError
 from simplismart.api.models import Base, FirstAdmin, Organization, Role, User
@@ -32,16 +34,21 @@ T = TypeVar("T")
         pytest.param("postgresql", marks=pytest.mark.integration),
     ]
 )
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     if request.param == "sqlite":
         urls: Iterator[str] = iter([f"sqlite:///{tmp_path / 'db.sqlite'}"])
     else:
         urls = fresh_postgres_database(request.getfixturevalue("postgres_url"))
     for url in urls:
         engine = make_engine(url, connections=4)
-        migrate(engine)
         yield engine
         engine.dispose()
+
+
+@pytest.fixture
+def engine(empty_engine: Engine) -> Engine:
+    migrate(empty_engine)
+    return empty_engine
 
 
 @pytest.fixture
@@ -69,6 +76,62 @@ def test_migrations_match_the_models(engine: Engine) -> None:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     # Expression indexes cannot be reflected on SQLite; everything else must agree.
     assert differences == []
+
+
+def _first_release(engine: Engine, *usernames: str) -> None:
+    """The schema of the first release (revision 0001), with these users in it."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        for username in usernames:
+            connection.execute(
+                text(
+                    "INSERT INTO users (username, password_hash, role) "
+                    "VALUES (:username, 'x', 'VIEWER')"
+                ),
+                {"username": username},
+            )
+
+
+def _schema(engine: Engine) -> tuple[str, list[str]]:
+    with engine.connect() as connection:
+        revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return str(revision), sorted(c["name"] for c in inspect(engine).get_columns("users"))
+
+
+def test_a_migration_that_fails_changes_nothing(empty_engine: Engine) -> None:
+    # Something the migration does not expect: an index of the name a later step creates. Its
+    # first steps add columns; on SQLite they used to be committed one by one, and the
+    # database was left between two revisions, which no later migrate could get past.
+    _first_release(empty_engine, "ada")
+    before = _schema(empty_engine)
+    with empty_engine.begin() as connection:
+        connection.execute(text("CREATE INDEX ix_organizations_created_by_id ON users (role)"))
+    with pytest.raises(Exception, match="ix_organizations_created_by_id"):
+        migrate(empty_engine)
+    assert _schema(empty_engine) == before
+    with empty_engine.begin() as connection:
+        connection.execute(text("DROP INDEX ix_organizations_created_by_id"))
+    migrate(empty_engine)
+    assert _schema(empty_engine)[0] == "0002"
+
+
+def test_upgrading_two_users_that_would_merge_is_refused_until_one_is_renamed(
+    empty_engine: Engine,
+) -> None:
+    # The first release let both register; now one could log in as the other.
+    _first_release(empty_engine, "straße", "STRASSE")
+    before = _schema(empty_engine)
+    with pytest.raises(RuntimeError, match="nothing was changed") as refused:
+        migrate(empty_engine)
+    assert "'straße' (id 1) and 'STRASSE' (id 2)" in str(refused.value)
+    assert _schema(empty_engine) == before
+    with empty_engine.begin() as connection:  # what the message says to do
+        connection.execute(text("UPDATE users SET username = 'strasse-2' WHERE id = 2"))
+    migrate(empty_engine)
+    assert _schema(empty_engine)[0] == "0002"
 
 
 def test_migrating_twice_changes_nothing(engine: Engine) -> None:

@@ -23,6 +23,7 @@ _users = sa.table(
 
 
 def upgrade() -> None:
+    keys = _username_keys()
     op.add_column(
         "users", sa.Column("token_version", sa.Integer(), server_default="0", nullable=False)
     )
@@ -36,26 +37,31 @@ def upgrade() -> None:
             nullable=False,
         ),
     )
-    _fill_username_keys()
+    connection = op.get_bind()
+    for user_id, key in keys.items():
+        connection.execute(_users.update().where(_users.c.id == user_id).values(username_key=key))
     op.drop_index("uq_users_username_lower", table_name="users")
     op.create_index(op.f("ix_users_username_key"), "users", ["username_key"], unique=True)
     op.add_column("organizations", sa.Column("created_by_id", sa.Integer(), nullable=True))
     op.create_index(op.f("ix_organizations_created_by_id"), "organizations", ["created_by_id"])
 
 
-def _fill_username_keys() -> None:
-    """Canonicalise in Python (the databases fold differently), refusing to merge two users."""
-    connection = op.get_bind()
-    owners: dict[str, str] = {}
-    for user_id, username in connection.execute(sa.select(_users.c.id, _users.c.username)):
+def _username_keys() -> dict[int, str]:
+    """Each user's canonical username (computed in Python: the databases fold differently),
+    refusing to merge two users, before anything is changed."""
+    owners: dict[str, tuple[int, str]] = {}
+    for user_id, username in op.get_bind().execute(sa.select(_users.c.id, _users.c.username)):
         key = canonical_username(username)
         if key in owners:
+            first_id, first = owners[key]
             raise RuntimeError(
-                f"users {owners[key]!r} and {username!r} have the same canonical username: "
-                "rename one of them before upgrading"
+                f"users {first!r} (id {first_id}) and {username!r} (id {user_id}) have the same "
+                "canonical username, so either could log in as the other: rename one of them "
+                f"(the username column of the users row with id {user_id}) and migrate again; "
+                "nothing was changed"
             )
-        owners[key] = username
-        connection.execute(_users.update().where(_users.c.id == user_id).values(username_key=key))
+        owners[key] = (user_id, username)
+    return {user_id: key for key, (user_id, _) in owners.items()}
 
 
 def downgrade() -> None:
