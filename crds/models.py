@@ -18,8 +18,13 @@ MAX_AMOUNT = 1_000_000_000
 
 
 class _Model(BaseModel):
+    """Fields it does not know are ignored, as Kubernetes clients do: an object read from the
+    API server may carry those a newer version's CRD added (their defaults included), while an
+    upgrade rolls or after a rollback, and refusing them would fail every pass and every list
+    over it."""
+
     model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True
+        alias_generator=to_camel, populate_by_name=True, extra="ignore", frozen=True
     )
 
     def to_wire(self) -> dict[str, Any]:

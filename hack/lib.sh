@@ -36,6 +36,15 @@ free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
+# require_free_port PORT WHAT VARIABLE: stops with a clear error when something already listens
+# on 127.0.0.1:PORT; otherwise WHAT's readiness check would be answered by that other process
+# while WHAT itself exits on "Address already in use".
+require_free_port() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "port $1 is taken by another process, so $2 cannot listen there: stop it, or choose another port with $3"
+  fi
+}
+
 # start DIR NAME COMMAND...: runs COMMAND in the background, logging to DIR/logs/NAME.log, and
 # records "NAME PID" in DIR/pids so that the matching -down script can stop it.
 start() {

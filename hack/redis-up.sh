@@ -12,6 +12,7 @@ if [[ -f "$dir/pids" ]] && all_alive "$dir/pids"; then
   cat "$dir/url"
   exit 0
 fi
+require_free_port "$port" redis-server SIMPLISMART_REDIS_PORT
 mkdir -p "$dir"
 : >"$dir/pids"
 step "starting redis-server on 127.0.0.1:$port"

@@ -27,22 +27,24 @@ export SIMPLISMART_REDIS_URL SIMPLISMART_STATE_DIR=$STATE_DIR
 
 apps=$STATE_DIR/apps
 mkdir -p "$apps"
+# Running ones are restarted, never kept: after a `git pull` they would run the old code against
+# the CRDs just applied, which it may not read.
 if [[ -f "$apps/pids" ]] && all_alive "$apps/pids"; then
-  echo "==> operator and API already running" >&2
-else
-  stop_all "$apps/pids"
-  : >"$apps/pids"
-  if [[ -f "$REPO_ROOT/operator/__main__.py" ]]; then
-    step "starting the operator (log: $apps/logs/operator.log)"
-    start "$apps" operator "$python" -m simplismart.operator
-    done_step
-  fi
-  if [[ -f "$REPO_ROOT/api/__main__.py" ]]; then
-    step "starting the API on http://localhost:$api_port (log: $apps/logs/api.log)"
-    SIMPLISMART_DEV_MODE=1 SIMPLISMART_API_PORT=$api_port start "$apps" api "$python" -m simplismart.api
-    wait_for "$apps" api 60 curl -fsS "http://127.0.0.1:$api_port/healthz"
-    done_step
-  fi
+  echo "==> restarting the operator and the API with this checkout's code" >&2
+fi
+stop_all "$apps/pids"
+: >"$apps/pids"
+[[ ! -f "$REPO_ROOT/api/__main__.py" ]] || require_free_port "$api_port" "the API" SIMPLISMART_API_PORT
+if [[ -f "$REPO_ROOT/operator/__main__.py" ]]; then
+  step "starting the operator (log: $apps/logs/operator.log)"
+  start "$apps" operator "$python" -m simplismart.operator
+  done_step
+fi
+if [[ -f "$REPO_ROOT/api/__main__.py" ]]; then
+  step "starting the API on http://localhost:$api_port (log: $apps/logs/api.log)"
+  SIMPLISMART_DEV_MODE=1 SIMPLISMART_API_PORT=$api_port start "$apps" api "$python" -m simplismart.api
+  wait_for "$apps" api 60 curl -fsS "http://127.0.0.1:$api_port/healthz"
+  done_step
 fi
 
 cat >&2 <<SUMMARY

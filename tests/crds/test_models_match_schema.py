@@ -80,3 +80,26 @@ def test_defaults_round_trip() -> None:
         "preemption": "Never",
         "maxPreemptions": 3,
     }
+
+
+def test_fields_a_newer_version_adds_are_ignored() -> None:
+    # What a newer CRD stores, defaults included, read by this version during an upgrade.
+    spec = ClusterSpec.model_validate(
+        {
+            "resources": {"cpu": 8, "ram": 16, "gpu": 0, "tpu": 4},
+            "scheduling": {"reservations": 2, "fairShare": {"weight": 3}},
+            "quota": "team-a",
+        }
+    )
+    assert (spec.resources.cpu, spec.scheduling.reservations) == (8, 2)
+    status = DeploymentStatus.model_validate({"phase": "Queued", "queuePosition": 3, "tier": 1})
+    assert status.queue_position == 3
+    deployment = DeploymentSpec.model_validate(
+        {
+            "cluster": "pool",
+            "resources": {"cpu": 1, "ram": 1, "gpu": 0},
+            "image": "registry.example/model:1",
+            "tolerations": [],
+        }
+    )
+    assert deployment.cluster == "pool"

@@ -158,6 +158,8 @@ def test_values_are_wired_where_they_belong(tools_bin: Path) -> None:
     assert set(named["verbs"]) == {"get", "update"}
     deployments = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Deployment"}
     assert deployments["sm-simplismart-operator"]["spec"]["replicas"] == 1
+    # An upgrade never runs two versions of the operator at once (they may elect differently).
+    assert deployments["sm-simplismart-operator"]["spec"]["strategy"] == {"type": "Recreate"}
     # The Redis of the chart ends runs through expired-key notifications.
     redis = deployments["sm-simplismart-redis"]["spec"]["template"]["spec"]["containers"][0]
     assert redis["args"][redis["args"].index("--notify-keyspace-events") + 1] == "Ex"
