@@ -75,9 +75,8 @@ def test_redis_restarted_empty_rebuilds_leases_from_status(
     with operator_process(kubeconfig, url, tmp_path, "operator"):
         monitor.wait_all({"Running"}, count=2, timeout=20)
         leases = sorted(
-            f"simplismart:lease:{namespace.name}/pool/{body['metadata']['name']}/{uid}"
-            for uid, body in dict(monitor.deployments).items()
-            if (body.get("status") or {}).get("phase") == "Running"
+            f"simplismart:lease:{namespace.name}/pool/{meta['name']}/{meta['uid']}"
+            for meta in (body["metadata"] for body in monitor.in_phases({"Running"}))
         )
         subprocess.run([HACK / "redis-down.sh", state], check=True)
         hack("redis-up.sh", state, port)

@@ -144,16 +144,19 @@ class InvariantMonitor:
                         name = body["metadata"]["name"]
                         self.violations.append(f"{name} still Running {late:.1f}s past expiry")
 
+    def in_phases(self, phases: set[str]) -> list[dict[str, Any]]:
+        """The deployments in one of ``phases`` now, as last seen."""
+        with self._lock:
+            return [
+                d for d in self.deployments.values()
+                if (d.get("status") or {}).get("phase") in phases
+            ]  # fmt: skip
+
     def wait_all(self, phases: set[str], count: int, timeout: float) -> None:
         """Wait until ``count`` deployments are all in ``phases``."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            with self._lock:
-                done = [
-                    d for d in self.deployments.values()
-                    if (d.get("status") or {}).get("phase") in phases
-                ]  # fmt: skip
-            if len(done) >= count:
+            if len(self.in_phases(phases)) >= count:
                 return
             time.sleep(0.2)
         with self._lock:
