@@ -16,6 +16,7 @@ removed from the organization. It checks before it sends anything, at most once 
 """
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import AsyncIterator, Callable
@@ -143,23 +144,29 @@ async def _stream(
         yield _event(feed.event_id(cursor), "reset", json.dumps(reason).encode())
     else:
         yield _event(feed.event_id(cursor), "ready", b'{"message": "streaming changes"}')
+    loop = asyncio.get_running_loop()
+    # When this stream is next due a heartbeat: counted per stream, since the feed also wakes
+    # it for every other organization's change, which it does not send.
+    heartbeat = loop.time() + HEARTBEAT_SECONDS
     while True:
         wakeup = feed.wakeup()
         changes, cursor = feed.after(cursor, namespace)
-        if changes and not await access.holds():
-            return
-        for change in changes:
-            yield _event(feed.event_id(change.sequence), change.kind, change.data())
         if changes:
-            continue
-        try:
-            await asyncio.wait_for(wakeup.wait(), HEARTBEAT_SECONDS)
-        except TimeoutError:
             if not await access.holds():
                 return
-            # An id without data moves the client's Last-Event-ID past other organizations'
-            # changes, so that a reconnect need not skip them again.
-            yield f"id: {feed.event_id(cursor)}\n: keep-alive\n\n".encode()
+            for change in changes:
+                yield _event(feed.event_id(change.sequence), change.kind, change.data())
+            heartbeat = loop.time() + HEARTBEAT_SECONDS
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wakeup.wait(), max(heartbeat - loop.time(), 0.0))
+            continue
+        if not await access.holds():
+            return
+        # An id without data moves the client's Last-Event-ID past other organizations'
+        # changes, so that a reconnect need not skip them again.
+        yield f"id: {feed.event_id(cursor)}\n: keep-alive\n\n".encode()
+        heartbeat = loop.time() + HEARTBEAT_SECONDS
 
 
 def _event(event_id: str, name: str, data: bytes) -> bytes:

@@ -1,12 +1,14 @@
 """``GET /events``: changes of the caller's organization, resumed across a reconnect."""
 
+import asyncio
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from harness.kube import wait_for
 
+from simplismart.api.cache import ChangeFeed
 from simplismart.api.core.streams import STREAMS_PER_USER
 from simplismart.api.routes import events
 from tests.api.live import Event, EventStream
@@ -163,3 +165,41 @@ def test_a_user_holds_a_bounded_number_of_streams(
     finally:
         for stream in held:
             stream.close()
+
+
+def test_a_quiet_organization_gets_its_heartbeats_while_others_change(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The feed wakes every stream at every organization's change; the heartbeat is counted per
+    stream, so one with nothing to send still gets it (a proxy closes an idle stream) and its
+    access is still checked, however busy the other organizations are."""
+    monkeypatch.setattr(events, "HEARTBEAT_SECONDS", 0.3)
+    checks: list[float] = []
+
+    class Access:
+        async def holds(self) -> bool:
+            checks.append(time.monotonic())
+            return True
+
+    async def first_after_ready() -> bytes:
+        feed = ChangeFeed()
+        feed.bind(asyncio.get_running_loop())
+        stream = events._stream(feed, "quiet", None, cast(events._Access, Access()))
+        assert b"retry" in await anext(stream)
+        assert b"event: ready" in await anext(stream)
+
+        async def busy() -> None:
+            while True:  # until cancelled: a change elsewhere every 50 ms
+                feed.publish("busy", "deployment", "MODIFIED", b"{}")
+                await asyncio.sleep(0.05)
+
+        noise = asyncio.create_task(busy())
+        try:
+            return await asyncio.wait_for(anext(stream), 10)
+        finally:
+            noise.cancel()
+
+    chunk = asyncio.run(first_after_ready())
+    assert b": keep-alive" in chunk
+    assert b"event:" not in chunk  # none of the other organization's changes
+    assert checks, "the heartbeat came without an access check"
