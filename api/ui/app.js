@@ -15,6 +15,16 @@ const state = {
   stream: null,
   // Called once the stream has answered, so that lists loaded after it miss no change.
   onStreamReady: null,
+  // Changes the stream delivered while the lists load: replayed over them, since the lists
+  // may have been read before those changes.
+  buffered: null,
+  // Bumped when a session ends: work begun for an earlier session stops at its next step.
+  session: 0,
+  // The server's clock minus this browser's, from the Date of its answers: durations and ETAs
+  // are the server's.
+  offset: 0,
+  // A pointer is down on the board: redrawing now would replace the button being clicked.
+  pressing: false,
   rendered: false,
 };
 const $ = (selector) => document.querySelector(selector);
@@ -38,6 +48,7 @@ async function api(method, path, body) {
   const response = await fetch(path, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
+  learnClock(response);
   const answer = await response.json().catch(() => ({ message: response.statusText }));
   if (response.status === 401 && path !== "/login") logout("Your session ended: log in again.");
   if (!response.ok) {
@@ -49,6 +60,23 @@ async function api(method, path, body) {
 
 // --- time -----------------------------------------------------------------------------------
 
+function now() {
+  return Date.now() + state.offset;
+}
+
+// The Date header counts whole seconds: the server's time lies in the second after it. Moves
+// under a second are that rounding, not a change of clock, and would only make counters jump.
+function learnClock(response) {
+  const date = Date.parse(response.headers.get("Date") || "");
+  if (Number.isNaN(date)) return;
+  const offset = date + 500 - Date.now();
+  if (Math.abs(offset - state.offset) > 1000) state.offset = offset;
+}
+
+function moment(iso) {
+  return Date.parse(iso || "") || 0;
+}
+
 function seconds(ms) {
   const total = Math.max(0, Math.round(ms / 1000));
   const h = Math.floor(total / 3600), m = Math.floor((total % 3600) / 60), s = total % 60;
@@ -59,18 +87,18 @@ function seconds(ms) {
 
 // Cells that show a duration carry the moment they count from or to; a timer refreshes them.
 function since(iso) {
-  return iso ? `<span data-since="${escapeHtml(iso)}">${seconds(Date.now() - Date.parse(iso))}</span>` : "—";
+  return iso ? `<span data-since="${escapeHtml(iso)}">${seconds(now() - Date.parse(iso))}</span>` : "—";
 }
 function until(iso) {
-  return iso ? `<span data-until="${escapeHtml(iso)}">${seconds(Date.parse(iso) - Date.now())}</span>` : "—";
+  return iso ? `<span data-until="${escapeHtml(iso)}">${seconds(Date.parse(iso) - now())}</span>` : "—";
 }
 function tick() {
-  const now = Date.now();
+  const current = now();
   for (const cell of document.querySelectorAll("[data-since]")) {
-    cell.textContent = seconds(now - Date.parse(cell.dataset.since));
+    cell.textContent = seconds(current - Date.parse(cell.dataset.since));
   }
   for (const cell of document.querySelectorAll("[data-until]")) {
-    cell.textContent = seconds(Date.parse(cell.dataset.until) - now);
+    cell.textContent = seconds(Date.parse(cell.dataset.until) - current);
   }
 }
 
@@ -82,7 +110,7 @@ function render() {
   renderQueued = true;
   requestAnimationFrame(() => {
     renderQueued = false;
-    draw();
+    if (!state.pressing) draw(); // else drawn when the pointer is released
   });
 }
 
@@ -114,10 +142,18 @@ function cancelButton(d) {
     : "";
 }
 
+// A deployment's name, and how often it was evicted to make room for HIGH ones, if ever.
+function nameCell(d) {
+  const times = d.preemptions === 1 ? "once" : `${d.preemptions} times`;
+  const evicted = d.preemptions ? ` <small class="preempted">preempted ${times}</small>` : "";
+  return `<td>${escapeHtml(d.name)}${evicted}</td>`;
+}
+
 function queueTable(queued) {
   if (!queued.length) return "<p class=\"muted\">Nothing waits.</p>";
-  const rows = queued.map((d, i) => `<tr data-deployment="${escapeHtml(d.name)}">
-      <td>${escapeHtml(d.queue_position ?? i + 1)}</td><td>${escapeHtml(d.name)}</td>
+  // No position yet (just queued, or evicted): the operator's next write gives it one.
+  const rows = queued.map((d) => `<tr data-deployment="${escapeHtml(d.name)}">
+      <td>${escapeHtml(d.queue_position ?? "—")}</td>${nameCell(d)}
       <td>${d.priority === 1 ? "HIGH" : "LOW"}</td><td>${since(d.queued_at)}</td>
       <td>${d.estimated_start_at ? "in " + until(d.estimated_start_at) : "—"}</td>
       <td>${escapeHtml(d.message || "")}</td><td>${cancelButton(d)}</td></tr>`);
@@ -130,16 +166,26 @@ function queueTable(queued) {
 function runningTable(running) {
   if (!running.length) return "<p class=\"muted\">Nothing runs.</p>";
   const rows = running.map((d) => `<tr data-deployment="${escapeHtml(d.name)}">
-      <td>${escapeHtml(d.name)}</td><td>${d.cpu} / ${d.ram} / ${d.gpu}</td>
+      ${nameCell(d)}<td>${d.cpu} / ${d.ram} / ${d.gpu}</td>
       <td>${until(d.expires_at)}</td><td>${cancelButton(d)}</td></tr>`);
   return `<table><caption>Running</caption><thead><tr><th scope="col">Name</th>
     <th scope="col">CPU / RAM / GPU</th><th scope="col">Remaining</th>
     <th scope="col"><span class="sr">Actions</span></th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
 }
 
+// Deployments that wait for their cluster to exist or to grow, with the reason.
+function pendingTable(pending) {
+  if (!pending.length) return "";
+  const rows = pending.map((d) => `<tr data-deployment="${escapeHtml(d.name)}">
+      ${nameCell(d)}<td>${escapeHtml(d.message || "")}</td><td>${cancelButton(d)}</td></tr>`);
+  return `<table><caption>Pending</caption><thead><tr><th scope="col">Name</th>
+    <th scope="col">Why it is not queued</th><th scope="col"><span class="sr">Actions</span></th></tr></thead>
+    <tbody>${rows.join("")}</tbody></table>`;
+}
+
 function byPosition(a, b) {
   return (a.queue_position ?? 1e9) - (b.queue_position ?? 1e9)
-    || String(a.queued_at).localeCompare(String(b.queued_at));
+    || moment(a.queued_at) - moment(b.queued_at) || a.name.localeCompare(b.name);
 }
 
 function draw() {
@@ -152,13 +198,13 @@ function draw() {
     const mine = members.get(c.name) || [];
     const queued = mine.filter((d) => d.phase === "Queued").sort(byPosition);
     const running = mine.filter((d) => d.phase === "Running").sort((a, b) => a.name.localeCompare(b.name));
-    const pending = mine.filter((d) => d.phase === "Pending").length;
+    const pending = mine.filter((d) => d.phase === "Pending").sort((a, b) => a.name.localeCompare(b.name));
     const used = c.allocated || { cpu: 0, ram: 0, gpu: 0 };
     return `<section class="card cluster" id="cluster-${escapeHtml(c.name)}" aria-labelledby="title-${escapeHtml(c.name)}">
       <h2 id="title-${escapeHtml(c.name)}">${escapeHtml(c.name)} <small>${escapeHtml(c.strategy)}</small></h2>
-      <p class="counts">${queued.length} queued · ${running.length} running · ${pending} pending</p>
+      <p class="counts">${queued.length} queued · ${running.length} running · ${pending.length} pending</p>
       ${bar("CPU", used.cpu, c.total_cpu)}${bar("RAM", used.ram, c.total_ram)}${bar("GPU", used.gpu, c.total_gpu)}
-      ${decision(c.last_decision)}${runningTable(running)}${queueTable(queued)}</section>`;
+      ${decision(c.last_decision)}${runningTable(running)}${queueTable(queued)}${pendingTable(pending)}</section>`;
   });
   // Redrawing replaces the buttons: keep the keyboard focus on the one that had it.
   const focused = document.activeElement && document.activeElement.dataset.cancel;
@@ -181,17 +227,17 @@ function draw() {
 
 function drawTimeline() {
   const runs = [...state.deployments.values()].filter((d) => d.started_at)
-    .sort((a, b) => b.started_at.localeCompare(a.started_at)).slice(0, RECENT_RUNS);
+    .sort((a, b) => moment(b.started_at) - moment(a.started_at)).slice(0, RECENT_RUNS);
   if (!runs.length) {
     $("#timeline").innerHTML = "<li class=\"muted\">No runs yet.</li>";
     return;
   }
-  const now = Date.now();
+  const current = now();
   const start = Math.min(...runs.map((d) => Date.parse(d.started_at)));
-  const span = Math.max(1, now - start);
+  const span = Math.max(1, current - start);
   $("#timeline").innerHTML = runs.map((d) => {
     const begin = Date.parse(d.started_at);
-    const end = Math.min(now, Date.parse(d.finished_at || d.expires_at || new Date(now).toISOString()));
+    const end = Math.min(current, moment(d.finished_at || d.expires_at) || current);
     const left = (100 * (begin - start)) / span, width = Math.max(0.5, (100 * (end - begin)) / span);
     return `<li><span class="run-name">${escapeHtml(d.name)} <small>${escapeHtml(d.cluster_name)} · ${escapeHtml(d.phase)}</small></span>
       <span class="run-track"><span class="run ${d.phase === "Running" ? "running" : "done"}"
@@ -215,16 +261,29 @@ async function loadAll(path, key) {
   return items;
 }
 
+// The lists, then every change the stream delivered meanwhile: the lists may have been read
+// before some of those changes, and the changes from then on, replayed in order over them,
+// give the state now.
 async function reload() {
-  const [clusters, deployments] = await Promise.all([
-    loadAll("/clusters", "clusters"), loadAll("/deployments", "deployments"),
-  ]);
+  const session = state.session;
+  const buffered = state.buffered = [];
+  let clusters, deployments;
+  try {
+    [clusters, deployments] = await Promise.all([
+      loadAll("/clusters", "clusters"), loadAll("/deployments", "deployments"),
+    ]);
+  } finally {
+    if (state.buffered === buffered) state.buffered = null;
+  }
+  if (session !== state.session || state.buffered !== null) return; // ended, or reloading again
   state.clusters = new Map(clusters.map((c) => [c.name, c]));
   state.deployments = new Map(deployments.map((d) => [d.name, d]));
+  for (const [kind, change] of buffered) apply(kind, change);
   render();
 }
 
 function apply(kind, change) {
+  if (state.buffered) state.buffered.push([kind, change]);
   const target = kind === "cluster" ? state.clusters : state.deployments;
   const item = change[kind];
   if (change.type === "DELETED") target.delete(item.name);
@@ -232,26 +291,42 @@ function apply(kind, change) {
   render();
 }
 
+const RETRY_MS = 2000;
+const PAUSED = "The live view is paused";
+const MAX_RETRY_MS = 60000;
+
 // Server-Sent Events over fetch, so that the token travels in a header, never in the URL.
+// A refusal that says when to come back (429: too many streams open, 503: busy) is shown and
+// waited out; a broken connection is retried every RETRY_MS.
 async function follow() {
   const controller = new AbortController();
+  if (state.stream) state.stream.abort();
   state.stream = controller;
   while (!controller.signal.aborted) {
+    let wait = RETRY_MS;
     try {
       const headers = { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" };
       if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
       const response = await fetch("/events", { headers, signal: controller.signal });
+      learnClock(response);
       if (response.status === 401) return logout("Your session ended: log in again.");
       if (response.status === 403) return restart();
-      if (!response.ok) throw new Error(`the stream answered ${response.status}`);
+      if (!response.ok) {
+        const answer = await response.json().catch(() => ({}));
+        notify(`${PAUSED}: ${answer.message || response.statusText}`, true);
+        const after = Number(response.headers.get("Retry-After"));
+        if (after > 0) wait = Math.min(MAX_RETRY_MS, 1000 * after);
+        throw new Error(`the stream answered ${response.status}`);
+      }
       setLive(true);
+      if ($("#notice").textContent.startsWith(PAUSED)) notify("");
       await readEvents(response.body, onEvent);
       if (!controller.signal.aborted) return restart();
     } catch (error) {
       if (controller.signal.aborted) return;
     }
     setLive(false);
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
@@ -305,23 +380,28 @@ function setLive(on) {
 // from the organization, or moved to another): what the board shows may no longer be theirs.
 // Start over from who they are now, until the API answers (or the session has ended).
 async function restart() {
+  const session = state.session;
   state.stream = null;
   state.lastEventId = null;
   state.clusters.clear();
   state.deployments.clear();
   render();
-  while (state.token && !(await start())) {
-    await new Promise((resolve) => setTimeout(resolve, 2000));
+  while (session === state.session && !(await start())) {
+    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
   }
 }
 
 // Shows the caller and follows their organization; false if the API could not say who they are.
 async function start() {
+  const session = state.session;
+  let user;
   try {
-    state.user = (await api("GET", "/me")).user;
+    user = (await api("GET", "/me")).user;
   } catch (error) {
     return false;
   }
+  if (session !== state.session) return true; // logged out meanwhile: nothing more to do
+  state.user = user;
   const org = state.user.organization;
   $("#who").textContent = `${state.user.username} · ${state.user.role}` + (org ? ` · ${org.name}` : "");
   $("#login").hidden = true;
@@ -341,18 +421,38 @@ async function start() {
     setTimeout(resolve, 5000);
     follow();
   });
+  if (session !== state.session) return true;
   state.onStreamReady = null;
-  await reload().catch((error) => notify(error.message, true));
-  $("#main").focus();
+  await reload().catch((error) => {
+    if (session === state.session) notify(error.message, true);
+  });
+  if (session === state.session) $("#main").focus();
   return true;
+}
+
+function release() {
+  if (!state.pressing) return;
+  state.pressing = false;
+  render();
+}
+
+// Empties the board now, not at the next frame: nothing of a session outlives it on the page.
+function clearBoard() {
+  $("#clusters").innerHTML = "";
+  $("#timeline").innerHTML = "";
+  $("#create select[name=cluster_name]").innerHTML = "";
 }
 
 function logout(message) {
   sessionStorage.removeItem(TOKEN_KEY);
   if (state.stream) state.stream.abort();
-  Object.assign(state, { token: null, user: null, stream: null, lastEventId: null, rendered: false });
+  Object.assign(state, {
+    token: null, user: null, stream: null, lastEventId: null, onStreamReady: null, buffered: null,
+    rendered: false, session: state.session + 1,
+  });
   state.clusters.clear();
   state.deployments.clear();
+  clearBoard();
   $("#board").hidden = true;
   $("#logout").hidden = true;
   $("#live").hidden = true;
@@ -387,7 +487,10 @@ document.addEventListener("DOMContentLoaded", () => {
     for (const field of ["cpu", "ram", "gpu", "priority"]) body[field] = Number(form.get(field));
     try {
       const answer = await api("POST", "/create_deployment", body);
-      apply("deployment", { type: "ADDED", deployment: answer.deployment });
+      // The stream may have told of it already, and of the operator's decision since.
+      if (!state.deployments.has(answer.deployment.name)) {
+        apply("deployment", { type: "ADDED", deployment: answer.deployment });
+      }
       notify(answer.message);
       event.target.querySelector("input[name=name]").value = "";
     } catch (error) {
@@ -405,6 +508,15 @@ document.addEventListener("DOMContentLoaded", () => {
       notify(error.message, true);
     }
   });
+  // A click is a press and a release on the same button: hold redraws in between (for a
+  // second at most, should the release never reach the page).
+  $("#clusters").addEventListener("pointerdown", () => {
+    state.pressing = true;
+    setTimeout(release, 1000);
+  });
+  for (const type of ["pointerup", "pointercancel"]) {
+    document.addEventListener(type, () => setTimeout(release)); // after the click it completes
+  }
   $("#logout").addEventListener("click", () => logout("Logged out."));
   setInterval(tick, 1000);
   if (state.token) start();

@@ -2,10 +2,12 @@
 
 A developer logs in, watches a cluster fill and drain through the live stream, and cancels a
 queued deployment from the keyboard; a viewer sees no create or cancel controls; a member removed
-while watching stops seeing the organization at once. Screenshots
-of each step are kept in .artifacts/dashboard/.
+while watching stops seeing the organization at once; a preempted deployment says so and a
+pending one says why; a change while the lists load is kept; logging out leaves nothing of the
+board for the next user of the tab. Screenshots of each step are kept in .artifacts/dashboard/.
 """
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,12 +15,15 @@ from typing import Any
 import httpx
 import pytest
 from harness.browser import chromium
+from harness.kube import api_client
+from kubernetes import client
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from simplismart.crds import CLUSTER, DEPLOYMENT
 from tests.e2e.accounts import PASSWORD, Root, Team, bearer, join, register, team
 
 pytestmark = pytest.mark.e2e
@@ -68,6 +73,22 @@ def _text(browser: WebDriver, selector: str) -> str:
 def _cluster(api: httpx.Client, developer: dict[str, str], name: str, cpu: int) -> None:
     body = {"name": name, "total_cpu": cpu, "total_ram": cpu, "total_gpu": 0}
     assert api.post("/create_cluster", headers=developer, json=body).status_code == 201
+
+
+def _deployment(
+    api: httpx.Client, developer: dict[str, str], name: str, cluster: str, **fields: int
+) -> None:
+    body = {
+        "name": name,
+        "cluster_name": cluster,
+        "cpu": 1,
+        "ram": 1,
+        "gpu": 0,
+        "docker_path": "registry.example/model:1",
+        **fields,
+    }
+    created = api.post("/create_deployment", headers=developer, json=body)
+    assert created.status_code == 201, created.text
 
 
 def _shot(browser: WebDriver, name: str) -> None:
@@ -187,3 +208,121 @@ def test_a_member_removed_while_watching_stops_seeing_the_organization(
     assert browser.find_elements(By.ID, "cluster-private") == []
     assert browser.find_elements(By.ID, "cluster-later") == []
     _shot(browser, "6-removed")
+
+
+def test_a_preempted_deployment_says_so_and_a_pending_one_says_why(
+    stack: dict[str, Any], kubeconfig: str, people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    developer = bearer(api, people.developer)
+    _cluster(api, developer, "contested", cpu=2)
+    # Preemption, and a request larger than the cluster (which the REST API refuses), are
+    # kubectl's part.
+    namespace = api.get("/me", headers=developer).json()["user"]["organization"]["namespace"]
+    with api_client(kubeconfig) as kube:
+        objects = client.CustomObjectsApi(kube)
+        objects.patch_namespaced_custom_object(
+            CLUSTER.group, CLUSTER.version, namespace, CLUSTER.plural, "contested",
+            {"spec": {"scheduling": {"preemption": "LowerPriority"}}},
+        )  # fmt: skip
+        oversized = {
+            "apiVersion": DEPLOYMENT.api_version,
+            "kind": DEPLOYMENT.kind,
+            "metadata": {"name": "oversized"},
+            "spec": {
+                "cluster": "contested",
+                "resources": {"cpu": 3, "ram": 1, "gpu": 0},
+                "image": "registry.example/model:1",
+            },
+        }
+        objects.create_namespaced_custom_object(
+            DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, oversized
+        )
+    _log_in(browser, stack["url"], people.developer)
+    _deployment(api, developer, "evictee", "contested", cpu=2, priority=0, duration_seconds=120)
+    _until(browser, lambda b: _text(b, "#cluster-contested .bar").startswith("CPU 2 / 2"), "a run")
+    _deployment(api, developer, "usurper", "contested", cpu=2, priority=1, duration_seconds=120)
+    _until(
+        browser,
+        lambda b: "preempted once" in _text(b, "#cluster-contested tr[data-deployment=evictee]"),
+        "the evicted run to say it was preempted",
+    )
+    _until(
+        browser,
+        lambda b: "usurper" in _text(b, "#cluster-contested table:first-of-type"),
+        "the preemptor in the Running table",
+    )
+    pending = _until(
+        browser,
+        lambda b: _text(b, "#cluster-contested tr[data-deployment=oversized]"),
+        "the pending deployment",
+    )
+    assert "asks more than cluster 'contested' has in total" in pending
+    _shot(browser, "7-preempted-and-pending")
+
+
+#: Holds the page's first deployments list after the server answered it, until released: the
+#: stream meanwhile delivers a change the list was read before.
+HOLD_FIRST_LIST = """
+const real = window.fetch;
+window.fetch = async (url, init) => {
+  const answer = await real(url, init);
+  if (String(url).startsWith("/deployments?") && !window.listHeld) {
+    window.listHeld = true;
+    while (!window.releaseList) await new Promise((resolve) => setTimeout(resolve, 50));
+    window.listReturned = true;
+  }
+  return answer;
+};
+"""
+
+
+def test_a_change_while_the_lists_load_is_kept(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    developer = bearer(api, people.developer)
+    _cluster(api, developer, "roomy", cpu=8)
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_FIRST_LIST})
+    browser.get(f"{stack['url']}/ui")
+    form = browser.find_element(By.ID, "login")
+    form.find_element(By.NAME, "username").send_keys(people.developer)
+    form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+    _until(browser, lambda b: b.execute_script("return window.listHeld === true"), "the list")
+    _deployment(api, developer, "latecomer", "roomy", duration_seconds=120)
+    # The stream delivers its creation and its start while the older list is held back.
+    _until(
+        browser,
+        lambda b: b.execute_script(
+            "return [...document.querySelectorAll('#timeline li')]"
+            ".some((li) => li.innerText.includes('latecomer'))"
+        ),
+        "the stream to show the run",
+    )
+    browser.execute_script("window.releaseList = true")
+    _until(browser, lambda b: b.execute_script("return window.listReturned === true"), "the list")
+    # The lists are in a moment later; nothing about the run changes for two minutes, so a
+    # board that took the older list over the stream's change would show it no more.
+    time.sleep(1)
+    assert "latecomer" in _text(browser, "#cluster-roomy tr[data-deployment=latecomer]")
+
+
+def test_logging_out_leaves_nothing_of_the_board(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    developer = bearer(api, people.developer)
+    _cluster(api, developer, "leftover", cpu=1)
+    _deployment(api, developer, "leftover-run", "leftover", duration_seconds=120)
+    _log_in(browser, stack["url"], people.developer)
+    _until(browser, lambda b: b.find_elements(By.ID, "cluster-leftover"), "the cluster")
+    browser.find_element(By.ID, "logout").click()
+    assert browser.find_elements(By.ID, "cluster-leftover") == []
+    assert "leftover-run" not in str(browser.execute_script("return document.body.innerHTML"))
+    register(api, "dash-outsider")  # in no organization
+    form = browser.find_element(By.ID, "login")
+    form.find_element(By.NAME, "username").send_keys("dash-outsider")
+    form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+    _until(browser, lambda b: "not in an organization" in _text(b, "#notice"), "the notice")
+    assert "leftover" not in str(browser.execute_script("return document.body.innerHTML"))
+    assert browser.find_elements(By.CSS_SELECTOR, "button[data-cancel]") == []
