@@ -15,7 +15,10 @@ export PYTHONSAFEPATH=1 MALLOC_ARENA_MAX=2
 python=$REPO_ROOT/.venv/bin/python
 api_port=${SIMPLISMART_API_PORT:-5002}
 
-if [[ -n "${KUBECONFIG:-}" ]]; then
+# The kubeconfig of the control plane this script starts is its own, even when exported (as the
+# summary below suggests): after `make down` or a reboot it is started again, not just used.
+own_kubeconfig=$STATE_DIR/cluster/kubeconfig
+if [[ -n "${KUBECONFIG:-}" && "$(realpath -m "$KUBECONFIG")" != "$(realpath -m "$own_kubeconfig")" ]]; then
   echo "==> using the cluster in KUBECONFIG=$KUBECONFIG" >&2
 else
   KUBECONFIG=$("$here/cluster-up.sh" "$STATE_DIR/cluster")

@@ -4,6 +4,7 @@
 KUBECONFIG) and free ports, so it can run beside anything else on the machine.
 """
 
+import os
 import subprocess
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from harness.kube import wait_for
-from harness.ports import port_is_free
+from harness.ports import free_ports, port_is_free
 
 pytestmark = pytest.mark.e2e
 
@@ -91,4 +92,35 @@ def test_down_leaves_no_process_and_frees_the_ports(stack: dict[str, Any], kubec
         time.sleep(0.2)
     assert all(port_is_free(port) for port in stack["ports"].values())
     state = Path(stack["env"]["SIMPLISMART_STATE_DIR"])
+    assert not state.exists()
+
+
+def test_make_up_starts_its_own_control_plane_again_with_its_kubeconfig_exported(
+    tmp_path: Path,
+) -> None:
+    """The summary of `make up` tells the user to export its kubeconfig; after `make down` (or a
+    reboot) the next `make up` in that shell must start that control plane again, not use it."""
+    state = tmp_path / "state"
+    names = ("API", "REDIS", "METRICS", "HEALTH")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    kubeconfig = state / "cluster" / "kubeconfig"
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(kubeconfig),  # as exported from an earlier `make up`, now gone
+        "SIMPLISMART_STATE_DIR": str(state),
+        **{f"SIMPLISMART_{name}_PORT": str(port) for name, port in ports.items()},
+    }
+    try:
+        up = subprocess.run([HACK / "up.sh"], env=env, capture_output=True, text=True)
+        assert up.returncode == 0, up.stderr[-3000:]
+        assert httpx.get(f"http://127.0.0.1:{ports['API']}/healthz").status_code == 200
+        crd = subprocess.run(
+            ["kubectl", "--kubeconfig", str(kubeconfig), "get", "crd", "clusters.simplismart.io"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        assert crd.returncode == 0, crd.stderr
+    finally:
+        subprocess.run([HACK / "down.sh"], env=env, check=True)
     assert not state.exists()
