@@ -48,7 +48,7 @@ WORKDIR /src
 COPY pyproject.toml uv.lock README.md ./
 # Then what no process of ours reads leaves the environment: the dependencies' test suites, the
 # asyncio copy of the Kubernetes client (kubernetes.aio, two thirds of that package's size; both
-# processes use the synchronous client) and the extension modules' symbol tables (strip: 30 MB).
+# processes use the synchronous client) and the extension modules' symbol tables (strip: 21 MB).
 # The libraries that wheels vendor under <package>.libs are left alone: auditwheel's patchelf
 # rewrote them, and strip then breaks their load commands (numpy's OpenBLAS no longer loads).
 RUN --mount=type=cache,target=/root/.cache/uv \

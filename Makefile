@@ -61,7 +61,7 @@ image: setup ## Build the image with buildah from a local Debian base (no Docker
 	@hack/image.sh
 
 .PHONY: kind-up
-kind-up: ## On a machine with Docker: a kind cluster with the image loaded (see README)
+kind-up: ## On a machine with Docker: a kind cluster with the image loaded (see docs/deploy.md)
 	@hack/kind-up.sh
 
 .PHONY: helm-install

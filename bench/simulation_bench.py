@@ -70,7 +70,7 @@ which the scheduler only knows as the window (expected: its middle, longest: its
 
 Queue order is HIGH (aged LOW included) before LOW, then the longest waiting. The solver
 runs with `auto` and a {TIME_LIMIT * 1000:.0f} ms limit per pass, the same for every policy
-(the operator's default is 1 s; the short limit keeps the whole run to minutes). A
+(the operator's default is 50 ms; a short limit keeps the whole run to minutes). A
 search stopped by its time limit depends on the machine's load, so two runs differ: tail
 waits of the solver-driven policies moved by up to a quarter between runs on this machine.
 

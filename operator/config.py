@@ -60,7 +60,8 @@ class OperatorConfig:
     namespaces: tuple[str, ...] = field(default_factory=tuple)
     """Watch only these namespaces; empty means the whole cluster."""
     standalone: bool = False
-    """Skip leader election: for a single replica that is sure to be alone (tests, `make up`)."""
+    """Skip leader election: for a single replica that is sure to be alone (most tests; `make up`
+    keeps it, since two stacks may share one API server)."""
     lease_name: str = "simplismart-operator"
     lease_namespace: str = "default"
     """Where the leadership Lease lives: the operator's own namespace (POD_NAMESPACE)."""

@@ -32,8 +32,10 @@ class ClusterCreate(Request):
     total_gpu: Amount
     strategy: SchedulingStrategy = Field(
         default=SchedulingStrategy.AUTO,
-        description="How queued deployments are chosen: auto (the original's rule), "
-        "combinations, genetic or optimal.",
+        description="How queued deployments are chosen: auto (every combination below 10 "
+        "candidates; from 10, HiGHS's exact MILP first, then the genetic search seeded with its "
+        "answer if HiGHS cannot prove the optimum within the time limit), combinations, genetic "
+        "or optimal.",
     )
 
     def spec(self) -> ClusterSpec:
