@@ -51,6 +51,7 @@ async function api(method, path, body) {
   learnClock(response);
   const answer = await response.json().catch(() => ({ message: response.statusText }));
   if (response.status === 401 && path !== "/login") logout("Your session ended: log in again.");
+  if (response.status === 403 && path !== "/me" && state.user) rereadUser();
   if (!response.ok) {
     const fields = (answer.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
     throw new Error(fields ? `${answer.message} (${fields})` : answer.message);
@@ -129,7 +130,9 @@ function bar(resource, used, total) {
 function decision(last) {
   if (!last) return "<p class=\"muted\">No scheduling decision yet.</p>";
   const gap = last.gap == null ? "—" : `${(100 * last.gap).toFixed(3)} %`;
-  const inOrder = (last.inOrder || []).length, selected = (last.selected || []).length;
+  // Counted, not trusted: the status is free-form to anyone who may write it.
+  const count = (list) => (Array.isArray(list) ? list.length : 0);
+  const inOrder = count(last.inOrder), selected = count(last.selected);
   return `<p class="decision">Last decision ${since(last.at)} ago: ${inOrder + selected} started,
     ${inOrder} in queue order and ${selected} chosen by <b>${escapeHtml(last.strategy)}</b>
     among ${escapeHtml(last.candidates)} candidate(s) in ${escapeHtml(last.durationMs)} ms,
@@ -401,13 +404,11 @@ async function start() {
     return false;
   }
   if (session !== state.session) return true; // logged out meanwhile: nothing more to do
-  state.user = user;
-  const org = state.user.organization;
-  $("#who").textContent = `${state.user.username} · ${state.user.role}` + (org ? ` · ${org.name}` : "");
+  showUser(user);
+  const org = user.organization;
   $("#login").hidden = true;
   $("#logout").hidden = false;
   $("#board").hidden = false;
-  $("#create").hidden = !canChange();
   if (!org) {
     $("#live").hidden = true;
     notify("You are not in an organization: join one with its invite code.", true);
@@ -434,6 +435,31 @@ function release() {
   if (!state.pressing) return;
   state.pressing = false;
   render();
+}
+
+function showUser(user) {
+  state.user = user;
+  const org = user.organization;
+  $("#who").textContent = `${user.username} · ${user.role}` + (org ? ` · ${org.name}` : "");
+  $("#create").hidden = !canChange();
+  render(); // the cancel buttons follow the role too
+}
+
+// A 403 may mean the caller's role changed since the page read it (an ADMIN made them a VIEWER):
+// read who they are again, so that the page offers only what they may do. Another organization
+// altogether: start over, as when the stream ends for it.
+async function rereadUser() {
+  const session = state.session;
+  const before = state.user.organization && state.user.organization.id;
+  let user;
+  try {
+    user = (await api("GET", "/me")).user;
+  } catch (error) {
+    return; // the next call says what is wrong
+  }
+  if (session !== state.session) return;
+  if ((user.organization && user.organization.id) !== before) return restart();
+  showUser(user);
 }
 
 // Empties the board now, not at the next frame: nothing of a session outlives it on the page.

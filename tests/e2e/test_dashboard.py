@@ -23,8 +23,10 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from simplismart.api.core.streams import STREAMS_PER_USER
 from simplismart.crds import CLUSTER, DEPLOYMENT
-from tests.e2e.accounts import PASSWORD, Root, Team, bearer, join, register, team
+from tests.api.live import EventStream
+from tests.e2e.accounts import PASSWORD, Root, Team, bearer, join, promote, register, team
 
 pytestmark = pytest.mark.e2e
 
@@ -326,3 +328,43 @@ def test_logging_out_leaves_nothing_of_the_board(
     _until(browser, lambda b: "not in an organization" in _text(b, "#notice"), "the notice")
     assert "leftover" not in str(browser.execute_script("return document.body.innerHTML"))
     assert browser.find_elements(By.CSS_SELECTOR, "button[data-cancel]") == []
+
+
+def test_a_developer_made_viewer_loses_the_controls_at_the_first_refusal(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
+    user_id = register(api, "dash-demoted")
+    join(api, "dash-demoted", people.invite_code)
+    promote(api, admin, user_id, "DEVELOPER")
+    _cluster(api, bearer(api, people.developer), "shared", cpu=1)
+    _log_in(browser, stack["url"], "dash-demoted")
+    _until(browser, lambda b: b.find_element(By.ID, "create").is_displayed(), "the form")
+    promote(api, admin, user_id, "VIEWER")
+    form = browser.find_element(By.ID, "create")
+    form.find_element(By.NAME, "name").send_keys("refused", Keys.ENTER)
+    _until(browser, lambda b: "requires the DEVELOPER role" in _text(b, "#notice"), "the refusal")
+    _until(browser, lambda b: not b.find_element(By.ID, "create").is_displayed(), "no form")
+    assert "VIEWER" in _text(browser, "#who")
+
+
+def test_a_refused_stream_says_why_and_follows_once_it_may(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    token = bearer(api, people.viewer)["Authorization"].removeprefix("Bearer ")
+    held = [EventStream(stack["url"], token) for _ in range(STREAMS_PER_USER)]
+    try:
+        assert {stream.status_code for stream in held} == {200}
+        browser.get(f"{stack['url']}/ui")
+        form = browser.find_element(By.ID, "login")
+        form.find_element(By.NAME, "username").send_keys(people.viewer)
+        form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+        _until(browser, lambda b: "event streams open already" in _text(b, "#notice"), "why")
+        held.pop().close()
+        _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the stream")
+        assert "paused" not in _text(browser, "#notice")
+    finally:
+        for stream in held:
+            stream.close()
