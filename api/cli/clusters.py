@@ -87,9 +87,20 @@ def _decision(cluster: dict[str, Any]) -> str | None:
     )
 
 
+def _preemption(cluster: dict[str, Any]) -> str | None:
+    last = cluster.get("last_preemption")
+    if not last:
+        return None
+    victims, preemptors = last.get("victims") or [], last.get("preemptors") or []
+    return (
+        f"evicted {', '.join(map(str, victims))} for {', '.join(map(str, preemptors))} "
+        f"({last.get('lostSeconds')} s of run time lost), {output.ago(last.get('at'))} ago"
+    )
+
+
 @cluster_app.command("show")
 def cluster_show(ctx: typer.Context, name: str) -> None:
-    """One cluster: capacity, allocation, counts and the last scheduling decision."""
+    """One cluster: capacity, allocation, counts, the last scheduling decision and eviction."""
     context = context_of(ctx)
     with context.client() as client:
         answer = client.get(path("clusters", name))
@@ -103,6 +114,7 @@ def cluster_show(ctx: typer.Context, name: str) -> None:
                 **CLUSTER_COLUMNS,
                 "observed": lambda c: c["observed"],
                 "last decision": _decision,
+                "last preemption": _preemption,
             },
         )
 
@@ -116,6 +128,7 @@ QUEUE_COLUMNS = {
     "waited": lambda q: output.ago(q.get("queued_at")),
     "ETA": lambda q: output.until(q.get("estimated_start_at")),
     "why it waits": lambda q: q.get("message"),
+    "preempted": lambda q: q.get("preemptions") or None,
 }
 
 

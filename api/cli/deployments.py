@@ -20,6 +20,7 @@ DEPLOYMENT_COLUMNS = {
     "cpu/ram/gpu": lambda d: f"{d['cpu']}/{d['ram']}/{d['gpu']}",
     "#": lambda d: d.get("queue_position"),
     "remaining": lambda d: output.until(d.get("expires_at")) if d["phase"] == "Running" else None,
+    "preempted": lambda d: d.get("preemptions") or None,
     "message": lambda d: d.get("message"),
 }
 

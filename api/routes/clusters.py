@@ -93,6 +93,7 @@ def get_cluster(
             queued_at=d.queued_at,
             estimated_start_at=d.estimated_start_at,
             message=d.message,
+            preemptions=d.preemptions,
         )
         for d in queued
     ]

@@ -60,6 +60,12 @@ class ClusterOut(BaseModel):
     running: int | None
     pending: int | None
     last_decision: dict[str, Any] | None = Field(description="The last scheduling pass.")
+    last_preemption: dict[str, Any] | None = Field(
+        default=None,
+        description="The last eviction: when (at), the HIGH deployments it started (preemptors), "
+        "the LOW runs it evicted (victims), the run time they lost (lostSeconds), whether that "
+        "choice is proven optimal, and how long it took (durationMs).",
+    )
 
     @classmethod
     def of(cls, resource: dict[str, Any]) -> "ClusterOut":
@@ -79,6 +85,7 @@ class ClusterOut(BaseModel):
             running=status.running,
             pending=status.pending,
             last_decision=status.last_decision,
+            last_preemption=status.last_preemption,
         )
 
 
@@ -91,6 +98,7 @@ class QueueEntry(BaseModel):
         default=None, description="When it should start; absent if unknown."
     )
     message: str | None = Field(default=None, description="Why it waits.")
+    preemptions: int = Field(default=0, description="How often it was evicted while running.")
 
 
 class ClusterDetail(ClusterOut):

@@ -139,6 +139,14 @@ function decision(last) {
     gap ${gap}${last.provenOptimal ? " (proven optimal)" : ""}.</p>`;
 }
 
+function preemption(last) {
+  if (!last) return "";
+  const names = (list) => (Array.isArray(list) ? list.map(escapeHtml).join(", ") : "");
+  const lost = Number(last.lostSeconds);
+  return `<p class="decision">Last preemption ${since(last.at)} ago: evicted ${names(last.victims)}
+    for ${names(last.preemptors)}${Number.isFinite(lost) ? `, ${lost.toFixed(1)} s of run time lost` : ""}.</p>`;
+}
+
 function cancelButton(d) {
   return canChange()
     ? `<button type="button" class="cancel" data-cancel="${escapeHtml(d.name)}">Cancel ${escapeHtml(d.name)}</button>`
@@ -207,7 +215,7 @@ function draw() {
       <h2 id="title-${escapeHtml(c.name)}">${escapeHtml(c.name)} <small>${escapeHtml(c.strategy)}</small></h2>
       <p class="counts">${queued.length} queued · ${running.length} running · ${pending.length} pending</p>
       ${bar("CPU", used.cpu, c.total_cpu)}${bar("RAM", used.ram, c.total_ram)}${bar("GPU", used.gpu, c.total_gpu)}
-      ${decision(c.last_decision)}${runningTable(running)}${queueTable(queued)}${pendingTable(pending)}</section>`;
+      ${decision(c.last_decision)}${preemption(c.last_preemption)}${runningTable(running)}${queueTable(queued)}${pendingTable(pending)}</section>`;
   });
   // Redrawing replaces the buttons: keep the keyboard focus on the one that had it.
   const focused = document.activeElement && document.activeElement.dataset.cancel;

@@ -12,8 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from harness.kube import wait_for
+from harness.kube import api_client, wait_for
+from kubernetes import client
 
+from simplismart.crds import CLUSTER
 from tests.e2e.accounts import PASSWORD, Root, bearer, founder, promote, register, team, token
 
 pytestmark = pytest.mark.e2e
@@ -231,3 +233,48 @@ def test_what_the_api_and_the_user_write_is_taken_literally(
     assert piped.returncode == 0, piped.stderr
     assert json.loads(piped.stdout)["user"]["username"] == "literal-developer"
     assert "Password" in piped.stderr
+
+
+def test_an_eviction_shows_in_the_queue_and_the_cluster(
+    stack: dict[str, Any], kubeconfig: str, installation: Root, tmp_path: Path
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    founder(api, installation, "cli-evictor")
+    boss = _cli_for(stack, tmp_path / "boss")
+    boss("login", "--username", "cli-evictor")
+    namespace = _json(boss("-o", "json", "org", "create", "evictions"))["organization"]["namespace"]
+    boss("cluster", "create", "tight", "--cpu", "2", "--ram", "2", "--gpu", "0")
+    with api_client(kubeconfig) as kube:  # preemption is a kubectl setting
+        client.CustomObjectsApi(kube).patch_namespaced_custom_object(
+            CLUSTER.group, CLUSTER.version, namespace, CLUSTER.plural, "tight",
+            {"spec": {"scheduling": {"preemption": "LowerPriority"}}},
+        )  # fmt: skip
+
+    def deploy(name: str, priority: str) -> None:
+        boss(
+            *("deploy", "create", name, "--cluster", "tight", "--cpu", "2", "--ram", "1"),
+            *("--gpu", "0", "--image", "registry.example/m:1", "--duration", "120"),
+            *("--priority", priority),
+        )
+
+    deploy("low", "low")
+    wait_for(
+        lambda: (
+            _json(boss("-o", "json", "deploy", "show", "low"))["deployment"]["phase"] == "Running"
+        ),
+        timeout=30,
+        what="the LOW run",
+    )
+    deploy("high", "high")
+
+    def evicted() -> str | None:
+        shown = _json(boss("-o", "json", "cluster", "show", "tight"))["cluster"]
+        return "yes" if shown.get("last_preemption") else None
+
+    wait_for(evicted, timeout=30, what="the eviction")
+    shown = boss("cluster", "show", "tight").stdout
+    assert "evicted low for high" in shown
+    queue = boss("queue", "tight").stdout
+    assert "preempted" in queue
+    row = next(line for line in queue.splitlines() if " low " in line)
+    assert row.rstrip(" │").endswith("1")

@@ -254,6 +254,15 @@ def test_a_preempted_deployment_says_so_and_a_pending_one_says_why(
         lambda b: "usurper" in _text(b, "#cluster-contested table:first-of-type"),
         "the preemptor in the Running table",
     )
+    _until(
+        browser,
+        lambda b: "evicted evictee for usurper" in _text(b, "#cluster-contested"),
+        "the cluster's last preemption",
+    )
+    shown = api.get("/clusters/contested", headers=developer).json()["cluster"]
+    assert shown["last_preemption"]["victims"] == ["evictee"]
+    assert shown["last_preemption"]["preemptors"] == ["usurper"]
+    assert [(q["name"], q["preemptions"]) for q in shown["queue"]] == [("evictee", 1)]
     pending = _until(
         browser,
         lambda b: _text(b, "#cluster-contested tr[data-deployment=oversized]"),
