@@ -1,10 +1,12 @@
 """The change feed behind ``GET /events``: a bounded ring of numbered changes.
 
-Every change the cache makes is appended with the next number. A subscriber remembers the id
-of the last change it received and, after a reconnect, asks for everything after it
-(``Last-Event-ID``); while that id is still in the ring nothing is lost. An id the ring has
-forgotten, or one from another process (ids carry a per-process epoch), is answered with a
-reset: the subscriber reloads the lists and continues from the newest id.
+Every change the cache makes is appended to one ring, in order, and numbered within its
+namespace: event ids carry that number, so that they tell an organization nothing of how busy
+the others are. A subscriber remembers the id of the last change it received and, after a
+reconnect, asks for everything after it (``Last-Event-ID``); while its namespace's next change is
+still in the ring nothing is lost. An id the ring has forgotten, or one from another process (ids
+carry a per-process epoch), is answered with a reset: the subscriber reloads the lists and
+continues from the newest id.
 """
 
 import asyncio
@@ -20,7 +22,10 @@ DEFAULT_CAPACITY = 10_000
 
 @dataclass(frozen=True, slots=True)
 class Change:
+    #: Its place in the ring, over all namespaces.
     sequence: int
+    #: Its number in its namespace: the event id's.
+    number: int
     namespace: str
     #: ``deployment`` or ``cluster``: the SSE event name.
     kind: str
@@ -37,9 +42,11 @@ class Change:
 
 @dataclass(frozen=True, slots=True)
 class Resume:
-    """Where a subscriber starts: after ``cursor``; ``reset`` if its history is lost."""
+    """Where a subscriber starts: after ``cursor`` (a sequence), where its namespace's changes
+    had reached ``number``; ``reset`` if its history is lost."""
 
     cursor: int
+    number: int
     reset: bool
 
 
@@ -48,6 +55,8 @@ class ChangeFeed:
         self.epoch = secrets.token_hex(4)
         self._ring: deque[Change] = deque(maxlen=capacity)
         self._last = 0
+        # Per namespace, the number of its last change.
+        self._numbers: dict[str, int] = {}
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wakeup = asyncio.Event()
@@ -56,13 +65,14 @@ class ChangeFeed:
         """The event loop whose subscribers are woken by :meth:`publish` (from any thread)."""
         self._loop = loop
 
-    def event_id(self, sequence: int) -> str:
-        return f"{self.epoch}-{sequence}"
+    def event_id(self, number: int) -> str:
+        return f"{self.epoch}-{number}"
 
     def publish(self, namespace: str, kind: str, change_type: str, body: bytes) -> None:
         with self._lock:
             self._last += 1
-            self._ring.append(Change(self._last, namespace, kind, change_type, body))
+            number = self._numbers[namespace] = self._numbers.get(namespace, 0) + 1
+            self._ring.append(Change(self._last, number, namespace, kind, change_type, body))
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake)
 
@@ -71,24 +81,28 @@ class ChangeFeed:
         woken, self._wakeup = self._wakeup, asyncio.Event()
         woken.set()
 
-    def resume(self, last_event_id: str | None) -> Resume:
-        """Where a subscriber that last saw ``last_event_id`` (None: a new one) starts."""
+    def resume(self, namespace: str, last_event_id: str | None) -> Resume:
+        """Where a subscriber to ``namespace`` that last saw ``last_event_id`` (None: a new
+        one) starts."""
+        seen = self._number(last_event_id)
         with self._lock:
-            newest = self._last
-            oldest = self._ring[0].sequence if self._ring else newest + 1
-        if last_event_id is None:
-            return Resume(newest, reset=False)
-        epoch, _, number = last_event_id.partition("-")
+            newest, latest = self._last, self._numbers.get(namespace, 0)
+            if last_event_id is None or seen == latest:
+                return Resume(newest, latest, reset=False)
+            if seen is not None and seen < latest:
+                # Nothing is lost while the namespace's next change is still in the ring.
+                for change in self._ring:
+                    if change.namespace == namespace and change.number == seen + 1:
+                        return Resume(change.sequence - 1, seen, reset=False)
+            return Resume(newest, latest, reset=True)
+
+    def _number(self, event_id: str | None) -> int | None:
+        """The number in one of this process's event ids; None for anything else."""
+        epoch, _, number = (event_id or "").partition("-")
         # ASCII digits only: isdigit() alone also accepts '²', which int() refuses.
-        if (
-            epoch != self.epoch
-            or not number.isascii()
-            or not number.isdigit()
-            or int(number) > newest
-        ):
-            return Resume(newest, reset=True)
-        sequence = int(number)
-        return Resume(sequence, reset=sequence < oldest - 1)
+        if epoch != self.epoch or not number.isascii() or not number.isdigit():
+            return None
+        return int(number)
 
     def after(self, cursor: int, namespace: str) -> tuple[list[Change], int]:
         """Changes in ``namespace`` after ``cursor``, and the new cursor."""

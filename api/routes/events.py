@@ -136,14 +136,14 @@ class _EventStream(StreamingResponse):
 async def _stream(
     feed: ChangeFeed, namespace: str, last_event_id: str | None, access: _Access
 ) -> AsyncIterator[bytes]:
-    resume = feed.resume(last_event_id)
+    resume = feed.resume(namespace, last_event_id)
     cursor = resume.cursor
     yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
     if resume.reset:
         reason = {"message": "changes since the last event id are gone: reload the lists"}
-        yield _event(feed.event_id(cursor), "reset", json.dumps(reason).encode())
+        yield _event(feed.event_id(resume.number), "reset", json.dumps(reason).encode())
     else:
-        yield _event(feed.event_id(cursor), "ready", b'{"message": "streaming changes"}')
+        yield _event(feed.event_id(resume.number), "ready", b'{"message": "streaming changes"}')
     loop = asyncio.get_running_loop()
     # When this stream is next due a heartbeat: counted per stream, since the feed also wakes
     # it for every other organization's change, which it does not send.
@@ -155,7 +155,7 @@ async def _stream(
             if not await access.holds():
                 return
             for change in changes:
-                yield _event(feed.event_id(change.sequence), change.kind, change.data())
+                yield _event(feed.event_id(change.number), change.kind, change.data())
             heartbeat = loop.time() + HEARTBEAT_SECONDS
             continue
         with contextlib.suppress(TimeoutError):
@@ -163,9 +163,7 @@ async def _stream(
             continue
         if not await access.holds():
             return
-        # An id without data moves the client's Last-Event-ID past other organizations'
-        # changes, so that a reconnect need not skip them again.
-        yield f"id: {feed.event_id(cursor)}\n: keep-alive\n\n".encode()
+        yield b": keep-alive\n\n"
         heartbeat = loop.time() + HEARTBEAT_SECONDS
 
 

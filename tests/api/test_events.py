@@ -203,3 +203,23 @@ def test_a_quiet_organization_gets_its_heartbeats_while_others_change(
     assert b": keep-alive" in chunk
     assert b"event:" not in chunk  # none of the other organization's changes
     assert checks, "the heartbeat came without an access check"
+
+
+def test_event_ids_say_nothing_of_other_organizations(live: Api) -> None:
+    org = live.organization()
+    other = live.second_organization(org)
+    stream = EventStream(str(live.client.base_url), org.viewer.token)
+    ready = stream.next()
+    assert ready.name == "ready"
+    live.cluster(other.developer, "theirs")
+    for index in range(5):
+        live.deployment(other.developer, f"theirs-{index}", "theirs")
+    live.cluster(org.developer, "ours")
+    ours = stream.until(
+        lambda seen: (
+            ("cluster", "ADDED", "ours")
+            in [(e.name, e.data.get("type"), e.data.get("cluster", {}).get("name")) for e in seen]
+        )
+    )
+    stream.close()
+    assert _sequence(ours[-1]) == _sequence(ready) + 1

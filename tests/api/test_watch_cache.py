@@ -9,6 +9,7 @@ import pytest
 from harness.kube import wait_for
 
 from simplismart.api.cache import ChangeFeed, DeploymentFacets, PageToken, Store, WatchCache
+from simplismart.api.cache.changes import Resume
 from simplismart.api.cache.store import Applied
 from simplismart.api.cache.watch import render_deployment
 from simplismart.api.errors import UnprocessableError
@@ -88,17 +89,32 @@ def test_entries_resume_after_a_name(store: Store[DeploymentFacets]) -> None:
 
 def test_the_feed_resumes_within_its_ring_and_resets_beyond_it() -> None:
     feed = ChangeFeed(capacity=3)
-    start = feed.resume(None)
+    start = feed.resume("ns", None)
+    # ns gets its changes 1, 2, 3 (sequences 1, 3, 5), other its 1, 2 (sequences 2, 4); the
+    # ring keeps sequences 3, 4, 5.
     for index in range(5):
         feed.publish("ns" if index % 2 == 0 else "other", "deployment", "ADDED", b"{}")
-    changes, cursor = feed.after(feed.resume(feed.event_id(3)).cursor, "ns")
-    assert [c.sequence for c in changes] == [5]
+    resumed = feed.resume("ns", feed.event_id(1))
+    assert resumed == Resume(cursor=2, number=1, reset=False)  # its change 2 is still kept
+    changes, cursor = feed.after(resumed.cursor, "ns")
+    assert [(c.sequence, c.number) for c in changes] == [(3, 2), (5, 3)]
     assert cursor == 5
-    assert feed.resume(feed.event_id(2)).reset is False  # 3, 4, 5 are still kept
-    assert feed.resume(feed.event_id(1)).reset is True  # 2 is gone
-    assert feed.resume(feed.event_id(start.cursor)).reset is True
-    assert feed.resume("another-process-4").reset is True
-    assert feed.resume(feed.event_id(99)).reset is True
+    assert feed.resume("ns", feed.event_id(3)) == Resume(cursor=5, number=3, reset=False)
+    assert feed.resume("ns", feed.event_id(start.number)).reset is True  # its change 1 is gone
+    assert feed.resume("ns", "another-process-3").reset is True
+    assert feed.resume("ns", feed.event_id(99)).reset is True
+
+
+def test_event_ids_count_one_namespace_only() -> None:
+    """Ids tell a subscriber how many changes its organization saw, never the others'."""
+    feed = ChangeFeed()
+    feed.publish("ns", "deployment", "ADDED", b"{}")
+    for _ in range(50):
+        feed.publish("busy", "deployment", "MODIFIED", b"{}")
+    feed.publish("ns", "deployment", "MODIFIED", b"{}")
+    changes, _ = feed.after(0, "ns")
+    assert [c.number for c in changes] == [1, 2]
+    assert feed.resume("ns", None).number == 2
 
 
 def test_page_tokens_round_trip_and_refuse_anything_else() -> None:
