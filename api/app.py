@@ -49,6 +49,9 @@ def create_app(settings: Settings | None = None, kube: Kube | None = None) -> Fa
         # `/deployments/` is not `/deployments`: a 404 as the original answered, not a 307 to a
         # URL built from the Host header (http:// behind a TLS proxy).
         redirect_slashes=False,
+        # Served by routes/ui.py from files in the package, not FastAPI's pages from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.metrics = Metrics()
     # Last added runs first: sizes are checked before a request waits for its turn.

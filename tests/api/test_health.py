@@ -61,7 +61,17 @@ def test_openapi_and_docs_are_served(api: Api) -> None:
     assert {"/register", "/login", "/create_deployment", "/deployments/{name}"} <= set(
         schema["paths"]
     )
-    assert api.call("GET", "/docs").status_code == 200
+    docs = api.call("GET", "/docs")
+    assert docs.status_code == 200
+    # Served from the package: no other origin's script runs beside the dashboard's token.
+    assert "https://" not in docs.text
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    bundle = api.call("GET", "/docs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert bundle.headers["content-type"].startswith("text/javascript")
+    assert api.call("GET", "/docs/index.html").status_code == 404  # only the page's own files
+    assert api.call("GET", "/ui/docs.js").status_code == 404
+    assert api.call("GET", "/redoc").status_code == 404
 
 
 @unit_only

@@ -377,3 +377,30 @@ def test_a_refused_stream_says_why_and_follows_once_it_may(
     finally:
         for stream in held:
             stream.close()
+
+
+#: Records what the page's Content-Security-Policy refused, from before any of its scripts runs.
+RECORD_VIOLATIONS = """
+window.violations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.violations.push(`${event.violatedDirective} ${event.blockedURI}`);
+});
+"""
+
+
+def test_the_api_docs_render_from_this_origin_alone(
+    stack: dict[str, Any], browser: WebDriver
+) -> None:
+    """/docs runs Swagger UI from the package's copy: no other origin runs script beside the
+    dashboard's token, and the page works without internet access."""
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": RECORD_VIOLATIONS})
+    browser.get(f"{stack['url']}/docs")
+    _until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, ".opblock"), "the operations")
+    assert "/login" in _text(browser, "#swagger-ui")
+    loaded = browser.execute_script(
+        "return performance.getEntriesByType('resource').map((entry) => entry.name)"
+    )
+    assert loaded
+    assert all(str(url).startswith(stack["url"]) for url in loaded), loaded
+    assert browser.execute_script("return window.violations") == []
+    _shot(browser, "8-api-docs")
