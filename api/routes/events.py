@@ -10,9 +10,10 @@ body rather than ``EventSource``, which cannot send one).
 
 A user holds at most `STREAMS_PER_USER` streams at once (429 past that); one whose client went
 away counts until the server notices, at its next event or heartbeat. The stream ends when the
-access it was opened with does: the token expires or is revoked, or the caller leaves or is
-removed from the organization. It checks before it sends anything, at most once per
-`ACCESS_CHECK_SECONDS`; the client's reconnect then gets the 401 or 403 that says why.
+access it was opened with does: the token expires or is revoked, the caller leaves or is removed
+from the organization, or their role changes. It checks before it sends anything and at every
+heartbeat, at most once per `ACCESS_CHECK_SECONDS`; the client's reconnect then gets the 401 or
+403 that says why, or (a new role) a stream opened with it.
 """
 
 import asyncio
@@ -65,6 +66,7 @@ class _Access:
         self._sessions = sessions
         self._checks = checks
         self._organization_id = member.organization.id
+        self._role = member.user.role
         self._token = token
         self._checked = time.monotonic()
 
@@ -77,13 +79,15 @@ class _Access:
         return await anyio.to_thread.run_sync(self._read, limiter=self._checks)
 
     def _read(self) -> bool:
-        """The same check as every request's (`get_current_user`), and the same organization."""
+        """The same check as every request's (`get_current_user`), the same organization, and
+        the same role: a client whose role changed reconnects and reads it again (the dashboard
+        then shows the controls the new role has)."""
         with self._sessions() as session:
             try:
                 user = get_current_user(session, self._token)
             except UnauthorizedError:
                 return False
-            return user.organization_id == self._organization_id
+            return user.organization_id == self._organization_id and user.role == self._role
 
 
 @router.get(

@@ -223,3 +223,23 @@ def test_event_ids_say_nothing_of_other_organizations(live: Api) -> None:
     )
     stream.close()
     assert _sequence(ours[-1]) == _sequence(ready) + 1
+
+
+def test_the_stream_ends_when_the_role_changes(live: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client then reconnects with its new role (the dashboard shows that role's controls)."""
+    monkeypatch.setattr(events, "ACCESS_CHECK_SECONDS", 0.0)
+    org = live.organization()
+    live.cluster(org.developer, "c1")
+    stream = EventStream(str(live.client.base_url), org.viewer.token)
+    assert stream.next().name == "ready"
+    promoted = live.call(
+        "POST", "/update_role", org.admin, json={"user_id": org.viewer.id, "role": "DEVELOPER"}
+    )
+    assert promoted.status_code == 200, promoted.text
+    live.deployment(org.developer, "after", "c1")
+    assert stream.ended.wait(10), "the stream went on with the old role"
+    stream.close()
+    reconnect = EventStream(str(live.client.base_url), org.viewer.token)
+    assert reconnect.status_code == 200
+    assert reconnect.next().name == "ready"
+    reconnect.close()

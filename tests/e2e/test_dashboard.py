@@ -404,3 +404,18 @@ def test_the_api_docs_render_from_this_origin_alone(
     assert all(str(url).startswith(stack["url"]) for url in loaded), loaded
     assert browser.execute_script("return window.violations") == []
     _shot(browser, "8-api-docs")
+
+
+def test_a_viewer_made_developer_gets_the_controls_without_a_reload(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
+    user_id = register(api, "dash-promoted")
+    join(api, "dash-promoted", people.invite_code)  # a VIEWER
+    _log_in(browser, stack["url"], "dash-promoted")
+    assert not browser.find_element(By.ID, "create").is_displayed()
+    promote(api, admin, user_id, "DEVELOPER")
+    _cluster(api, bearer(api, people.developer), "promotion", cpu=1)  # the stream checks access
+    _until(browser, lambda b: b.find_element(By.ID, "create").is_displayed(), "the form")
+    assert "DEVELOPER" in _text(browser, "#who")
