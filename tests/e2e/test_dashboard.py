@@ -50,10 +50,15 @@ def people(stack: dict[str, Any], installation: Root) -> Team:
 
 def _log_in(browser: WebDriver, url: str, username: str) -> None:
     browser.get(f"{url}/ui")
+    _submit_login(browser, username)
+    _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the stream")
+
+
+def _submit_login(browser: WebDriver, username: str) -> None:
+    """Fill in and send the login form of the page already open."""
     form = browser.find_element(By.ID, "login")
     form.find_element(By.NAME, "username").send_keys(username)
     form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
-    _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the stream")
 
 
 def _until(browser: WebDriver, condition: Any, what: str, timeout: float = 30) -> Any:
@@ -128,8 +133,10 @@ def test_a_developer_watches_a_cluster_fill_and_drain_and_cancels(
     # Filled through the stream alone: the page is never reloaded.
     _until(browser, lambda b: "4 / 4" in _text(b, "#cluster-pool .bar"), "the pool to fill")
     submit("gamma", 60)
-    _until(browser, lambda b: _text(b, "#cluster-pool tr[data-deployment=gamma]"), "the queue")
-    queued = _text(browser, "#cluster-pool tr[data-deployment=gamma]")
+    # Pending ("waiting for the operator") until the operator queues it: read the queue's row.
+    queue_row = "#cluster-pool table.queue tr[data-deployment=gamma]"
+    _until(browser, lambda b: _text(b, queue_row), "the queue")
+    queued = _text(browser, queue_row)
     assert queued.startswith("1 gamma HIGH")
     assert "Last decision" in _text(browser, "#cluster-pool .decision")
     _shot(browser, "2-filled")
@@ -251,7 +258,7 @@ def test_a_preempted_deployment_says_so_and_a_pending_one_says_why(
     )
     _until(
         browser,
-        lambda b: "usurper" in _text(b, "#cluster-contested table:first-of-type"),
+        lambda b: "usurper" in _text(b, "#cluster-contested table.running"),
         "the preemptor in the Running table",
     )
     _until(
@@ -296,9 +303,7 @@ def test_a_change_while_the_lists_load_is_kept(
     _cluster(api, developer, "roomy", cpu=8)
     browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_FIRST_LIST})
     browser.get(f"{stack['url']}/ui")
-    form = browser.find_element(By.ID, "login")
-    form.find_element(By.NAME, "username").send_keys(people.developer)
-    form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+    _submit_login(browser, people.developer)
     _until(browser, lambda b: b.execute_script("return window.listHeld === true"), "the list")
     _deployment(api, developer, "latecomer", "roomy", duration_seconds=120)
     # The stream delivers its creation and its start while the older list is held back.
@@ -331,9 +336,7 @@ def test_logging_out_leaves_nothing_of_the_board(
     assert browser.find_elements(By.ID, "cluster-leftover") == []
     assert "leftover-run" not in str(browser.execute_script("return document.body.innerHTML"))
     register(api, "dash-outsider")  # in no organization
-    form = browser.find_element(By.ID, "login")
-    form.find_element(By.NAME, "username").send_keys("dash-outsider")
-    form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+    _submit_login(browser, "dash-outsider")
     _until(browser, lambda b: "not in an organization" in _text(b, "#notice"), "the notice")
     assert "leftover" not in str(browser.execute_script("return document.body.innerHTML"))
     assert browser.find_elements(By.CSS_SELECTOR, "button[data-cancel]") == []
@@ -367,9 +370,7 @@ def test_a_refused_stream_says_why_and_follows_once_it_may(
     try:
         assert {stream.status_code for stream in held} == {200}
         browser.get(f"{stack['url']}/ui")
-        form = browser.find_element(By.ID, "login")
-        form.find_element(By.NAME, "username").send_keys(people.viewer)
-        form.find_element(By.NAME, "password").send_keys(PASSWORD, Keys.ENTER)
+        _submit_login(browser, people.viewer)
         _until(browser, lambda b: "event streams open already" in _text(b, "#notice"), "why")
         held.pop().close()
         _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the stream")
