@@ -12,11 +12,10 @@ from typing import Any
 
 import httpx
 import pytest
-from harness.kube import api_client, wait_for
-from kubernetes import client
+from harness.kube import wait_for
 
-from simplismart.crds import CLUSTER
 from tests.e2e.accounts import PASSWORD, Root, bearer, founder, promote, register, team, token
+from tests.e2e.clusters import allow_preemption
 
 pytestmark = pytest.mark.e2e
 
@@ -244,11 +243,7 @@ def test_an_eviction_shows_in_the_queue_and_the_cluster(
     boss("login", "--username", "cli-evictor")
     namespace = _json(boss("-o", "json", "org", "create", "evictions"))["organization"]["namespace"]
     boss("cluster", "create", "tight", "--cpu", "2", "--ram", "2", "--gpu", "0")
-    with api_client(kubeconfig) as kube:  # preemption is a kubectl setting
-        client.CustomObjectsApi(kube).patch_namespaced_custom_object(
-            CLUSTER.group, CLUSTER.version, namespace, CLUSTER.plural, "tight",
-            {"spec": {"scheduling": {"preemption": "LowerPriority"}}},
-        )  # fmt: skip
+    allow_preemption(kubeconfig, namespace, "tight")  # a kubectl setting
 
     def deploy(name: str, priority: str) -> None:
         boss(

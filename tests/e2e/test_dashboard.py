@@ -24,9 +24,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from simplismart.api.core.streams import STREAMS_PER_USER
-from simplismart.crds import CLUSTER, DEPLOYMENT
+from simplismart.crds import DEPLOYMENT
 from tests.api.live import EventStream
 from tests.e2e.accounts import PASSWORD, Root, Team, bearer, join, promote, register, team
+from tests.e2e.clusters import allow_preemption
 
 pytestmark = pytest.mark.e2e
 
@@ -228,12 +229,8 @@ def test_a_preempted_deployment_says_so_and_a_pending_one_says_why(
     # Preemption, and a request larger than the cluster (which the REST API refuses), are
     # kubectl's part.
     namespace = api.get("/me", headers=developer).json()["user"]["organization"]["namespace"]
+    allow_preemption(kubeconfig, namespace, "contested")
     with api_client(kubeconfig) as kube:
-        objects = client.CustomObjectsApi(kube)
-        objects.patch_namespaced_custom_object(
-            CLUSTER.group, CLUSTER.version, namespace, CLUSTER.plural, "contested",
-            {"spec": {"scheduling": {"preemption": "LowerPriority"}}},
-        )  # fmt: skip
         oversized = {
             "apiVersion": DEPLOYMENT.api_version,
             "kind": DEPLOYMENT.kind,
@@ -244,7 +241,7 @@ def test_a_preempted_deployment_says_so_and_a_pending_one_says_why(
                 "image": "registry.example/model:1",
             },
         }
-        objects.create_namespaced_custom_object(
+        client.CustomObjectsApi(kube).create_namespaced_custom_object(
             DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, oversized
         )
     _log_in(browser, stack["url"], people.developer)
