@@ -11,5 +11,14 @@ step "applying CRDs from crds/"
 "$kubectl" --kubeconfig="$config" apply --server-side --force-conflicts -f "$REPO_ROOT/crds/" >/dev/null
 "$kubectl" --kubeconfig="$config" wait --for=condition=Established --timeout=60s \
   crd/clusters.simplismart.io crd/deployments.simplismart.io >/dev/null
+# Established does not mean served: for a moment after it a LIST answers 429 "storage is
+# (re)initializing", which a watch started then (the operator's) logs as an error.
+for _ in $(seq 60); do
+  if "$kubectl" --kubeconfig="$config" get clusters.simplismart.io,deployments.simplismart.io \
+    --all-namespaces --request-timeout=5s >/dev/null 2>&1; then
+    break
+  fi
+  sleep 0.5
+done
 done_step
 echo "$config"

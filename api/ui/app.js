@@ -92,8 +92,20 @@ function seconds(ms) {
 function since(iso) {
   return iso ? `<span data-since="${escapeHtml(iso)}">${seconds(now() - Date.parse(iso))}</span>` : "—";
 }
-function until(iso) {
-  return iso ? `<span data-until="${escapeHtml(iso)}">${seconds(Date.parse(iso) - now())}</span>` : "—";
+// A moment to come reads as what is left ("in 12s" for an ETA); once it has passed, as what
+// happens then: an ETA is due (the operator's next pass starts it or writes a later one), a
+// run is ending (its pass ends it within a moment), rather than a frozen "0s".
+const COUNTDOWNS = {
+  eta: { ahead: (left) => `in ${left}`, passed: "due now" },
+  remaining: { ahead: (left) => left, passed: "ending" },
+};
+function countdown(iso, kind, current) {
+  const left = Date.parse(iso) - current;
+  return left >= 1000 ? COUNTDOWNS[kind].ahead(seconds(left)) : COUNTDOWNS[kind].passed;
+}
+function until(iso, kind) {
+  if (!iso) return "—";
+  return `<span data-until="${escapeHtml(iso)}" data-kind="${kind}">${countdown(iso, kind, now())}</span>`;
 }
 function tick() {
   const current = now();
@@ -101,7 +113,7 @@ function tick() {
     cell.textContent = seconds(current - Date.parse(cell.dataset.since));
   }
   for (const cell of document.querySelectorAll("[data-until]")) {
-    cell.textContent = seconds(Date.parse(cell.dataset.until) - current);
+    cell.textContent = countdown(cell.dataset.until, cell.dataset.kind, current);
   }
 }
 
@@ -168,7 +180,7 @@ function queueTable(queued) {
   const rows = queued.map((d) => `<tr data-deployment="${escapeHtml(d.name)}">
       <td>${escapeHtml(d.queue_position ?? "—")}</td>${nameCell(d)}
       <td>${d.priority === 1 ? "HIGH" : "LOW"}</td><td>${since(d.queued_at)}</td>
-      <td>${d.estimated_start_at ? "in " + until(d.estimated_start_at) : "—"}</td>
+      <td>${until(d.estimated_start_at, "eta")}</td>
       <td>${escapeHtml(d.message || "")}</td><td>${cancelButton(d)}</td></tr>`);
   return `<table class="queue"><caption>Queue</caption><thead><tr><th scope="col">#</th><th scope="col">Name</th>
     <th scope="col">Priority</th><th scope="col">Waited</th><th scope="col">ETA</th>
@@ -180,7 +192,7 @@ function runningTable(running) {
   if (!running.length) return "<p class=\"muted\">Nothing runs.</p>";
   const rows = running.map((d) => `<tr data-deployment="${escapeHtml(d.name)}">
       ${nameCell(d)}<td>${d.cpu} / ${d.ram} / ${d.gpu}</td>
-      <td>${until(d.expires_at)}</td><td>${cancelButton(d)}</td></tr>`);
+      <td>${until(d.expires_at, "remaining")}</td><td>${cancelButton(d)}</td></tr>`);
   return `<table class="running"><caption>Running</caption><thead><tr><th scope="col">Name</th>
     <th scope="col">CPU / RAM / GPU</th><th scope="col">Remaining</th>
     <th scope="col"><span class="sr">Actions</span></th></tr></thead><tbody>${rows.join("")}</tbody></table>`;

@@ -417,3 +417,16 @@ def test_a_viewer_made_developer_gets_the_controls_without_a_reload(
     _cluster(api, bearer(api, people.developer), "promotion", cpu=1)  # the stream checks access
     _until(browser, lambda b: b.find_element(By.ID, "create").is_displayed(), "the form")
     assert "DEVELOPER" in _text(browser, "#who")
+
+
+def test_a_passed_eta_or_deadline_says_so_rather_than_zero(
+    stack: dict[str, Any], browser: WebDriver
+) -> None:
+    """What the queue's ETA and the runs' remaining time read, before and after the moment."""
+    browser.get(f"{stack['url']}/ui")
+    read = browser.execute_script(
+        "const after = (ms, kind) => countdown(new Date(now() + ms).toISOString(), kind, now());"
+        "return [after(12400, 'eta'), after(-3000, 'eta'), after(65000, 'remaining'),"
+        " after(-200, 'remaining')];"
+    )
+    assert read == ["in 12s", "due now", "1m 5s", "ending"]
