@@ -57,6 +57,10 @@ def serve_metrics(metrics: Metrics, host: str, port: int) -> None:
         )
 
 
+#: The methods recorded by name; any other is counted as OTHER.
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 class MetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -79,7 +83,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_recording_status)
         finally:
             route = _template(scope)
-            method = scope["method"]
+            # A client names its own method (any token h11 accepts): one series each would
+            # let anyone grow the registry without bound.
+            method = scope["method"] if scope["method"] in KNOWN_METHODS else "OTHER"
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(time.perf_counter() - started)
 

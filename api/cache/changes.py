@@ -6,7 +6,8 @@ the others are. A subscriber remembers the id of the last change it received and
 reconnect, asks for everything after it (``Last-Event-ID``); while its namespace's next change is
 still in the ring nothing is lost. An id the ring has forgotten, or one from another process (ids
 carry a per-process epoch), is answered with a reset: the subscriber reloads the lists and
-continues from the newest id.
+continues from the newest id. So is a subscriber that reads so slowly that its namespace's
+changes leave the ring before it sends them.
 """
 
 import asyncio
@@ -48,6 +49,18 @@ class Resume:
     cursor: int
     number: int
     reset: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What a subscriber sends next: ``changes``, then it is at ``cursor``, its namespace at
+    ``number``; ``lost`` if some of the namespace's changes left the ring before it read them
+    (it then sends a reset, not them)."""
+
+    changes: list[Change]
+    cursor: int
+    number: int
+    lost: bool
 
 
 class ChangeFeed:
@@ -104,19 +117,20 @@ class ChangeFeed:
             return None
         return int(number)
 
-    def after(self, cursor: int, namespace: str) -> tuple[list[Change], int]:
-        """Changes in ``namespace`` after ``cursor``, and the new cursor."""
+    def after(self, cursor: int, namespace: str, number: int) -> Batch:
+        """Changes in ``namespace`` after ``cursor``, for a subscriber whose last one had
+        ``number``."""
         with self._lock:
-            newest = self._last
-            if not self._ring or cursor >= newest:
-                return [], newest
-            start = max(0, cursor - self._ring[0].sequence + 1)
+            newest, latest = self._last, self._numbers.get(namespace, 0)
+            start = max(0, cursor - self._ring[0].sequence + 1) if self._ring else 0
             changes = [
                 change
                 for change in itertools.islice(self._ring, start, None)
                 if change.namespace == namespace
             ]
-        return changes, newest
+        # The ring holds the namespace's changes in order, numbered one by one: a gap is what
+        # fell out of it while this subscriber was slow to read.
+        return Batch(changes, newest, latest, lost=latest != number + len(changes))
 
     def wakeup(self) -> asyncio.Event:
         """The event the next publish sets: take it *before* calling :meth:`after`."""

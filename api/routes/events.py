@@ -141,11 +141,10 @@ async def _stream(
     feed: ChangeFeed, namespace: str, last_event_id: str | None, access: _Access
 ) -> AsyncIterator[bytes]:
     resume = feed.resume(namespace, last_event_id)
-    cursor = resume.cursor
+    cursor, number = resume.cursor, resume.number
     yield f"retry: {RETRY_MILLISECONDS}\n\n".encode()
     if resume.reset:
-        reason = {"message": "changes since the last event id are gone: reload the lists"}
-        yield _event(feed.event_id(resume.number), "reset", json.dumps(reason).encode())
+        yield _reset(feed.event_id(number))
     else:
         yield _event(feed.event_id(resume.number), "ready", b'{"message": "streaming changes"}')
     loop = asyncio.get_running_loop()
@@ -154,12 +153,16 @@ async def _stream(
     heartbeat = loop.time() + HEARTBEAT_SECONDS
     while True:
         wakeup = feed.wakeup()
-        changes, cursor = feed.after(cursor, namespace)
-        if changes:
+        batch = feed.after(cursor, namespace, number)
+        cursor, number = batch.cursor, batch.number
+        if batch.changes or batch.lost:
             if not await access.holds():
                 return
-            for change in changes:
-                yield _event(feed.event_id(change.number), change.kind, change.data())
+            if batch.lost:
+                yield _reset(feed.event_id(number))
+            else:
+                for change in batch.changes:
+                    yield _event(feed.event_id(change.number), change.kind, change.data())
             heartbeat = loop.time() + HEARTBEAT_SECONDS
             continue
         with contextlib.suppress(TimeoutError):
@@ -169,6 +172,11 @@ async def _stream(
             return
         yield b": keep-alive\n\n"
         heartbeat = loop.time() + HEARTBEAT_SECONDS
+
+
+def _reset(event_id: str) -> bytes:
+    reason = {"message": "changes since the last event id are gone: reload the lists"}
+    return _event(event_id, "reset", json.dumps(reason).encode())
 
 
 def _event(event_id: str, name: str, data: bytes) -> bytes:

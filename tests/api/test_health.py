@@ -56,6 +56,18 @@ def test_metrics_count_requests_by_route_template(api: Api) -> None:
     assert "simplismart_api_request_duration_seconds_bucket" in text
 
 
+def test_methods_a_client_makes_up_share_one_series(api: Api) -> None:
+    """Any token is a method to the HTTP parser: each one named would be a series kept for
+    ever, so a loop of made-up methods would grow the process without bound."""
+    for index in range(3):
+        api.client.request(f"MADEUP{index}", "/clusters")
+    metrics = api.client.app.state.metrics  # type: ignore[attr-defined]
+    text = generate_latest(metrics.registry).decode()
+    assert "MADEUP" not in text
+    other = 'simplismart_api_requests_total{method="OTHER",route="unmatched",status="405"} 3.0'
+    assert other in text
+
+
 def test_openapi_and_docs_are_served(api: Api) -> None:
     schema = api.call("GET", "/openapi.json").json()
     assert {"/register", "/login", "/create_deployment", "/deployments/{name}"} <= set(

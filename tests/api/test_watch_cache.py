@@ -96,9 +96,9 @@ def test_the_feed_resumes_within_its_ring_and_resets_beyond_it() -> None:
         feed.publish("ns" if index % 2 == 0 else "other", "deployment", "ADDED", b"{}")
     resumed = feed.resume("ns", feed.event_id(1))
     assert resumed == Resume(cursor=2, number=1, reset=False)  # its change 2 is still kept
-    changes, cursor = feed.after(resumed.cursor, "ns")
-    assert [(c.sequence, c.number) for c in changes] == [(3, 2), (5, 3)]
-    assert cursor == 5
+    batch = feed.after(resumed.cursor, "ns", resumed.number)
+    assert [(c.sequence, c.number) for c in batch.changes] == [(3, 2), (5, 3)]
+    assert (batch.cursor, batch.number, batch.lost) == (5, 3, False)
     assert feed.resume("ns", feed.event_id(3)) == Resume(cursor=5, number=3, reset=False)
     assert feed.resume("ns", feed.event_id(start.number)).reset is True  # its change 1 is gone
     assert feed.resume("ns", "another-process-3").reset is True
@@ -112,9 +112,27 @@ def test_event_ids_count_one_namespace_only() -> None:
     for _ in range(50):
         feed.publish("busy", "deployment", "MODIFIED", b"{}")
     feed.publish("ns", "deployment", "MODIFIED", b"{}")
-    changes, _ = feed.after(0, "ns")
-    assert [c.number for c in changes] == [1, 2]
+    batch = feed.after(0, "ns", 0)
+    assert [c.number for c in batch.changes] == [1, 2]
     assert feed.resume("ns", None).number == 2
+
+
+def test_a_subscriber_that_fell_behind_the_ring_is_told_to_reload() -> None:
+    """A slow reader whose namespace's changes left the ring before it read them gets no
+    later change as if nothing were missing: the batch says they are lost."""
+    feed = ChangeFeed(capacity=3)
+    start = feed.resume("ns", None)
+    feed.publish("ns", "deployment", "ADDED", b"{}")  # number 1: will fall out
+    for _ in range(3):
+        feed.publish("other", "deployment", "MODIFIED", b"{}")
+    behind = feed.after(start.cursor, "ns", start.number)
+    assert (behind.changes, behind.number, behind.lost) == ([], 1, True)
+    feed.publish("ns", "deployment", "MODIFIED", b"{}")  # number 2, after the reset
+    caught_up = feed.after(behind.cursor, "ns", behind.number)
+    assert [c.number for c in caught_up.changes] == [2]
+    assert caught_up.lost is False
+    # Only what this namespace lost counts: the other's gap is not its concern.
+    assert feed.after(start.cursor, "elsewhere", 0).lost is False
 
 
 def test_page_tokens_round_trip_and_refuse_anything_else() -> None:
