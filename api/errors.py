@@ -15,7 +15,13 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.types import Send
 
-from simplismart.api.schemas.common import DNS_LABEL, STORED_TEXT, ErrorBody, FieldError
+from simplismart.api.schemas.common import (
+    DNS_LABEL,
+    IMAGE_TEXT,
+    STORED_TEXT,
+    ErrorBody,
+    FieldError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +43,9 @@ _PATTERNS = {
         "must be lowercase letters, digits and '-', starting and ending with a letter or digit"
     ),
     STORED_TEXT: "must not contain control characters",
+    IMAGE_TEXT: (
+        "must be an image reference or a URL: ASCII letters, digits and punctuation, no spaces"
+    ),
 }
 
 

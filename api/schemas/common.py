@@ -1,5 +1,6 @@
 """Shapes shared by every route: the ``message`` every body carries and the error body."""
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -11,11 +12,22 @@ from simplismart.crds.models import MAX_AMOUNT
 STORED_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
 
+#: Characters that draw nothing yet are printable to Python: Unicode's default-ignorable code
+#: points outside the format category (which ``isprintable`` refuses already), such as the
+#: combining grapheme joiner, variation selectors and the Hangul fillers, and the blank Braille
+#: pattern. "mallory" followed by one of them would show as mallory.
+_INVISIBLE = re.compile(
+    "[\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u2800\u3164\ufe00-\ufe0f\uffa0"
+    "\U000e0100-\U000e01ef]"
+)
+
+
 def _visible(text: str) -> str:
     """Refuse what would show as someone else's name: invisible and format characters
-    (zero-width spaces, direction marks), separators other than the space, blank text and
-    surrounding spaces. Case and compatibility forms are folded by `canonical_username`."""
-    if not text.isprintable() or text != text.strip() or not text:
+    (zero-width spaces, direction marks, variation selectors), separators other than the space,
+    blank text and surrounding spaces. Case and compatibility forms are folded by
+    `canonical_username`."""
+    if not text.isprintable() or _INVISIBLE.search(text) or text != text.strip() or not text:
         raise ValueError(
             "must be visible text: no control, invisible or format characters, and no "
             "leading or trailing spaces"
@@ -25,6 +37,11 @@ def _visible(text: str) -> str:
 
 #: A name people read and tell apart: a new username or an organization's name.
 VisibleName = AfterValidator(_visible)
+
+#: An image reference or a URL (the original clients send one): visible ASCII, no spaces. Not
+#: any printable Unicode, whose four-byte characters made a 2,048-character path take 8 KiB in
+#: every API replica's cache, per deployment.
+IMAGE_TEXT = r"^[!-~]+$"
 
 #: A Kubernetes object name (a DNS label), as the CRDs require for clusters and deployments.
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"

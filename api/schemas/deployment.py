@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from simplismart.api.schemas.common import Amount, Name, Reply, Request, VisibleName
+from simplismart.api.schemas.common import IMAGE_TEXT, Amount, Name, Reply, Request
 from simplismart.api.schemas.resource import identity, read_status
 from simplismart.crds import (
     DeploymentSpec,
@@ -39,9 +39,13 @@ class DeploymentCreate(Request):
     gpu: Amount
     priority: Annotated[int, Field(strict=True, ge=0, le=1, description="1 HIGH, 0 LOW.")] = 0
     # Shown in terminals and tables: an escape sequence in it would run in a reader's terminal.
-    docker_path: Annotated[
-        str, VisibleName, Field(min_length=1, max_length=2048, description="The image to run.")
-    ]
+    docker_path: str = Field(
+        min_length=1,
+        max_length=2048,
+        pattern=IMAGE_TEXT,
+        description="The image to run: an image reference or a URL (visible ASCII, no spaces).",
+        examples=["https://sampledockerpath/DockerFile"],
+    )
     duration_seconds: int | None = Field(
         default=None,
         strict=True,

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from simplismart.api.core.usernames import MAX_CANONICAL_LENGTH, canonical_username
 from simplismart.api.models import Role, User
 from simplismart.api.schemas.common import STORED_TEXT, Reply, Request, VisibleName
 from simplismart.api.schemas.organization import OrganizationOut
@@ -20,8 +21,19 @@ class Credentials(Request):
     password: str = Field(min_length=1, max_length=1024)
 
 
+def _foldable(username: str) -> str:
+    """Refuse a name whose canonical form outgrows its column: folding lengthens some
+    characters eighteen-fold (U+FDFA), and PostgreSQL refuses what does not fit."""
+    if len(canonical_username(username)) > MAX_CANONICAL_LENGTH:
+        raise ValueError(
+            f"is longer than {MAX_CANONICAL_LENGTH} characters once case and compatibility "
+            "forms are folded: choose a shorter name"
+        )
+    return username
+
+
 class Registration(Credentials):
-    username: Annotated[Username, VisibleName]
+    username: Annotated[Username, VisibleName, AfterValidator(_foldable)]
     password: str = Field(min_length=8, max_length=1024, description="At least 8 characters.")
     bootstrap_token: str | None = Field(
         default=None,

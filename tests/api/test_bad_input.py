@@ -50,6 +50,8 @@ INVALID = [
     ("/create_deployment", _with(DEPLOYMENT, docker_path="img\u001b[31m"), "docker_path"),
     ("/create_deployment", _with(DEPLOYMENT, docker_path="img\nline"), "docker_path"),
     ("/create_deployment", _with(DEPLOYMENT, docker_path="img\u202e"), "docker_path"),
+    ("/create_deployment", _with(DEPLOYMENT, docker_path="registry/😀" * 100), "docker_path"),
+    ("/create_deployment", _with(DEPLOYMENT, docker_path="my image"), "docker_path"),
     ("/create_deployment", _with(DEPLOYMENT, duration_seconds=0), "duration_seconds"),
     ("/create_deployment", _with(DEPLOYMENT, cpu=...), "cpu"),
     ("/create_deployment", _with(DEPLOYMENT, docker_path=...), "docker_path"),
@@ -200,6 +202,11 @@ def test_a_nul_byte_in_a_username_is_a_422_naming_it(api: Api, path: str) -> Non
         " ",
         " mallory",
         "mallory\u00a0",  # a no-break space
+        # Printable to Python, yet they draw nothing:
+        "mallory\u034f",  # a combining grapheme joiner
+        "mallory\ufe0f",  # a variation selector
+        "\u3164",  # a Hangul filler: a blank name
+        "mall\u2800ory",  # the blank Braille pattern
     ],
 )
 def test_usernames_that_would_show_as_another_are_refused(api: Api, username: str) -> None:
@@ -209,6 +216,19 @@ def test_usernames_that_would_show_as_another_are_refused(api: Api, username: st
     [error] = answer.json()["errors"]
     assert error["field"] == "username"
     assert "visible" in error["message"]
+
+
+def test_a_username_that_outgrows_its_column_once_folded_is_a_422(api: Api) -> None:
+    """U+FDFA folds to 18 characters: 34 of them make a canonical form longer than the
+    column (PostgreSQL answered 500)."""
+    answer = api.call(
+        "POST", "/register", json={"username": "\ufdfa" * 34, "password": "long enough"}
+    )
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] == "username"
+    assert "folded" in error["message"]
+    assert api.login(api.user("\ufdfa" * 3).username).token  # a short one is fine
 
 
 def test_a_username_with_a_space_inside_or_beyond_ascii_is_fine(api: Api) -> None:
