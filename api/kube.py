@@ -120,7 +120,12 @@ class KubernetesApi:
                             config_file=self._kubeconfig, client_configuration=configuration
                         )
                 except (config.ConfigException, OSError) as error:
-                    raise UnavailableError(f"Kubernetes is not configured: {error}") from None
+                    # Its text may name files and hosts of this installation: the log's, not
+                    # every caller's.
+                    log.error("Kubernetes is not configured: %s", error)
+                    raise UnavailableError(
+                        "the Kubernetes API is not configured for this service; try again later"
+                    ) from None
                 configuration.connection_pool_maxsize = 32
                 configuration.retries = 1
                 self._client = client.ApiClient(configuration)
