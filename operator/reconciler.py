@@ -17,7 +17,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -89,6 +89,20 @@ def _waits(decided: PassPlan, started: list[str]) -> dict[str, statuses.Wait]:
         )
         for name, message in outlook.reasons.items()
     }
+
+
+async def _all(writes: Iterable[Awaitable[bool]]) -> list[bool]:
+    """Whether each write went through, once every one is answered; the first failure is
+    raised only then.
+
+    A pass that failed on one write while its others went on would end with them still in
+    flight, and the next pass would count the capacity of a start not yet written as free.
+    """
+    answers = await asyncio.gather(*writes, return_exceptions=True)
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    return [answer is True for answer in answers]
 
 
 def _place(deployment: DeploymentObject, now: datetime) -> statuses.Place:
@@ -166,7 +180,7 @@ class Reconciler:
         moment = self._clock()
         settled = await self._end_due(cluster, ref, moment)
         current = planning.plan(cluster, self._store.members(ref), moment)
-        settled &= all(await asyncio.gather(*(self._hold(h, moment) for h in current.holds)))
+        settled &= all(await _all(self._hold(h, moment) for h in current.holds))
         if cluster is None:
             self._forget(ref)
             return None if settled else 0.0
@@ -254,20 +268,21 @@ class Reconciler:
         return self._store.get(deployment.uid) or deployment
 
     @asynccontextmanager
-    async def _claim(self, deployment: DeploymentObject) -> AsyncIterator[DeploymentObject]:
+    async def _claim(self, planned: DeploymentObject) -> AsyncIterator[DeploymentObject | None]:
         """The deployment as our last write left it, kept from refreshes while a start or a
-        hold is decided and written.
+        hold is decided and written; None if its spec changed since the pass planned with it.
 
         A refresh still in flight is waited for: a transition decided on the copy it replaces
         would be refused by its resourceVersion precondition. One that has not begun finds the
-        deployment claimed and is dropped.
+        deployment claimed and is dropped. A spec edited meanwhile (resources, cluster) is one
+        the pass's capacity check never saw: the transition is given up and decided again.
         """
-        latest = await self._latest(deployment)
-        answered = self._writing[deployment.uid] = asyncio.Event()
+        latest = await self._latest(planned)
+        answered = self._writing[planned.uid] = asyncio.Event()
         try:
-            yield latest
+            yield latest if latest.generation == planned.generation else None
         finally:
-            del self._writing[deployment.uid]
+            del self._writing[planned.uid]
             answered.set()
 
     def _trail(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -305,7 +320,7 @@ class Reconciler:
         ]
         if cluster is None:
             return True  # runs on a deleted cluster are cancelled as holds, not finished
-        ended = await asyncio.gather(*(self._end(cluster, d, moment) for d in due))
+        ended = await _all(self._end(cluster, d, moment) for d in due)
         return all(ended)
 
     async def _end(
@@ -336,6 +351,8 @@ class Reconciler:
 
     async def _hold(self, hold: planning.Hold, moment: datetime) -> bool:
         async with self._claim(hold.deployment) as deployment:
+            if deployment is None:
+                return False
             current = deployment.status
             if (current.phase, current.reason, current.message) == (
                 Phase.PENDING,
@@ -390,11 +407,8 @@ class Reconciler:
             return None
         running = {d.name: d for d in current.running}
         preemptors = [queued[name] for name in preemption.admitted]
-        evicted = await asyncio.gather(
-            *(
-                self._evict(running[name], preemption.admitted, moment)
-                for name in preemption.victims
-            )
+        evicted = await _all(
+            self._evict(running[name], preemption.admitted, moment) for name in preemption.victims
         )
         self._last_preemption[cluster.ref] = _preemption_report(preemption, moment)
         logger.info(
@@ -409,7 +423,7 @@ class Reconciler:
         if not Resources.total(d.spec.resources for d in preemptors).fits_in(after.free(cluster)):
             logger.error("%s: %s do not fit after eviction", cluster.ref, preemption.admitted)
             return False
-        started = await asyncio.gather(*(self._start(d, cluster, moment) for d in preemptors))
+        started = await _all(self._start(d, cluster, moment) for d in preemptors)
         for deployment, ok in zip(preemptors, started, strict=True):
             if ok:
                 self._events.announce(
@@ -503,7 +517,7 @@ class Reconciler:
         """Start what was chosen; returns the deployments actually started."""
         if selection is None:
             return []
-        started = await asyncio.gather(*(self._start(d, cluster, moment) for d in chosen))
+        started = await _all(self._start(d, cluster, moment) for d in chosen)
         admitted = [d for d, ok in zip(chosen, started, strict=True) if ok]
         logger.info(
             "%s: started %d of %d queued (%s, %.1f ms%s): %s",
@@ -514,10 +528,13 @@ class Reconciler:
         return admitted
 
     async def _start(
-        self, deployment: DeploymentObject, cluster: ClusterObject, moment: datetime
+        self, planned: DeploymentObject, cluster: ClusterObject, moment: datetime
     ) -> bool:
-        """Lease, then conditional Running status; False (and no lease) if either is refused."""
-        async with self._claim(deployment) as deployment:
+        """Lease, then conditional Running status; False (and no lease) if either is refused,
+        or if the deployment is no longer the one the pass planned to start."""
+        async with self._claim(planned) as deployment:
+            if deployment is None or deployment.phase in (Phase.RUNNING, Phase.SUCCEEDED):
+                return False
             window = cluster.spec.scheduling.run_duration
             seconds = deployment.spec.duration_seconds or self._random.randint(
                 window.min_seconds, window.max_seconds

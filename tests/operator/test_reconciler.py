@@ -480,3 +480,76 @@ def test_refreshes_and_reports_within_the_refresh_interval_give_way_to_the_newes
     assert kube.deployments["x"]["status"]["queuePosition"] == 3
     assert kube.cluster_writes == 2
     assert kube.cluster["status"]["queued"] == 3
+
+
+def _allocated_cpu(kube: FakeKube) -> int:
+    """CPU the Running deployments hold, as the API server has them."""
+    return sum(
+        body["status"]["allocated"]["cpu"]
+        for body in kube.deployments.values()
+        if body["status"].get("phase") == "Running"
+    )
+
+
+def test_a_spec_edited_while_its_start_waits_is_decided_again() -> None:
+    """The start of a deployment waits for its queue refresh in flight; meanwhile its owner
+    asks for the whole cluster. Started as edited, it would hold capacity the pass never
+    checked (7 CPU of 4)."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("short", cpu=1, duration=5)
+    kube.add("long", cpu=3, duration=100)
+    answered = hold_queued_writes(kube)
+
+    async def scenario() -> float | None:
+        await settled(reconciler)  # short and long run: the cluster is full
+        kube.add("b", cpu=1, duration=5)
+        reconciler._store.invalidate(POOL)  # what the watch would do
+        await reconciler(POOL)  # b is marked Queued by a trailing write, still unanswered
+        clock.advance(5)
+        ends_short = asyncio.create_task(reconciler(POOL))  # b fits in what short frees
+        await asyncio.sleep(0.01)
+        edited = kube.deployments["b"]
+        edited["spec"]["resources"]["cpu"] = 4
+        edited["metadata"]["generation"] = 2
+        edited["metadata"]["resourceVersion"] = str(next(kube.versions))
+        reconciler._store.observe(DeploymentObject.from_body(edited))  # the watch's event
+        answered.set()
+        again = await ends_short
+        await settled(reconciler)
+        return again
+
+    again = asyncio.run(scenario())
+    assert _allocated_cpu(kube) <= 4
+    assert phase(kube, "b") != "Running", "4 CPU do not fit beside long's 3"
+    assert again == 0.0, "decided again at once"
+
+
+def test_a_failed_start_is_raised_only_once_the_pass_s_other_starts_are_answered() -> None:
+    """One start's write fails while another's is still in flight. Raised at once, the pass
+    would end with that write going on unseen, and the next pass would give its capacity to
+    someone else."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("failing", cpu=2, duration=5)
+    kube.add("slow", cpu=2, duration=5)
+    patch = kube.patch_deployment_status
+
+    async def flaky_write(
+        deployment: DeploymentObject, status: dict[str, Any]
+    ) -> DeploymentObject | None:
+        if deployment.name == "failing":
+            raise RuntimeError("the API server answered 500")
+        await asyncio.sleep(0.05)
+        return await patch(deployment, status)
+
+    kube.patch_deployment_status = flaky_write  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError):
+            await reconciler(POOL)
+        assert phase(kube, "slow") == "Running", "answered before the pass ended"
+        assert reconciler._store.get("slow-uid") is not None
+        assert reconciler._store.get("slow-uid").phase == Phase.RUNNING  # type: ignore[union-attr]
+
+    asyncio.run(scenario())
