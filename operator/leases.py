@@ -21,7 +21,6 @@ from simplismart.operator.objects import ClusterRef
 logger = logging.getLogger(__name__)
 
 LEASE_PREFIX = "simplismart:lease:"
-EXPIRED_CHANNEL = "__keyevent@*__:expired"
 #: Redis connections at most (the expiry listener holds one of them).
 CONNECTIONS = 64
 
@@ -87,15 +86,22 @@ class RunLeases:
             await pipe.execute()
 
     async def listen(self, wake: Callable[[ClusterRef], None]) -> None:
-        """Wake the pass of every cluster whose lease expires; reconnect for ever."""
+        """Wake the pass of every cluster whose lease expires; reconnect for ever.
+
+        Only this database's expiries: another installation may share the server in another
+        one, with clusters of the same names. Its keys are anyone's bytes: one that is not
+        UTF-8 must not end the loop.
+        """
+        database = self._redis.connection_pool.connection_kwargs.get("db", 0)
         while True:
             try:
                 await _enable_expiry_events(self._redis)
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.psubscribe(EXPIRED_CHANNEL)
+                    await pubsub.subscribe(f"__keyevent@{database}__:expired")
                     async for message in pubsub.listen():
                         key = message["data"]
-                        run = RunId.from_key(key.decode() if isinstance(key, bytes) else key)
+                        text = key.decode(errors="replace") if isinstance(key, bytes) else key
+                        run = RunId.from_key(text)
                         if run is not None:
                             wake(run.cluster_ref)
             except (RedisError, OSError) as error:

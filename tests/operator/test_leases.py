@@ -48,30 +48,43 @@ def test_restore_recreates_only_lost_leases_with_the_remaining_time(redis_url: s
     assert 2_000 < lost_ttl <= 5_000  # its own 5 s, less the time to read it back
 
 
-def test_an_expired_lease_wakes_its_cluster(redis_url: str) -> None:
-    async def scenario() -> tuple[ClusterRef, list[ClusterRef]]:
+def test_an_expired_lease_wakes_its_cluster_and_nothing_else_does(redis_url: str) -> None:
+    """Only this database's leases wake passes (another installation may share the server in
+    another database), and a key that is not UTF-8 ends nothing."""
+
+    async def scenario() -> tuple[ClusterRef, ClusterRef, list[ClusterRef], bool]:
         redis = Redis.from_url(redis_url)
-        leases, run = RunLeases(redis), run_id()
+        where = redis.connection_pool.connection_kwargs
+        database = int(where.get("db", 0))
+        neighbour = Redis(host=where["host"], port=where["port"], db=database + 1)
+        leases, run, elsewhere = RunLeases(redis), run_id(), run_id()
         woken: list[ClusterRef] = []
-        before = await redis.pubsub_numpat()
+        channel = f"__keyevent@{database}__:expired"
         listener = asyncio.create_task(leases.listen(woken.append))
         # Subscribed before the lease exists, or its expiry could pass unheard.
         for _ in range(200):
-            if await redis.pubsub_numpat() > before:
+            if dict(await redis.pubsub_numsub(channel)).get(channel.encode(), 0) > 0:
                 break
             await asyncio.sleep(0.05)
+        await redis.set(b"\xff\xfenot-utf-8", "1", px=50)
+        await RunLeases(neighbour).take(elsewhere, 50)
+        await asyncio.sleep(0.3)
         await leases.take(run, 100)
         for _ in range(200):
             if run.cluster_ref in woken:
                 break
             await asyncio.sleep(0.05)
+        alive = not listener.done()
         listener.cancel()
         await asyncio.gather(listener, return_exceptions=True)
         await redis.aclose()
-        return run.cluster_ref, woken
+        await neighbour.aclose()
+        return run.cluster_ref, elsewhere.cluster_ref, woken, alive
 
-    cluster, woken = asyncio.run(scenario())
+    cluster, elsewhere, woken, alive = asyncio.run(scenario())
+    assert alive, "the listener outlived a key that is not UTF-8"
     assert cluster in woken
+    assert elsewhere not in woken, "another database's lease is another installation's"
 
 
 def test_more_concurrent_starts_than_connections_wait_instead_of_failing(redis_url: str) -> None:
