@@ -9,9 +9,9 @@ duration. The rules, from client-go:
   comparing another host's timestamps with ours, so clock skew cannot elect two leaders).
 - Acquiring and renewing are updates with the resourceVersion read, so two candidates cannot
   both win the same record.
-- The leader renews every ``retry`` seconds and gives up leadership, stopping every pass, as
-  soon as it has failed to renew for ``renew_deadline`` seconds, which is shorter than the lease
-  duration: it stops before anyone else may start.
+- The leader renews every ``retry`` seconds and gives up leadership, stopping every pass,
+  ``renew_deadline`` seconds after it sent its last successful renewal, which is shorter than
+  the lease duration: it stops before anyone else may start.
 
 kopf's own peering pauses *every* operator when two of the same priority meet, and a paused
 operator resumes only when the other's record expires; a replica killed without clean-up (a
@@ -50,10 +50,12 @@ class Leadership:
     ) -> None:
         self._api = client.CoordinationV1Api(api_client)
         self._namespace, self._name, self._identity = namespace, name, identity
+        # The Lease records whole seconds, and every timing here derives from what it says:
+        # a leader timing itself by 3.5 s while the others read 3 would outlive its Lease.
+        self._lease_seconds = max(int(lease_seconds), 1)
         # client-go's proportions: 15 s lease, 10 s renew deadline, 2 s between attempts.
-        self._lease_seconds = lease_seconds
-        self._renew_deadline = lease_seconds * 2 / 3
-        self._retry = lease_seconds / 7.5
+        self._renew_deadline = self._lease_seconds * 2 / 3
+        self._retry = self._lease_seconds / 7.5
         # The record last seen and when (monotonic), to time other holders out by our clock.
         self._observed: tuple[str, float] | None = None
 
@@ -64,11 +66,11 @@ class Leadership:
         kept renewing without doing the work would keep every other one from taking it over.
         """
         while True:
-            await self._acquire()
+            acquired = await self._acquire()
             logger.info("leading as %s (Lease %s/%s)", self._identity, self._namespace, self._name)
             metrics.leader.set(1)
             leading = asyncio.create_task(lead(), name="leading")
-            keeping = asyncio.create_task(self._keep(), name="keeping the Lease")
+            keeping = asyncio.create_task(self._keep(acquired), name="keeping the Lease")
             try:
                 await asyncio.wait({leading, keeping}, return_when=asyncio.FIRST_COMPLETED)
             finally:
@@ -92,23 +94,35 @@ class Leadership:
             lease.spec.lease_duration_seconds = 1
             await self._replace(lease)
 
-    async def _acquire(self) -> None:
+    async def _acquire(self) -> float:
+        """Take the Lease; returns when (monotonic) the attempt that took it was sent."""
         while True:
+            sent = time.monotonic()
             try:
-                if await self._try(acquiring=True):
-                    return
+                # Answered after the renew deadline, it would be lost again at once.
+                if await asyncio.wait_for(self._try(acquiring=True), self._renew_deadline):
+                    return sent
             except UNREACHABLE as error:
                 logger.warning("could not take the Lease: %s", describe(error) or error)
             await asyncio.sleep(self._retry)
 
-    async def _keep(self) -> None:
-        """Renew until a renewal has failed for ``renew_deadline`` seconds; then return."""
-        renewed = time.monotonic()
-        while time.monotonic() - renewed < self._renew_deadline:
-            await asyncio.sleep(self._retry)
+    async def _keep(self, renewed: float) -> None:
+        """Renew until no renewal sent in the last ``renew_deadline`` seconds has succeeded;
+        then return, by that deadline at the latest.
+
+        Times count from when an attempt was sent, not answered: the API server may have
+        recorded it at any moment in between, and the others time the Lease out from when they
+        saw it change.
+        """
+        while (left := renewed + self._renew_deadline - time.monotonic()) > 0:
+            await asyncio.sleep(min(self._retry, left))
+            sent = time.monotonic()
+            left = renewed + self._renew_deadline - sent
+            if left <= 0:
+                return
             try:
-                if await asyncio.wait_for(self._try(acquiring=False), self._retry):
-                    renewed = time.monotonic()
+                if await asyncio.wait_for(self._try(acquiring=False), min(self._retry, left)):
+                    renewed = sent
             except UNREACHABLE as error:
                 logger.warning("could not renew the Lease: %s", describe(error) or error)
 
@@ -153,7 +167,7 @@ class Leadership:
             metadata=client.V1ObjectMeta(name=self._name, namespace=self._namespace),
             spec=client.V1LeaseSpec(
                 holder_identity=self._identity,
-                lease_duration_seconds=int(self._lease_seconds),
+                lease_duration_seconds=self._lease_seconds,
                 acquire_time=stamp,
                 renew_time=stamp,
                 lease_transitions=transitions,
