@@ -220,14 +220,22 @@ class Reconciler:
                 self._kube.get_cluster(ref), self._kube.list_deployments(ref)
             )
             self._store.replace(ref, listed, version, begun)
-            if cluster is None:
-                self._clusters.pop(ref, None)
-            else:
+            known = self._clusters.get(ref)
+            if known is not None and (cluster is None or cluster.uid != known.uid):
+                # Deleted (and perhaps created again under its name since): its history, last
+                # report and warnings were the old one's.
+                self._forget_state(ref)
+            if cluster is not None:
                 self._clusters[ref] = cluster
         return self._clusters.get(ref)
 
     def _forget(self, ref: ClusterRef) -> None:
         """A deleted cluster: drop what this process kept about it, metric series included."""
+        self._forget_state(ref)
+        self._store.forget_cluster(ref)
+
+    def _forget_state(self, ref: ClusterRef) -> None:
+        """Drop what the passes kept about the cluster, and its metric series."""
         self._clusters.pop(ref, None)
         self._history.pop(ref, None)
         self._positions_refreshed.pop(ref, None)
@@ -235,7 +243,6 @@ class Reconciler:
         self._last_preemption.pop(ref, None)
         self._warned.pop(ref, None)
         self._over.pop(ref, None)
-        self._store.forget_cluster(ref)
         metrics.forget_cluster(ref.namespace, ref.name)
 
     async def _write(
@@ -303,11 +310,17 @@ class Reconciler:
             await asyncio.wait(set(self._trailing))
 
     async def close(self) -> None:
-        """Stop the trailing writes: this replica no longer leads."""
+        """Stop the trailing writes and forget every cluster: this replica no longer leads.
+
+        What it kept would be stale by the time it leads again (a report it cancelled would
+        pass for written), and its gauges would go on reporting clusters beside the leader's.
+        """
         trailing = set(self._trailing)
         for task in trailing:
             task.cancel()
         await asyncio.gather(*trailing, return_exceptions=True)
+        for ref in {*self._clusters, *self._reported, *self._history}:
+            self._forget_state(ref)
 
     async def _end_due(
         self, cluster: ClusterObject | None, ref: ClusterRef, moment: datetime

@@ -94,6 +94,10 @@ def pending(
         "reason": reason,
         "message": message,
         "observedGeneration": generation,
+        # In no queue: when it joins one again, it joins at the back, its wait counted from
+        # then (a cancelled run's would count the run itself, and age it past everyone).
+        "queuedAt": None,
+        "queuedOn": None,
         "queuePosition": None,
         "estimatedStartAt": None,
         "startedAt": None,

@@ -158,6 +158,8 @@ def test_deleting_a_cluster_cancels_its_runs_and_returns_them_to_pending(
     pending = namespace.wait_phase("resident", "Pending", timeout=10)
     assert pending["status"]["reason"] == "ClusterNotFound"
     assert "expiresAt" not in pending["status"]
+    # In no queue: if the cluster comes back it queues afresh, its run not counted as a wait.
+    assert "queuedAt" not in pending["status"]
     assert leases.exists(lease) == 0
     # The status no longer shows that it ran: an Event says the run was cancelled.
     assert wait_for(

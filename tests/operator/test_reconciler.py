@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 import pytest
+from prometheus_client import REGISTRY
 
 from simplismart.crds import Phase
 from simplismart.operator.config import OperatorConfig
@@ -553,3 +554,40 @@ def test_a_failed_start_is_raised_only_once_the_pass_s_other_starts_are_answered
         assert reconciler._store.get("slow-uid").phase == Phase.RUNNING  # type: ignore[union-attr]
 
     asyncio.run(scenario())
+
+
+def test_a_cluster_created_again_under_its_name_is_reported_as_a_new_one() -> None:
+    """Deleted and created again between two passes, with the same spec: its report equalled
+    the old one's last, so the new Cluster never got a status."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+
+    async def scenario() -> None:
+        await settled(reconciler)
+        kube.cluster = {**kube.cluster, "metadata": {**kube.cluster["metadata"], "uid": "c2"}}
+        del kube.cluster["status"]
+        reconciler._store.invalidate(POOL)  # what the Cluster's events would do
+        await settled(reconciler)
+
+    asyncio.run(scenario())
+    assert kube.cluster_writes == 2
+    assert kube.cluster["status"]["capacity"]["cpu"] == 4
+
+
+def test_a_replica_that_stops_leading_stops_reporting_its_clusters_metrics() -> None:
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("a", cpu=1, duration=5)
+
+    def queue_depth() -> float | None:
+        return REGISTRY.get_sample_value(
+            "simplismart_queue_depth", {"namespace": "ns", "cluster": "pool"}
+        )
+
+    async def scenario() -> None:
+        await settled(reconciler)
+        assert queue_depth() == 0.0
+        await reconciler.close()
+
+    asyncio.run(scenario())
+    assert queue_depth() is None, "the leader reports it; two series would be counted twice"
