@@ -14,14 +14,24 @@ Two rules make it correct:
 - A LIST is a snapshot at its own resourceVersion. It never removes an object the store saw at a
   newer version (created after the snapshot was taken), and never replaces a newer copy.
 
+A tombstone is dropped once a LIST of its cluster no longer has the object and the watch has
+passed it, or at the latest `TOMBSTONE_SECONDS` after it was made: a replica that does not lead
+never LISTs, and kept each one as long as it followed.
+
 Only what scheduling needs is held: unfinished deployments (Pending ones are re-evaluated when
 their cluster changes). A finished one leaves at once, so memory follows what is live, not
 history. A cluster's members are trusted only after a LIST in this process has seeded them
 (``needs_list``), and are LISTed again on every resync, so a missed event cannot persist.
 """
 
+import time
+from collections.abc import Callable
+
 from simplismart.crds import Phase
 from simplismart.operator.objects import ClusterRef, DeploymentObject
+
+#: How long a tombstone guards at most: far longer than a LIST in flight or a watch behind.
+TOMBSTONE_SECONDS = 600.0
 
 
 def _version(text: str) -> int | None:
@@ -38,7 +48,8 @@ def _older(candidate: str, held: str) -> bool:
 
 
 class DeploymentStore:
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._members: dict[ClusterRef, dict[str, DeploymentObject]] = {}
         self._home: dict[str, ClusterRef] = {}
         self._listed: set[ClusterRef] = set()
@@ -51,6 +62,8 @@ class DeploymentStore:
         # (from a watch lagging behind our own write, or a LIST in flight) must not come back.
         self._tombstones: dict[str, str] = {}
         self._graves: dict[ClusterRef, dict[str, str]] = {}
+        # When each tombstone was made (oldest first), to expire the ones no LIST prunes.
+        self._buried: dict[str, tuple[float, ClusterRef]] = {}
         # The newest resourceVersion the watch delivered, per namespace.
         self._watched: dict[str, str] = {}
 
@@ -107,6 +120,26 @@ class DeploymentStore:
         ref = ClusterRef(deployment.namespace, deployment.spec.cluster)
         self._tombstones[deployment.uid] = deployment.resource_version
         self._graves.setdefault(ref, {})[deployment.uid] = deployment.resource_version
+        self._buried.pop(deployment.uid, None)  # to the end: the order stays oldest first
+        self._buried[deployment.uid] = (self._clock(), ref)
+        self._expire()
+
+    def _expire(self) -> None:
+        """Drop the tombstones older than `TOMBSTONE_SECONDS`."""
+        oldest = self._clock() - TOMBSTONE_SECONDS
+        while self._buried:
+            uid, (buried, ref) = next(iter(self._buried.items()))
+            if buried > oldest:
+                return
+            self._unbury(uid, ref)
+
+    def _unbury(self, uid: str, ref: ClusterRef) -> None:
+        self._tombstones.pop(uid, None)
+        self._buried.pop(uid, None)
+        graves = self._graves.get(ref, {})
+        graves.pop(uid, None)
+        if not graves:
+            self._graves.pop(ref, None)
 
     def _drop(self, uid: str) -> None:
         home = self._home.pop(uid, None)
@@ -138,20 +171,16 @@ class DeploymentStore:
     def _prune(self, ref: ClusterRef, version: str) -> None:
         """Drop the tombstones no older copy can come after: covered by this LIST (which no
         longer has the object) and passed by the watch (which delivers in version order)."""
-        graves = self._graves.get(ref, {})
         watched = self._watched.get(ref.namespace, "0")
-        for uid, buried in list(graves.items()):
+        for uid, buried in list(self._graves.get(ref, {}).items()):
             if not _older(version, buried) and not _older(watched, buried):
-                del graves[uid]
-                self._tombstones.pop(uid, None)
-        if not graves:
-            self._graves.pop(ref, None)
+                self._unbury(uid, ref)
 
     def forget_cluster(self, ref: ClusterRef) -> None:
         """A deleted cluster's last pass is over: its tombstones guard nothing any more."""
         self._invalidated_at.pop(ref, None)
-        for uid in self._graves.pop(ref, {}):
-            self._tombstones.pop(uid, None)
+        for uid in list(self._graves.get(ref, {})):
+            self._unbury(uid, ref)
 
     def get(self, uid: str) -> DeploymentObject | None:
         home = self._home.get(uid)

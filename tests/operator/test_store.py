@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from simplismart.operator.objects import ClusterRef, DeploymentObject
-from simplismart.operator.store import DeploymentStore
+from simplismart.operator.store import TOMBSTONE_SECONDS, DeploymentStore
 
 pytestmark = pytest.mark.unit
 
@@ -105,3 +105,19 @@ def test_an_invalidation_during_a_list_is_not_lost() -> None:
     begun = store.begin_list()
     store.replace(POOL, [], "6", begun)
     assert not store.needs_list(POOL)
+
+
+def test_tombstones_expire_where_no_list_prunes_them() -> None:
+    """A replica that does not lead never LISTs: it kept a tombstone for every deployment that
+    finished or was deleted while it followed."""
+    clock = [0.0]
+    store = DeploymentStore(clock=lambda: clock[0])
+    for index in range(100):
+        store.observe(DeploymentObject.from_body(body(f"d{index}", 2 * index + 1, "Succeeded")))
+    assert len(store._tombstones) == 100
+    store.put(DeploymentObject.from_body(body("d0", 0, "Running")))  # a late copy: refused
+    assert phases(store) == {}
+    clock[0] = TOMBSTONE_SECONDS + 1
+    store.observe(DeploymentObject.from_body(body("late", 1_000, "Succeeded")))
+    assert set(store._tombstones) == {"late-uid"}
+    assert store._graves == {POOL: {"late-uid": "1000"}}
