@@ -13,6 +13,7 @@ time (the coordinator) and only in the leading replica (the leadership Lease).
 """
 
 import asyncio
+import itertools
 import logging
 import math
 import random
@@ -129,6 +130,7 @@ class _QueueUpdate:
     wait: statuses.Wait
     due: bool  # rewrite position, reason and ETA; else only a newcomer is written
     moment: datetime
+    number: int  # the pass's: a later pass's hold of the deployment outdates the update
 
 
 class Reconciler:
@@ -160,6 +162,9 @@ class Reconciler:
         self._updaters: dict[str, asyncio.Task[None]] = {}
         self._reporting: dict[ClusterRef, asyncio.Task[None]] = {}
         self._clusters: dict[ClusterRef, ClusterObject] = {}
+        # Passes are numbered; per cluster, the deployments its last pass held, and that pass.
+        self._numbers = itertools.count(1)
+        self._held: dict[ClusterRef, tuple[int, frozenset[str]]] = {}
         self._history: dict[ClusterRef, RunHistory] = {}
         self._positions_refreshed: dict[ClusterRef, float] = {}
         self._reported: dict[ClusterRef, dict[str, Any]] = {}
@@ -177,9 +182,13 @@ class Reconciler:
 
     async def _pass(self, ref: ClusterRef) -> float | None:
         cluster = await self._read(ref)
-        moment = self._clock()
+        moment, number = self._clock(), next(self._numbers)
         settled = await self._end_due(cluster, ref, moment)
         current = planning.plan(cluster, self._store.members(ref), moment)
+        if current.holds:
+            self._held[ref] = (number, frozenset(h.deployment.uid for h in current.holds))
+        else:
+            self._held.pop(ref, None)
         settled &= all(await _all(self._hold(h, moment) for h in current.holds))
         if cluster is None:
             self._forget(ref)
@@ -194,7 +203,7 @@ class Reconciler:
         selection, chosen = await self._select(cluster, current, decided)
         picked = {d.uid for d in chosen}
         waiting = [d for d in current.queue if d.uid not in picked]
-        position_delay = self._queue(ref, decided, chosen, waiting, moment)
+        position_delay = self._queue(ref, decided, chosen, waiting, moment, number)
         admitted = await self._admit(cluster, current, selection, chosen, moment)
         if len(admitted) < len(chosen):
             settled = False  # a start lost a race: decide again from a fresh read
@@ -321,6 +330,7 @@ class Reconciler:
         await asyncio.gather(*trailing, return_exceptions=True)
         for ref in {*self._clusters, *self._reported, *self._history}:
             self._forget_state(ref)
+        self._held.clear()
 
     async def _end_due(
         self, cluster: ClusterObject | None, ref: ClusterRef, moment: datetime
@@ -593,6 +603,7 @@ class Reconciler:
         starting: list[DeploymentObject],
         waiting: list[DeploymentObject],
         moment: datetime,
+        number: int,
     ) -> float | None:
         """Mark newcomers Queued and keep positions, reasons and ETAs current; returns when to
         refresh positions next, if they are left stale meanwhile.
@@ -622,7 +633,7 @@ class Reconciler:
         }
         if waiting and (due or news):
             started = [d.name for d in starting]
-            self._trail(self._refresh(decided, started, waiting, due, news, moment))
+            self._trail(self._refresh(decided, started, waiting, due, news, moment, number))
         stale = any(d.status.queue_position != at for at, d in enumerate(waiting, start=1))
         if stale and due:
             self._positions_refreshed[ref] = clock
@@ -638,6 +649,7 @@ class Reconciler:
         due: bool,
         news: set[str],
         moment: datetime,
+        number: int,
     ) -> None:
         """Hand what `_queue` decided to each deployment's updater: the changes of the
         deployments in ``news`` (uids), and everyone's when ``due``.
@@ -650,7 +662,9 @@ class Reconciler:
             if (wait := waits.get(deployment.name)) is None:
                 continue
             urgent = due or deployment.uid in news
-            self._updates[deployment.uid] = _QueueUpdate(deployment, position, wait, urgent, moment)
+            self._updates[deployment.uid] = _QueueUpdate(
+                deployment, position, wait, urgent, moment, number
+            )
             if deployment.uid not in self._updaters:
                 self._updaters[deployment.uid] = self._trail(self._send_updates(deployment.uid))
 
@@ -670,13 +684,20 @@ class Reconciler:
 
     async def _requeue(self, update: _QueueUpdate) -> bool:
         """One Queued status, unless a later pass started, held or ended the deployment, or is
-        writing to it, meanwhile; whether it was written."""
+        writing to it, meanwhile; whether it was written.
+
+        A hold need not write (the deployment may be Pending for that reason already), so the
+        pass that held it is compared too: an update from before it would queue a deployment
+        on a cluster deleted or shrunk since.
+        """
         decided = update.deployment
         latest = self._store.get(decided.uid)
+        held_in, held = self._held.get(ClusterRef(decided.namespace, decided.spec.cluster), (0, ()))
         if (
             latest is None
             or decided.uid in self._writing
             or latest.generation != decided.generation
+            or (decided.uid in held and held_in > update.number)
         ):
             return False  # gone or finished, being started or held, or its spec changed
         if latest.phase != decided.phase and latest.phase != Phase.QUEUED:

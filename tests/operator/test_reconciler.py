@@ -20,7 +20,7 @@ from simplismart.operator.events import EventRecorder
 from simplismart.operator.kube import KubeApi
 from simplismart.operator.leases import RunId, RunLeases
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
-from simplismart.operator.reconciler import Reconciler
+from simplismart.operator.reconciler import REFRESH_CONCURRENCY, Reconciler
 from simplismart.operator.store import DeploymentStore
 
 pytestmark = pytest.mark.unit
@@ -591,3 +591,36 @@ def test_a_replica_that_stops_leading_stops_reporting_its_clusters_metrics() -> 
 
     asyncio.run(scenario())
     assert queue_depth() is None, "the leader reports it; two series would be counted twice"
+
+
+def test_a_queue_update_decided_before_a_hold_does_not_undo_it() -> None:
+    """The cluster grows and a Pending deployment joins its queue, its Queued status waiting
+    for a refresh slot; the cluster is deleted meanwhile and the deployment held again. The
+    update, written after, showed it Queued and reserved on a cluster that no longer exists."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.cluster["spec"]["resources"] = {"cpu": 1, "ram": 64, "gpu": 0}
+    kube.add("run", cpu=1, duration=100)
+    kube.add("d", cpu=2, duration=10)
+
+    async def cluster_gone(ref: ClusterRef) -> None:
+        return None
+
+    async def scenario() -> None:
+        await settled(reconciler)  # d asks more than the cluster has: Pending
+        slots = reconciler._refreshes
+        for _ in range(REFRESH_CONCURRENCY):
+            await slots.acquire()  # other deployments' refreshes hold every slot
+        kube.cluster["spec"]["resources"]["cpu"] = 2
+        reconciler._store.invalidate(POOL)
+        await reconciler(POOL)  # d joins the queue: its Queued status waits for a slot
+        kube.get_cluster = cluster_gone  # type: ignore[assignment]
+        reconciler._store.invalidate(POOL)
+        await reconciler(POOL)  # held again: ClusterNotFound
+        for _ in range(REFRESH_CONCURRENCY):
+            slots.release()
+        await reconciler.settle()
+
+    asyncio.run(scenario())
+    status = kube.deployments["d"]["status"]
+    assert (status["phase"], status["reason"]) == ("Pending", "ClusterNotFound")
