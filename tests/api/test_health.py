@@ -64,7 +64,7 @@ def test_methods_a_client_makes_up_share_one_series(api: Api) -> None:
     metrics = api.client.app.state.metrics  # type: ignore[attr-defined]
     text = generate_latest(metrics.registry).decode()
     assert "MADEUP" not in text
-    other = 'simplismart_api_requests_total{method="OTHER",route="unmatched",status="405"} 3.0'
+    other = 'simplismart_api_requests_total{method="OTHER",route="/clusters",status="405"} 3.0'
     assert other in text
 
 
