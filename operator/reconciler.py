@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from simplismart.crds import Phase, Resources, format_time
+from simplismart.crds.models import DEFAULT_TTL_AFTER_FINISHED
 from simplismart.operator import metrics, planning, statuses
 from simplismart.operator.config import OperatorConfig
 from simplismart.operator.events import EventRecorder
@@ -341,17 +342,23 @@ class Reconciler:
             for d in self._store.members(ref)
             if d.phase == Phase.RUNNING and (d.status.expires_at or moment) <= moment
         ]
-        if cluster is None:
-            return True  # runs on a deleted cluster are cancelled as holds, not finished
-        ended = await _all(self._end(cluster, d, moment) for d in due)
+        # Even on a deleted cluster: a run whose time is up has finished, and cancelled instead
+        # it would run again if the cluster came back.
+        ended = await _all(self._end(ref, cluster, d, moment) for d in due)
         return all(ended)
 
     async def _end(
-        self, cluster: ClusterObject, deployment: DeploymentObject, now: datetime
+        self,
+        ref: ClusterRef,
+        cluster: ClusterObject | None,
+        deployment: DeploymentObject,
+        now: datetime,
     ) -> bool:
         ttl = deployment.spec.ttl_seconds_after_finished
-        if ttl is None:
+        if ttl is None and cluster is not None:
             ttl = cluster.spec.history.ttl_seconds_after_finished
+        elif ttl is None:
+            ttl = DEFAULT_TTL_AFTER_FINISHED
         retained = None if ttl is None else now + timedelta(seconds=ttl)
         patch = statuses.succeeded(deployment.status, now, retained, deployment.generation)
         if not await self._write(deployment, patch):
@@ -362,12 +369,13 @@ class Reconciler:
             _seconds(status.started_at, status.queued_at),
             _seconds(now, status.started_at),
         )
-        self._history.setdefault(cluster.ref, RunHistory()).record(now, waited, ran)
-        metrics.run_ends.labels(namespace=cluster.namespace, cluster=cluster.name).inc()
+        if cluster is not None:  # a deleted one's figures and series are forgotten
+            self._history.setdefault(ref, RunHistory()).record(now, waited, ran)
+            metrics.run_ends.labels(namespace=ref.namespace, cluster=ref.name).inc()
         late_ms = _seconds(now, status.expires_at) * 1000
         logger.info(
             "%s: %s finished after %.1fs (ended %.0f ms after its deadline)",
-            cluster.ref, deployment.name, ran, late_ms,
+            ref, deployment.name, ran, late_ms,
         )  # fmt: skip
         self._events.announce(deployment.reference(), "Succeeded", "the run finished")
         return True

@@ -624,3 +624,31 @@ def test_a_queue_update_decided_before_a_hold_does_not_undo_it() -> None:
     asyncio.run(scenario())
     status = kube.deployments["d"]["status"]
     assert (status["phase"], status["reason"]) == ("Pending", "ClusterNotFound")
+
+
+def test_a_run_whose_time_is_up_finishes_even_if_its_cluster_is_gone() -> None:
+    """Cancelled with the cluster instead, a run that had finished went back to Pending, and
+    would have run a second time when the cluster came back."""
+    clock = Clock()
+    reconciler, kube, leases = build(clock)
+    kube.add("done", cpu=1, duration=5)
+    kube.add("cut", cpu=1, duration=50)
+
+    async def cluster_gone(ref: ClusterRef) -> None:
+        return None
+
+    async def scenario() -> None:
+        await settled(reconciler)
+        clock.advance(5)  # done's time is up, and its cluster is deleted before its pass
+        kube.get_cluster = cluster_gone  # type: ignore[assignment]
+        reconciler._store.invalidate(POOL)
+        await settled(reconciler)
+
+    asyncio.run(scenario())
+    assert phase(kube, "done") == "Succeeded"
+    assert kube.deployments["done"]["status"]["retainedUntil"] == "2026-01-01T13:00:05.000Z"
+    assert (phase(kube, "cut"), kube.deployments["cut"]["status"]["reason"]) == (
+        "Pending",
+        "ClusterNotFound",
+    )
+    assert leases.held == set()
