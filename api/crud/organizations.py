@@ -59,9 +59,6 @@ def create(
         ) from None
     except ApiError:
         session.rollback()
-        # A timeout may have come after the API server created it. Left behind, it would leak,
-        # and on SQLite, which gives the rolled-back id out again, refuse the next organization.
-        _forget_namespace(kube, organization.namespace)
         raise
     try:
         session.commit()
@@ -88,8 +85,6 @@ def _check_organization_quota(session: Session, creator: User, limit: int) -> No
 def _forget_namespace(kube: Kube, namespace: str) -> None:
     try:
         kube.delete_namespace(namespace)
-    except NotFoundError:
-        pass  # never created
     except ApiError as error:
         log.error("could not delete namespace %s of a failed organization: %s", namespace, error)
 

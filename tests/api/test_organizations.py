@@ -1,8 +1,5 @@
 """Organizations: namespace per organization, invite codes, and the last-ADMIN rule."""
 
-import pytest
-
-from simplismart.api.errors import UnavailableError
 from simplismart.api.kube import ORGANIZATION_LABEL
 from tests.api.support import Api, unit_only
 
@@ -95,32 +92,6 @@ def test_a_refused_namespace_leaves_no_organization(api: Api) -> None:
     assert fake.namespaces == {}
     again = api.call("POST", "/create_organization", founder, json={"name": "doomed"})
     assert again.status_code == 201
-
-
-@unit_only
-def test_a_namespace_created_by_a_call_that_timed_out_is_not_left_behind(
-    api: Api, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The API server may create the namespace and the answer still be lost (a timeout).
-    Left behind, it would leak, and on SQLite, where the rolled-back id is given out again,
-    it would refuse every later organization as a namespace "not recorded in this database"."""
-    fake = api.backend.fake
-    assert fake is not None
-    founder = api.user()
-    create = fake.create_namespace
-
-    def create_then_time_out(name: str, organization_id: int) -> None:
-        create(name, organization_id)
-        monkeypatch.setattr(fake, "create_namespace", create)
-        raise UnavailableError("the Kubernetes API server did not answer in time")
-
-    monkeypatch.setattr(fake, "create_namespace", create_then_time_out)
-    answer = api.call("POST", "/create_organization", founder, json={"name": "unlucky"})
-    assert answer.status_code == 503
-    assert fake.namespaces == {}
-    again = api.call("POST", "/create_organization", founder, json={"name": "unlucky"})
-    assert again.status_code == 201, again.text
-    assert list(fake.namespaces) == [again.json()["organization"]["namespace"]]
 
 
 @unit_only
