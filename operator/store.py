@@ -15,8 +15,8 @@ Two rules make it correct:
   newer version (created after the snapshot was taken), and never replaces a newer copy.
 
 A tombstone is dropped once a LIST of its cluster no longer has the object and the watch has
-passed it, or at the latest `TOMBSTONE_SECONDS` after it was made: a replica that does not lead
-never LISTs, and kept each one as long as it followed.
+passed it, or once it is `TOMBSTONE_SECONDS` old, when the next one is made: a replica that does
+not lead never LISTs, and kept each one as long as it followed.
 
 Only what scheduling needs is held: unfinished deployments (Pending ones are re-evaluated when
 their cluster changes). A finished one leaves at once, so memory follows what is live, not
