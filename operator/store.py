@@ -26,6 +26,7 @@ history. A cluster's members are trusted only after a LIST in this process has s
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from simplismart.crds import Phase
 from simplismart.operator.objects import ClusterRef, DeploymentObject
@@ -47,6 +48,13 @@ def _older(candidate: str, held: str) -> bool:
     return mine is not None and theirs is not None and mine < theirs
 
 
+@dataclass(frozen=True, slots=True)
+class _Tombstone:
+    version: str
+    buried: float  # when (monotonic)
+    ref: ClusterRef
+
+
 class DeploymentStore:
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
@@ -58,12 +66,10 @@ class DeploymentStore:
         self._epoch = 0
         self._invalidated_at: dict[ClusterRef, int] = {}
         self._all_invalidated_at = 0
-        # uid -> resourceVersion of a deletion or a finish, per cluster: older copies of it
+        # uid -> the deletion or finish (oldest first), and per cluster: older copies of it
         # (from a watch lagging behind our own write, or a LIST in flight) must not come back.
-        self._tombstones: dict[str, str] = {}
+        self._tombstones: dict[str, _Tombstone] = {}
         self._graves: dict[ClusterRef, dict[str, str]] = {}
-        # When each tombstone was made (oldest first), to expire the ones no LIST prunes.
-        self._buried: dict[str, tuple[float, ClusterRef]] = {}
         # The newest resourceVersion the watch delivered, per namespace.
         self._watched: dict[str, str] = {}
 
@@ -99,7 +105,7 @@ class DeploymentStore:
         """Keep ``deployment`` unless a newer version, deletion or finish was seen."""
         uid = deployment.uid
         tombstone = self._tombstones.get(uid)
-        if tombstone is not None and not _older(tombstone, deployment.resource_version):
+        if tombstone is not None and not _older(tombstone.version, deployment.resource_version):
             return
         home = self._home.get(uid)
         held = None if home is None else self._members[home].get(uid)
@@ -118,24 +124,24 @@ class DeploymentStore:
         """It was deleted or finished: drop it, and keep a tombstone against older copies."""
         self._drop(deployment.uid)
         ref = ClusterRef(deployment.namespace, deployment.spec.cluster)
-        self._tombstones[deployment.uid] = deployment.resource_version
+        self._tombstones.pop(deployment.uid, None)  # to the end: the order stays oldest first
+        self._tombstones[deployment.uid] = _Tombstone(
+            deployment.resource_version, self._clock(), ref
+        )
         self._graves.setdefault(ref, {})[deployment.uid] = deployment.resource_version
-        self._buried.pop(deployment.uid, None)  # to the end: the order stays oldest first
-        self._buried[deployment.uid] = (self._clock(), ref)
         self._expire()
 
     def _expire(self) -> None:
         """Drop the tombstones older than `TOMBSTONE_SECONDS`."""
         oldest = self._clock() - TOMBSTONE_SECONDS
-        while self._buried:
-            uid, (buried, ref) = next(iter(self._buried.items()))
-            if buried > oldest:
+        while self._tombstones:
+            uid, tombstone = next(iter(self._tombstones.items()))
+            if tombstone.buried > oldest:
                 return
-            self._unbury(uid, ref)
+            self._unbury(uid, tombstone.ref)
 
     def _unbury(self, uid: str, ref: ClusterRef) -> None:
         self._tombstones.pop(uid, None)
-        self._buried.pop(uid, None)
         graves = self._graves.get(ref, {})
         graves.pop(uid, None)
         if not graves:

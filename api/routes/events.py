@@ -146,7 +146,7 @@ async def _stream(
     if resume.reset:
         yield _reset(feed.event_id(number))
     else:
-        yield _event(feed.event_id(resume.number), "ready", b'{"message": "streaming changes"}')
+        yield _event(feed.event_id(number), "ready", b'{"message": "streaming changes"}')
     loop = asyncio.get_running_loop()
     # When this stream is next due a heartbeat: counted per stream, since the feed also wakes
     # it for every other organization's change, which it does not send.
