@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 #: Label on every organization's namespace: which organization row owns it.
 ORGANIZATION_LABEL = f"{GROUP}/organization"
+#: Annotation on a namespace the API creates: a token only that creation knows, so that when
+#: the creation's outcome is unknown (a timeout, a lost answer) the namespace is deleted only
+#: if that very creation made it, never one of another installation's with the same name.
+CLAIM_ANNOTATION = f"{GROUP}/claim"
 
 
 #: Objects per page when the watch cache LISTs a kind across all namespaces.
@@ -54,12 +58,22 @@ class WatchEvent:
     object: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Namespace:
+    """What the API needs to know of a namespace it may have created."""
+
+    uid: str
+    claim: str | None  # the CLAIM_ANNOTATION's token
+    terminating: bool  # being deleted: its name is free again once it is gone
+
+
 class ResourceVersionGoneError(Exception):
     """The watch's resourceVersion was compacted away (HTTP 410): LIST again."""
 
 
 def namespace_for(prefix: str, organization_id: int) -> str:
-    """Deterministic and DNS-safe; ids are never reused, so neither are namespaces."""
+    """Deterministic and DNS-safe. A deleted organization's id is never given out again, but
+    SQLite gives out a rolled-back creation's: that creation deletes the namespace it made."""
     return f"{prefix}{organization_id}"
 
 
@@ -68,9 +82,11 @@ class Kube(Protocol):
 
     def ping(self) -> None: ...
 
-    def create_namespace(self, name: str, organization_id: int) -> None: ...
+    def create_namespace(self, name: str, organization_id: int, claim: str) -> None: ...
 
-    def delete_namespace(self, name: str) -> None: ...
+    def read_namespace(self, name: str) -> Namespace | None: ...
+
+    def delete_namespace(self, name: str, uid: str) -> None: ...
 
     def create_object(
         self,
@@ -138,19 +154,37 @@ class KubernetesApi:
         with _translated("the Simplismart API group"):
             self._custom().get_api_resources(GROUP, VERSION, _request_timeout=self._timeout)
 
-    def create_namespace(self, name: str, organization_id: int) -> None:
-        body = {"metadata": {"name": name, "labels": {ORGANIZATION_LABEL: str(organization_id)}}}
+    def create_namespace(self, name: str, organization_id: int, claim: str) -> None:
+        metadata = {
+            "name": name,
+            "labels": {ORGANIZATION_LABEL: str(organization_id)},
+            "annotations": {CLAIM_ANNOTATION: claim},
+        }
         with _translated(f"namespace {name!r}"):
-            self._core("POST", "/api/v1/namespaces", body)
+            self._core("POST", "/api/v1/namespaces", {"metadata": metadata})
 
-    def delete_namespace(self, name: str) -> None:
+    def read_namespace(self, name: str) -> Namespace | None:
+        try:
+            with _translated(f"namespace {name!r}"):
+                metadata = self._core("GET", f"/api/v1/namespaces/{name}").get("metadata") or {}
+        except NotFoundError:
+            return None
+        return Namespace(
+            uid=str(metadata.get("uid", "")),
+            claim=(metadata.get("annotations") or {}).get(CLAIM_ANNOTATION),
+            terminating=metadata.get("deletionTimestamp") is not None,
+        )
+
+    def delete_namespace(self, name: str, uid: str) -> None:
+        """Only the namespace of this uid: not one made again under its name meanwhile."""
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "preconditions": {"uid": uid}}
         with _translated(f"namespace {name!r}"):
-            self._core("DELETE", f"/api/v1/namespaces/{name}")
+            self._core("DELETE", f"/api/v1/namespaces/{name}", options)
 
-    def _core(self, method: str, path: str, body: dict[str, Any] | None = None) -> None:
+    def _core(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
         """A call to the core API group without the client's module for it: that module (every
         core resource's methods, each wrapped in a validator) costs some 70 MiB of memory to
-        load, for these two calls. Raises the client's exception on a refusal."""
+        load, for these three calls. Raises the client's exception on a refusal."""
         api = self._api_client()
         json_headers = {"Accept": "application/json", "Content-Type": "application/json"}
         verb, url, headers, payload, _ = api.param_serialize(
@@ -159,6 +193,8 @@ class KubernetesApi:
         response = api.call_api(verb, url, headers, payload, _request_timeout=self._timeout)
         if not 200 <= response.status <= 299:
             raise ApiException(http_resp=response.response)
+        answer = json.loads(response.read() or b"{}")  # type: ignore[no-untyped-call]
+        return answer if isinstance(answer, dict) else {}
 
     def create_object(
         self,

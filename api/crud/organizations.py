@@ -9,8 +9,14 @@ from sqlalchemy.orm import Session
 
 from simplismart.api.core.config import Settings
 from simplismart.api.crud.admins import ensure_an_admin_remains, lock_organization, lock_user
-from simplismart.api.errors import ApiError, ConflictError, NotFoundError, field_error
-from simplismart.api.kube import Kube, namespace_for
+from simplismart.api.errors import (
+    ApiError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    field_error,
+)
+from simplismart.api.kube import CLAIM_ANNOTATION, Kube, namespace_for
 from simplismart.api.models import Organization, Role, User
 
 log = logging.getLogger(__name__)
@@ -27,8 +33,8 @@ def create(
     """Create the organization and its namespace, and make the creator its ADMIN.
 
     The namespace is created after the row is written but before it is committed: if Kubernetes
-    refuses, the transaction rolls back and nothing exists; if the commit fails, the namespace
-    is deleted again.
+    refuses, the transaction rolls back and nothing exists; if the commit fails, or Kubernetes'
+    answer is lost, the namespace this creation made (if it did) is deleted again.
     """
     _check_organization_quota(session, creator, settings.quotas.organizations_per_user)
     # The namespace is named after the id, known only after the insert; until then (and never
@@ -47,16 +53,18 @@ def create(
         ) from None
     organization.namespace = namespace_for(settings.namespace_prefix, organization.id)
     _move(session, creator, organization, Role.ADMIN)
+    claim = secrets.token_hex(16)
     try:
-        kube.create_namespace(organization.namespace, organization.id)
+        kube.create_namespace(organization.namespace, organization.id, claim)
     except ConflictError:
         session.rollback()
-        # Never adopt it: it may hold another installation's (or a wiped database's) objects.
-        raise ConflictError(
-            f"namespace {organization.namespace!r} already exists but is not recorded in this "
-            "database (left by an earlier installation?): delete it, or give this installation "
-            "its own SIMPLISMART_NAMESPACE_PREFIX"
-        ) from None
+        raise _namespace_taken(kube, organization.namespace) from None
+    except UnavailableError:
+        # A timeout or a lost answer: the namespace may have been made all the same. Left, it
+        # would refuse the next creation, which on SQLite gets the same id back.
+        session.rollback()
+        _release_namespace(kube, organization.namespace, claim)
+        raise
     except ApiError:
         session.rollback()
         raise
@@ -64,7 +72,7 @@ def create(
         session.commit()
     except Exception:
         session.rollback()
-        _forget_namespace(kube, organization.namespace)
+        _release_namespace(kube, organization.namespace, claim)
         raise
     return organization
 
@@ -82,11 +90,43 @@ def _check_organization_quota(session: Session, creator: User, limit: int) -> No
         )
 
 
-def _forget_namespace(kube: Kube, namespace: str) -> None:
+def _namespace_taken(kube: Kube, namespace: str) -> ApiError:
+    """Why the organization's namespace could not be made: one being deleted is only a wait."""
     try:
-        kube.delete_namespace(namespace)
+        existing = kube.read_namespace(namespace)
+    except ApiError:
+        existing = None
+    if existing is not None and existing.terminating:
+        return UnavailableError(
+            f"namespace {namespace!r} is still being deleted; try again in a few seconds",
+            headers={"Retry-After": "5"},
+        )
+    # Never adopt it: it may hold another installation's (or a wiped database's) objects.
+    return ConflictError(
+        f"namespace {namespace!r} already exists but is not recorded in this database (left "
+        "by an earlier installation?): delete it, or give this installation its own "
+        "SIMPLISMART_NAMESPACE_PREFIX"
+    )
+
+
+def _release_namespace(kube: Kube, namespace: str, claim: str) -> None:
+    """Delete the namespace of an organization that was not created, if that creation made it.
+
+    Only a namespace bearing the creation's own token is deleted: any other of that name may
+    hold someone's objects.
+    """
+    try:
+        found = kube.read_namespace(namespace)
+        if found is not None and found.claim == claim and not found.terminating:
+            kube.delete_namespace(namespace, found.uid)
+    except (NotFoundError, ConflictError):
+        return  # gone meanwhile, or another namespace now has its name
     except ApiError as error:
-        log.error("could not delete namespace %s of a failed organization: %s", namespace, error)
+        log.error(
+            "namespace %s may be left behind by an organization creation that failed (its "
+            "annotation %s is %s); delete it: %s",
+            namespace, CLAIM_ANNOTATION, claim, error.message,
+        )  # fmt: skip
 
 
 def join(session: Session, user: User, invite_code: str) -> Organization:

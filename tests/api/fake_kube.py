@@ -11,12 +11,14 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from simplismart.api.errors import ConflictError, NotFoundError, UnavailableError, field_error
 from simplismart.api.kube import (
     ORGANIZATION_LABEL,
     Listing,
+    Namespace,
     ResourceVersionGoneError,
     WatchEvent,
     describe,
@@ -24,11 +26,23 @@ from simplismart.api.kube import (
 from simplismart.crds import ResourceKind, format_time, now
 
 
+@dataclass
+class FakeNamespace:
+    labels: dict[str, str]
+    claim: str | None
+    uid: str
+    terminating: bool = False
+
+
 class FakeKube:
     def __init__(self) -> None:
-        self.namespaces: dict[str, dict[str, str]] = {}
+        self.namespaces: dict[str, FakeNamespace] = {}
         self.objects: dict[tuple[str, str, str], dict[str, Any]] = {}
         self.reachable = True
+        #: Set to lose the answer to a namespace's creation, as a timeout would: it is made.
+        self.lose_answers = False
+        #: Cleared to leave deleted namespaces Terminating until `finalize`.
+        self.finalize_namespaces = True
         #: Set to make ping fail with this message, as a misconfigured client would.
         self.fail_ping_with: str | None = None
         self._lock = threading.Lock()
@@ -68,20 +82,44 @@ class FakeKube:
         if self.fail_ping_with is not None:
             raise UnavailableError(self.fail_ping_with)
 
-    def create_namespace(self, name: str, organization_id: int) -> None:
+    def create_namespace(self, name: str, organization_id: int, claim: str) -> None:
         self._up()
         with self._lock:
             if name in self.namespaces:
                 raise ConflictError(f"namespace {name!r} already exists")
-            self.namespaces[name] = {ORGANIZATION_LABEL: str(organization_id)}
+            self.namespaces[name] = FakeNamespace(
+                {ORGANIZATION_LABEL: str(organization_id)}, claim, str(uuid.uuid4())
+            )
+        if self.lose_answers:
+            raise UnavailableError("the Kubernetes API is unreachable; try again later")
 
-    def delete_namespace(self, name: str) -> None:
+    def read_namespace(self, name: str) -> Namespace | None:
         self._up()
         with self._lock:
-            if self.namespaces.pop(name, None) is None:
+            found = self.namespaces.get(name)
+            if found is None:
+                return None
+            return Namespace(found.uid, found.claim, found.terminating)
+
+    def delete_namespace(self, name: str, uid: str) -> None:
+        self._up()
+        with self._lock:
+            found = self.namespaces.get(name)
+            if found is None:
                 raise NotFoundError(f"namespace {name!r} not found")
+            if found.uid != uid:
+                raise ConflictError(f"namespace {name!r}: the uid precondition failed")
             for key in [key for key in self.objects if key[1] == name]:
                 self._record(key[0], "DELETED", self.objects.pop(key))
+            if self.finalize_namespaces:
+                del self.namespaces[name]
+            else:
+                found.terminating = True
+
+    def finalize(self, name: str) -> None:
+        """What the namespace controller does last: the name is free again."""
+        with self._lock:
+            del self.namespaces[name]
 
     def create_object(
         self,

@@ -19,6 +19,10 @@ PASSWORD = "correct horse battery"
 unit_only = pytest.mark.parametrize(
     "backend", [pytest.param("unit", marks=pytest.mark.unit)], indirect=True
 )
+#: Run a test in the integration tier only: it injects failures around the real API server.
+integration_only = pytest.mark.parametrize(
+    "backend", [pytest.param("integration", marks=pytest.mark.integration)], indirect=True
+)
 StatusWriter = Callable[[ResourceKind, str, str, dict[str, Any]], None]
 
 

@@ -1,7 +1,14 @@
 """Organizations: namespace per organization, invite codes, and the last-ADMIN rule."""
 
-from simplismart.api.kube import ORGANIZATION_LABEL
-from tests.api.support import Api, unit_only
+from fastapi.testclient import TestClient
+from harness.kube import api_client, delete_namespace
+from kubernetes import client
+
+from simplismart.api.app import create_app
+from simplismart.api.errors import UnavailableError
+from simplismart.api.kube import ORGANIZATION_LABEL, KubernetesApi
+from tests.api.fake_kube import FakeNamespace
+from tests.api.support import Api, Caller, integration_only, unit_only
 
 
 def test_creating_an_organization_makes_its_namespace_and_its_admin(api: Api) -> None:
@@ -16,8 +23,8 @@ def test_creating_an_organization_makes_its_namespace_and_its_admin(api: Api) ->
     assert me["role"] == "ADMIN"
     assert me["organization"]["name"] == "Acme Inc."
     if api.backend.fake is not None:
-        labels = api.backend.fake.namespaces[organization["namespace"]]
-        assert labels == {ORGANIZATION_LABEL: str(organization["id"])}
+        made = api.backend.fake.namespaces[organization["namespace"]]
+        assert made.labels == {ORGANIZATION_LABEL: str(organization["id"])}
 
 
 def test_organization_names_are_unique(api: Api) -> None:
@@ -100,9 +107,92 @@ def test_a_leftover_namespace_is_not_adopted(api: Api) -> None:
     assert fake is not None
     founder = api.user()
     leftover = f"{api.backend.settings.namespace_prefix}1"
-    fake.namespaces[leftover] = {}
+    fake.namespaces[leftover] = FakeNamespace({}, None, "someone-else")
     answer = api.call("POST", "/create_organization", founder, json={"name": "first"})
     assert answer.status_code == 409
     assert leftover in answer.json()["message"]
     assert "SIMPLISMART_NAMESPACE_PREFIX" in answer.json()["message"]
     assert api.call("GET", "/me", founder).json()["user"]["organization"] is None
+
+
+@unit_only
+def test_a_namespace_whose_creation_was_answered_as_a_timeout_is_deleted(api: Api) -> None:
+    """On SQLite the rolled-back id is given out again, and with it the namespace's name: left
+    behind, that namespace refused every organization's creation after it."""
+    fake = api.backend.fake
+    assert fake is not None
+    founder = api.user()
+    fake.lose_answers = True
+    lost = api.call("POST", "/create_organization", founder, json={"name": "first"})
+    assert lost.status_code == 503
+    fake.lose_answers = False
+    assert fake.namespaces == {}
+    again = api.call("POST", "/create_organization", founder, json={"name": "first"})
+    assert again.status_code == 201
+
+
+@unit_only
+def test_a_namespace_still_being_deleted_asks_for_a_retry(api: Api) -> None:
+    fake = api.backend.fake
+    assert fake is not None
+    founder = api.user()
+    fake.finalize_namespaces = False
+    fake.lose_answers = True
+    assert api.call("POST", "/create_organization", founder, json={"name": "a"}).status_code == 503
+    fake.lose_answers = False
+    (terminating,) = fake.namespaces
+    assert fake.namespaces[terminating].terminating
+    wait = api.call("POST", "/create_organization", founder, json={"name": "a"})
+    assert wait.status_code == 503
+    assert "still being deleted" in wait.json()["message"]
+    assert wait.headers["Retry-After"] == "5"
+    fake.finalize(terminating)
+    assert api.call("POST", "/create_organization", founder, json={"name": "a"}).status_code == 201
+
+
+class _AnswerLost(KubernetesApi):
+    """The real API server, but every namespace creation is answered as a timeout: after the
+    namespace is made if ``made``, else before the request is sent."""
+
+    def __init__(self, kubeconfig: str, made: bool) -> None:
+        super().__init__(kubeconfig, 10)
+        self.made = made
+
+    def create_namespace(self, name: str, organization_id: int, claim: str) -> None:
+        if self.made:
+            super().create_namespace(name, organization_id, claim)
+        raise UnavailableError("the Kubernetes API is unreachable; try again later")
+
+
+def _create_through(api: Api, kube: KubernetesApi, founder: Caller) -> int:
+    with TestClient(create_app(api.backend.settings, kube)) as lossy:
+        answer = lossy.post("/create_organization", json={"name": "first"}, headers=founder.headers)
+    status: int = answer.status_code
+    return status
+
+
+@integration_only
+def test_the_real_namespace_of_a_timed_out_creation_is_deleted(api: Api, kubeconfig: str) -> None:
+    namespace = f"{api.backend.settings.namespace_prefix}1"  # the fresh database's first id
+    founder = api.user()
+    assert _create_through(api, _AnswerLost(kubeconfig, made=True), founder) == 503
+    left = api.backend.kube.read_namespace(namespace)
+    assert left is None or left.terminating
+    again = api.call("POST", "/create_organization", founder, json={"name": "first"})
+    assert again.status_code == 201
+
+
+@integration_only
+def test_a_namespace_the_creation_did_not_make_is_never_deleted(api: Api, kubeconfig: str) -> None:
+    namespace = f"{api.backend.settings.namespace_prefix}1"  # the fresh database's first id
+    core = api_client(kubeconfig)
+    client.CoreV1Api(core).create_namespace(
+        client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace))
+    )
+    try:
+        assert _create_through(api, _AnswerLost(kubeconfig, made=False), api.user()) == 503
+        kept = api.backend.kube.read_namespace(namespace)
+        assert kept is not None
+        assert not kept.terminating
+    finally:
+        delete_namespace(core, namespace)

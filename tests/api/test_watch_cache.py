@@ -146,8 +146,8 @@ def test_page_tokens_round_trip_and_refuse_anything_else() -> None:
 @pytest.fixture
 def running_cache() -> Iterator[tuple[FakeKube, WatchCache]]:
     kube = FakeKube()
-    kube.create_namespace("org-1", 1)
-    kube.create_namespace("elsewhere", 2)
+    kube.create_namespace("org-1", 1, "claim-1")
+    kube.create_namespace("elsewhere", 2, "claim-2")
     loop = asyncio.new_event_loop()
     cache = WatchCache(kube, "org-")
     cache.start(loop)
