@@ -56,9 +56,12 @@ def kubectl(
     return run("kubectl", f"--kubeconfig={kubeconfig}", *args, stdin=stdin, check=check)
 
 
-def template(release: str, namespace: str, *values: str) -> list[dict[str, Any]]:
-    """The chart rendered with ``--set`` VALUES, as a list of objects."""
+def template(
+    release: str, namespace: str, *values: str, files: Sequence[Path] = ()
+) -> list[dict[str, Any]]:
+    """The chart rendered with ``--set`` VALUES and values ``files``, as a list of objects."""
     sets = [arg for value in values for arg in ("--set", value)]
+    sets += [arg for file in files for arg in ("-f", str(file))]
     rendered = helm("template", release, CHART, "--namespace", namespace, *sets)
     return [doc for doc in yaml.safe_load_all(rendered) if doc]
 

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 import yaml
 
+from simplismart.api.core.config import Settings
+from simplismart.operator.config import OperatorConfig
 from tests.deploy.container import Container, Image
 from tests.deploy.support import (
     API_SETTINGS,
@@ -175,6 +177,39 @@ def test_values_are_wired_where_they_belong(tools_bin: Path) -> None:
         o for o in external if o["kind"] == "Deployment" and o["metadata"]["name"].endswith("-api")
     )
     assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
+
+
+def test_the_code_parses_every_value_the_chart_renders(
+    tools_bin: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Helm reads a values file's numbers as floats, which `quote` writes as 1e+06: the API
+    refused to start on the chart's own default quotas (1000000), and the operator on a seed
+    or a token lifetime of seven digits or more."""
+    values = tmp_path / "values.yaml"
+    large = {
+        "api": {"jwt": {"expiresSeconds": 2592000}, "quotas": {"cpu": 5000000}},
+        "operator": {"seed": 20261127},
+        "redis": {"runAsUser": 1000680000},
+    }
+    values.write_text(yaml.safe_dump(large))
+    for files in ([], [values]):
+        objects = template("sm", "ns", files=files)
+        api = {k: v for k, v in container_env(objects, "Deployment", "api").items() if v}
+        # The files the chart mounts, as the values they hold.
+        del api["SIMPLISMART_JWT_SECRET_FILE"], api["SIMPLISMART_BOOTSTRAP_TOKEN_FILE"]
+        api["SIMPLISMART_JWT_SECRET"] = "a-secret-of-the-required-length-" * 2
+        settings = Settings.from_env({k: v for k, v in api.items() if isinstance(v, str)})
+        operator = container_env(objects, "Deployment", "operator")
+        for name, value in operator.items():
+            if isinstance(value, str):
+                monkeypatch.setenv(name, value)
+        config = OperatorConfig.from_env()
+    assert settings.quotas.cpu == 5000000
+    assert settings.quotas.ram == 1000000  # the chart's default
+    assert settings.jwt_expires_seconds == 2592000
+    assert config.seed == 20261127
+    redis = _by_kind(objects, "Deployment")["sm-simplismart-redis"]["spec"]["template"]["spec"]
+    assert redis["securityContext"]["runAsUser"] == 1000680000
 
 
 def test_every_container_is_locked_down(tools_bin: Path) -> None:
