@@ -13,12 +13,14 @@ step "applying CRDs from crds/"
   crd/clusters.simplismart.io crd/deployments.simplismart.io >/dev/null
 # Established does not mean served: for a moment after it a LIST answers 429 "storage is
 # (re)initializing", which a watch started then (the operator's) logs as an error.
+served() {
+  "$kubectl" --kubeconfig="$config" get clusters.simplismart.io,deployments.simplismart.io \
+    --all-namespaces --request-timeout=5s >/dev/null 2>&1
+}
 for _ in $(seq 60); do
-  if "$kubectl" --kubeconfig="$config" get clusters.simplismart.io,deployments.simplismart.io \
-    --all-namespaces --request-timeout=5s >/dev/null 2>&1; then
-    break
-  fi
+  served && break
   sleep 0.5
 done
+served || die "the API server does not serve the CRDs 30 s after they were Established: $("$kubectl" --kubeconfig="$config" get clusters.simplismart.io --all-namespaces --request-timeout=5s 2>&1 | tail -n 1)"
 done_step
 echo "$config"

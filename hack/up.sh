@@ -37,18 +37,22 @@ if [[ -f "$apps/pids" ]] && all_alive "$apps/pids"; then
 fi
 stop_all "$apps/pids"
 : >"$apps/pids"
-[[ ! -f "$REPO_ROOT/api/__main__.py" ]] || require_free_port "$api_port" "the API" SIMPLISMART_API_PORT
-if [[ -f "$REPO_ROOT/operator/__main__.py" ]]; then
-  step "starting the operator (log: $apps/logs/operator.log)"
-  start "$apps" operator "$python" -m simplismart.operator
-  done_step
-fi
-if [[ -f "$REPO_ROOT/api/__main__.py" ]]; then
-  step "starting the API on http://localhost:$api_port (log: $apps/logs/api.log)"
-  SIMPLISMART_DEV_MODE=1 SIMPLISMART_API_PORT=$api_port start "$apps" api "$python" -m simplismart.api
-  wait_for "$apps" api 60 curl -fsS "http://127.0.0.1:$api_port/healthz"
-  done_step
-fi
+health_port=${SIMPLISMART_HEALTH_PORT:-8080}
+require_free_port "$health_port" "the operator's health check" SIMPLISMART_HEALTH_PORT
+require_free_port "${SIMPLISMART_METRICS_PORT:-9090}" "the operator's metrics" SIMPLISMART_METRICS_PORT
+require_free_port "$api_port" "the API" SIMPLISMART_API_PORT
+require_free_port "${SIMPLISMART_API_METRICS_PORT:-9091}" "the API's metrics" SIMPLISMART_API_METRICS_PORT
+step "starting the operator (log: $apps/logs/operator.log)"
+start "$apps" operator "$python" -m simplismart.operator
+wait_for "$apps" operator 60 curl -fsS "http://127.0.0.1:$health_port/healthz"
+done_step
+step "starting the API on http://localhost:$api_port (log: $apps/logs/api.log)"
+# Dev mode makes the first user to register an ADMIN: only this machine may reach it, unless
+# SIMPLISMART_API_HOST says otherwise.
+SIMPLISMART_DEV_MODE=1 SIMPLISMART_API_HOST=${SIMPLISMART_API_HOST:-127.0.0.1} \
+  SIMPLISMART_API_PORT=$api_port start "$apps" api "$python" -m simplismart.api
+wait_for "$apps" api 60 curl -fsS "http://127.0.0.1:$api_port/healthz"
+done_step
 
 cat >&2 <<SUMMARY
 

@@ -22,7 +22,7 @@ HACK = Path(__file__).parents[2] / "hack"
 
 @pytest.fixture(scope="module")
 def stack(kubeconfig: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    names = ("API", "REDIS", "METRICS", "HEALTH")
+    names = ("API", "API_METRICS", "REDIS", "METRICS", "HEALTH")
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     env = {
         **os.environ,

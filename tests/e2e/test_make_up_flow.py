@@ -101,7 +101,7 @@ def test_make_up_starts_its_own_control_plane_again_with_its_kubeconfig_exported
     """The summary of `make up` tells the user to export its kubeconfig; after `make down` (or a
     reboot) the next `make up` in that shell must start that control plane again, not use it."""
     state = tmp_path / "state"
-    names = ("API", "REDIS", "METRICS", "HEALTH")
+    names = ("API", "API_METRICS", "REDIS", "METRICS", "HEALTH")
     ports = dict(zip(names, free_ports(len(names)), strict=True))
     kubeconfig = state / "cluster" / "kubeconfig"
     env = {
@@ -121,6 +121,31 @@ def test_make_up_starts_its_own_control_plane_again_with_its_kubeconfig_exported
             text=True,
         )
         assert crd.returncode == 0, crd.stderr
+    finally:
+        subprocess.run([HACK / "down.sh"], env=env, check=True)
+    assert not state.exists()
+
+
+def test_make_up_stops_when_the_operator_does_not_start(kubeconfig: str, tmp_path: Path) -> None:
+    """It went on to print "Simplismart is up" with the operator gone (a port taken, a bad
+    setting), and every deployment stayed Queued with no hint why."""
+    state = tmp_path / "state"
+    names = ("API", "API_METRICS", "REDIS", "METRICS", "HEALTH")
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    env = {
+        **os.environ,
+        "KUBECONFIG": kubeconfig,
+        "SIMPLISMART_STATE_DIR": str(state),
+        "SIMPLISMART_SOLVER_TIME_LIMIT_SECONDS": "-1",
+        **{f"SIMPLISMART_{name}_PORT": str(port) for name, port in ports.items()},
+    }
+    try:
+        up = subprocess.run([HACK / "up.sh"], env=env, capture_output=True, text=True)
+        assert up.returncode != 0
+        assert "operator exited" in up.stderr
+        assert "SIMPLISMART_SOLVER_TIME_LIMIT_SECONDS" in up.stderr  # the log's last lines
+        assert "Simplismart is up" not in up.stderr
+        assert port_is_free(ports["API"])  # nothing started after it
     finally:
         subprocess.run([HACK / "down.sh"], env=env, check=True)
     assert not state.exists()
