@@ -347,6 +347,12 @@ def test_the_api_serves_metrics_and_the_bootstrap_token_apart(tools_bin: Path) -
     assert "sm-simplismart-bootstrap" in _by_kind(objects, "Secret")
     ports = {p["name"] for p in _container(objects, "api")["ports"]}
     assert ports == {"http", "metrics"}
+    # Exposing the API exposes only its http port: metrics stay on a ClusterIP Service.
+    exposed = _by_kind(template("sm", "ns", "api.service.type=LoadBalancer"), "Service")
+    assert [p["name"] for p in exposed["sm-simplismart-api"]["spec"]["ports"]] == ["http"]
+    metrics = exposed["sm-simplismart-api-metrics"]["spec"]
+    assert metrics["type"] == "ClusterIP"
+    assert [p["port"] for p in metrics["ports"]] == [9091]
     proxies = template("sm", "ns", "api.trustedProxies={10.0.0.0/8,fd00::/8}")
     assert container_env(proxies, "Deployment", "api")["SIMPLISMART_TRUSTED_PROXIES"] == (
         "10.0.0.0/8,fd00::/8"

@@ -116,3 +116,27 @@ from a Secret; Kubernetes substitutes $(REDIS_PASSWORD) into the URL. */}}
 {{- define "simplismart.securityContext" -}}
 {{ toYaml .Values.securityContext }}
 {{- end }}
+
+{{/*
+A component's metrics Service: ClusterIP whatever the public Service's type, so that exposing
+the API (LoadBalancer, NodePort) never exposes its metrics. Context: dict "root" "component"
+"port".
+*/}}
+{{- define "simplismart.metricsService" -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ printf "%s-metrics" (include "simplismart.component" .) | trunc 63 | trimSuffix "-" }}
+  namespace: {{ .root.Release.Namespace }}
+  labels:
+    {{- include "simplismart.componentLabels" . | nindent 4 }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "simplismart.selectorLabels" . | nindent 4 }}
+  ports:
+    - name: metrics
+      port: {{ .port }}
+      targetPort: metrics
+      protocol: TCP
+{{- end }}
