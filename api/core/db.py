@@ -52,6 +52,10 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
+#: The PostgreSQL advisory lock that migrations take: any number unique to this application.
+MIGRATION_LOCK = 0x51_4D_50_4C  # "SMPL"
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision (idempotent), all or nothing.
 
@@ -69,8 +73,12 @@ def migrate(engine: Engine) -> None:
             isolation, driver.isolation_level = driver.isolation_level, None  # type: ignore[union-attr]
         try:
             with connection.begin():
+                # One migration at a time (every API replica runs one as it starts): the others
+                # wait, then find the schema at its newest revision.
                 if sqlite:
-                    connection.exec_driver_sql("BEGIN")
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK})")
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         finally:

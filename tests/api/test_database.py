@@ -4,6 +4,9 @@ These talk to the database directly (no HTTP, no Kubernetes), so the PostgreSQL 
 the throwaway PostgreSQL server.
 """
 
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -132,6 +135,21 @@ def test_upgrading_two_users_that_would_merge_is_refused_until_one_is_renamed(
         connection.execute(text("UPDATE users SET username = 'strasse-2' WHERE id = 2"))
     migrate(empty_engine)
     assert _schema(empty_engine)[0] == "0002"
+
+
+def test_replicas_migrating_at_once_all_succeed(empty_engine: Engine) -> None:
+    """Every API replica's init container migrates as it starts: on an empty database, two at
+    once collided on their first CREATE TABLE, and the loser's pod restarted with a back-off."""
+    env = {
+        **os.environ,
+        "SIMPLISMART_DATABASE_URL": empty_engine.url.render_as_string(hide_password=False),
+        "SIMPLISMART_DEV_MODE": "1",
+    }
+    command = [sys.executable, "-m", "simplismart.api", "migrate"]
+    replicas = [subprocess.Popen(command, env=env, stderr=subprocess.PIPE) for _ in range(3)]
+    failures = [p.stderr.read() for p in replicas if p.wait(timeout=120) != 0 and p.stderr]
+    assert failures == []
+    assert "users" in inspect(empty_engine).get_table_names()
 
 
 def test_migrating_twice_changes_nothing(engine: Engine) -> None:
