@@ -2,6 +2,7 @@
 
 from typing import Annotated
 
+import httpx
 import typer
 from rich.text import Text
 
@@ -46,6 +47,12 @@ def main(
     chosen = (server or credentials.default_server()).rstrip("/")
     if not chosen.startswith(("http://", "https://")):
         raise typer.BadParameter("must start with http:// or https://", param_hint="--server")
+    try:
+        httpx.URL(chosen)
+    except httpx.InvalidURL as error:
+        raise typer.BadParameter(
+            f"{chosen!r} is not a URL: {error}", param_hint="--server"
+        ) from None
     ctx.obj = Context(chosen, output_format, credentials)
 
 
@@ -67,6 +74,14 @@ def login(
     ] = None,
 ) -> None:
     """Log in and keep the token in your config directory (readable by you only)."""
+    source = ctx.get_parameter_source("password")
+    if source is not None and source.name == "COMMANDLINE":
+        output.errors.print(
+            "warning: a password on the command line is visible to this machine's other users "
+            "(ps) and kept in your shell's history; leave --password out to be prompted, or "
+            "set SIMPLISMART_PASSWORD",
+            soft_wrap=True,
+        )
     # Prompts go to stderr, so that stdout stays the answer alone (JSON with -o json).
     username = username or typer.prompt("Username", err=True)
     password = password or typer.prompt("Password", hide_input=True, err=True)
@@ -117,5 +132,8 @@ def run() -> None:
     try:
         app()
     except CliError as error:
-        output.errors.print(Text.assemble(("error:", "red"), f" {error}"), highlight=False)
+        message = "\n".join(output.escaped(line) for line in str(error).split("\n"))
+        output.errors.print(
+            Text.assemble(("error:", "red"), f" {message}"), highlight=False, soft_wrap=True
+        )
         raise SystemExit(1) from None

@@ -7,22 +7,38 @@ from urllib.parse import quote
 
 import httpx
 
-#: Seconds to wait for an answer; the stream waits forever between events.
+#: Seconds to wait for an answer.
 TIMEOUT = 30.0
+#: Seconds the event stream may stay silent: three of the server's heartbeats (15 s). A
+#: connection that died without a word (a laptop's sleep, a proxy's idle drop) sends nothing,
+#: and only this ends the wait for it.
+STREAM_SILENCE = 45.0
 
 
 def path(*segments: str) -> str:
     """A URL path of ``segments``, each one segment whatever it holds: a name with '?', '#'
-    or '/' must not reach another object (or drop its own tail)."""
-    return "".join(f"/{quote(segment, safe='')}" for segment in segments)
+    or '/' must not reach another object (or drop its own tail), nor may '.' or '..', which
+    URLs resolve away (``/clusters/.`` is ``/clusters``)."""
+    return "".join(f"/{quote(segment, safe='').replace('.', '%2E')}" for segment in segments)
 
 
-#: Answers that waiting cures (the API busy, too many streams open): reconnect, not exit.
-PASSING = frozenset({429, 503})
+def passing(status: int) -> bool:
+    """Whether waiting cures an answer (the API busy or restarting behind its proxy, too many
+    streams open): a stream reconnects, rather than exit."""
+    return status in (408, 429) or status >= 500
 
 
 class CliError(Exception):
     """Something to tell the user and exit non-zero: the message says what and what to do."""
+
+
+class StreamBrokenError(ConnectionError):
+    """The event stream ended or was refused for now: reconnect, after ``retry_after`` seconds
+    if the server asked for that."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Client:
@@ -36,6 +52,8 @@ class Client:
             response = self._http.request(method, path, **kwargs)
         except httpx.TransportError as error:
             raise CliError(f"cannot reach the API at {self.server}: {error}") from None
+        except httpx.HTTPError as error:  # an answer that cannot be read (its encoding)
+            raise CliError(f"{self.server} sent an answer that cannot be read: {error}") from None
         return _answer(response)
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
@@ -52,6 +70,8 @@ class Client:
         while True:
             size = 500 if limit is None else min(500, limit - len(items))
             page = self.get(path, limit=size, **{"continue": token}, **params)
+            if not isinstance(page.get(key), list):
+                raise CliError(f"{self.server}{path} did not answer like a Simplismart API")
             items.extend(page[key])
             token = page.get("continue")
             if not token or (limit is not None and len(items) >= limit):
@@ -62,7 +82,7 @@ class Client:
         headers = {"Accept": "text/event-stream"}
         if last_event_id:
             headers["Last-Event-ID"] = last_event_id
-        timeout = httpx.Timeout(TIMEOUT, read=None)
+        timeout = httpx.Timeout(TIMEOUT, read=STREAM_SILENCE)
         try:
             with self._http.stream("GET", "/events", headers=headers, timeout=timeout) as stream:
                 if stream.status_code != 200:
@@ -70,12 +90,18 @@ class Client:
                     try:
                         _answer(stream)
                     except CliError as error:
-                        if stream.status_code in PASSING:
-                            raise ConnectionError(str(error).splitlines()[0]) from None
+                        if passing(stream.status_code):
+                            first = str(error).splitlines()[0]
+                            raise StreamBrokenError(first, _retry_after(stream)) from None
                         raise
+                kind = stream.headers.get("content-type", "")
+                if not kind.startswith("text/event-stream"):
+                    raise CliError(f"{stream.url} did not answer like a Simplismart API")
                 yield from _server_sent_events(stream.iter_lines())
-        except httpx.TransportError as error:
-            raise ConnectionError(str(error)) from None
+        except httpx.TimeoutException:
+            raise StreamBrokenError(f"nothing heard for {STREAM_SILENCE:.0f} s") from None
+        except httpx.HTTPError as error:
+            raise StreamBrokenError(str(error)) from None
 
     def close(self) -> None:
         self._http.close()
@@ -99,24 +125,45 @@ def _server_sent_events(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
             data.append(value)
 
 
+def _retry_after(response: httpx.Response) -> float | None:
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "")))
+    except ValueError:
+        return None  # absent, or an HTTP date: the usual pause then
+
+
 def _answer(response: httpx.Response) -> dict[str, Any]:
     try:
         body: Any = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         body = None
-    if response.is_success:
-        if not isinstance(body, dict) or "message" not in body:
-            # Every answer of the API is a JSON object with a message: this is another server.
+    status = response.status_code
+    if response.is_redirect and "location" in response.headers:
+        # Not followed: the token would go with it. Mostly http:// answered by https://.
+        raise CliError(
+            f"{response.url} redirects to {response.headers['location']} [HTTP {status}]; "
+            "give that server with --server (and log in there)"
+        )
+    if not isinstance(body, dict) or "message" not in body:
+        # Every answer of the API is a JSON object with a message: this is another server (a
+        # proxy's error page, a web server on that port).
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        if status >= 500:
             raise CliError(
-                f"{response.url} did not answer like a Simplismart API; is the server right?"
+                f"{response.url} answered HTTP {status} ({kind}) without the API's answer: the "
+                "API, or a proxy in front of it, is failing; try again later"
             )
+        raise CliError(
+            f"{response.url} answered HTTP {status} ({kind}), not like a Simplismart API; "
+            "is the server right?"
+        )
+    if response.is_success:
         return body
-    if body is None:
-        body = {"message": response.text.strip() or response.reason_phrase}
-    if not isinstance(body, dict):
-        body = {"message": str(body)}
-    message = str(body.get("message") or response.reason_phrase)
-    fields = [f"  {e.get('field')}: {e.get('message')}" for e in body.get("errors") or []]
-    if response.status_code == 401:
-        message += "\n  (log in with: simplismart login)"
-    raise CliError("\n".join([f"{message} [HTTP {response.status_code}]", *fields]))
+    lines = [f"{body['message'] or response.reason_phrase} [HTTP {status}]"]
+    errors = body.get("errors")
+    for error in errors if isinstance(errors, list) else []:
+        if isinstance(error, dict):
+            lines.append(f"  {error.get('field')}: {error.get('message')}")
+    if status == 401 and response.url.path != "/login":
+        lines.append("  (log in with: simplismart login)")
+    raise CliError("\n".join(lines))

@@ -13,7 +13,7 @@ cluster_app = typer.Typer(help="Clusters: create, list, show.", no_args_is_help=
 
 
 def usage(cluster: dict[str, Any], resource: str) -> str:
-    total = cluster[f"total_{resource}"]
+    total = cluster.get(f"total_{resource}")
     used = (cluster.get("allocated") or {}).get(resource)
     return f"{total}" if used is None else f"{used}/{total}"
 

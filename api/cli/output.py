@@ -51,12 +51,14 @@ def fields(
 
 
 def _text(value: object) -> str:
-    """The value as a cell, its control and format characters escaped (``\\x1b``, ``\\u202e``):
-    written raw, text stored before the API refused them would run as escape sequences in the
-    reader's terminal."""
-    if value is None or value == "":
-        return "—"
-    text = str(value)
+    """The value as a cell."""
+    return "—" if value is None or value == "" else escaped(str(value))
+
+
+def escaped(text: str) -> str:
+    """``text`` with its control and format characters escaped (``\\x1b``, ``\\u202e``): written
+    raw, text from the server (stored before the API refused it, or sent by something that is
+    not the API) would run as escape sequences in the reader's terminal."""
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
