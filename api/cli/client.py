@@ -154,7 +154,7 @@ def _answer(response: httpx.Response) -> dict[str, Any]:
                 "API, or a proxy in front of it, is failing; try again later"
             )
         raise CliError(
-            f"{response.url} answered HTTP {status} ({kind}), not like a Simplismart API; "
+            f"{response.url} did not answer like a Simplismart API (HTTP {status}, {kind}); "
             "is the server right?"
         )
     if response.is_success:

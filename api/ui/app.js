@@ -18,6 +18,8 @@ const state = {
   // Changes the stream delivered while the lists load: replayed over them, since the lists
   // may have been read before those changes.
   buffered: null,
+  // Bumped by each reload: a reload that a later one overtook keeps its older lists to itself.
+  reloads: 0,
   // Bumped when a session ends: work begun for an earlier session stops at its next step.
   session: 0,
   // The server's clock minus this browser's, from the Date of its answers: durations and ETAs
@@ -51,11 +53,15 @@ async function api(method, path, body) {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
   });
   learnClock(response);
-  const answer = await response.json().catch(() => ({ message: response.statusText }));
+  // Not the API's answer (a proxy's page): its status, since HTTP/2 sends no status text.
+  let answer = await response.json().catch(() => null);
+  if (!answer || typeof answer !== "object") answer = {};
+  if (!answer.message) answer.message = response.statusText || `HTTP ${response.status}`;
   if (response.status === 401 && path !== "/login") logout("Your session ended: log in again.");
   if (response.status === 403 && path !== "/me" && state.user) rereadUser();
   if (!response.ok) {
-    const fields = (answer.errors || []).map((e) => `${e.field}: ${e.message}`).join("; ");
+    const errors = Array.isArray(answer.errors) ? answer.errors.filter((e) => e && typeof e === "object") : [];
+    const fields = errors.map((e) => `${e.field}: ${e.message}`).join("; ");
     throw new Error(fields ? `${answer.message} (${fields})` : answer.message);
   }
   return answer;
@@ -239,10 +245,14 @@ function draw() {
     if (again) again.focus();
   }
   drawTimeline();
+  // Rebuilt only when the names change: rebuilding closes a list the user has open.
   const select = $("#create select[name=cluster_name]");
-  const chosen = select.value;
-  select.innerHTML = [...state.clusters.keys()].sort().map((n) => `<option>${escapeHtml(n)}</option>`).join("");
-  if (chosen) select.value = chosen;
+  const names = [...state.clusters.keys()].sort();
+  if (names.join("\n") !== [...select.options].map((o) => o.value).join("\n")) {
+    const chosen = select.value;
+    select.innerHTML = names.map((n) => `<option>${escapeHtml(n)}</option>`).join("");
+    if (chosen) select.value = chosen;
+  }
   if (state.loaded && !state.rendered) {
     state.rendered = true;
     window.simplismartFirstRender = performance.now();
@@ -291,6 +301,7 @@ async function loadAll(path, key) {
 // give the state now.
 async function reload() {
   const session = state.session;
+  const generation = ++state.reloads;
   const buffered = state.buffered = [];
   let clusters, deployments;
   try {
@@ -300,7 +311,7 @@ async function reload() {
   } finally {
     if (state.buffered === buffered) state.buffered = null;
   }
-  if (session !== state.session || state.buffered !== null) return; // ended, or reloading again
+  if (session !== state.session || generation !== state.reloads) return; // ended, or overtaken
   state.clusters = new Map(clusters.map((c) => [c.name, c]));
   state.deployments = new Map(deployments.map((d) => [d.name, d]));
   state.loaded = true;
@@ -320,48 +331,63 @@ function apply(kind, change) {
 const RETRY_MS = 2000;
 const PAUSED = "The live view is paused";
 const MAX_RETRY_MS = 60000;
+// Three of the server's heartbeats (15 s): a connection silent for longer died without a word
+// (a laptop's sleep, a proxy's idle drop), and only this ends the wait for it.
+const SILENCE_MS = 45000;
 
 // Server-Sent Events over fetch, so that the token travels in a header, never in the URL.
 // A refusal that says when to come back (429: too many streams open, 503: busy) is shown and
-// waited out; a broken connection is retried every RETRY_MS.
+// waited out; a broken or silent connection is retried every RETRY_MS.
 async function follow() {
   const controller = new AbortController();
   if (state.stream) state.stream.abort();
   state.stream = controller;
   while (!controller.signal.aborted) {
     let wait = RETRY_MS;
+    const connection = new AbortController();
+    const hangUp = () => connection.abort();
+    controller.signal.addEventListener("abort", hangUp);
+    let silence = setTimeout(hangUp, SILENCE_MS);
+    const heard = () => {
+      clearTimeout(silence);
+      silence = setTimeout(hangUp, SILENCE_MS);
+    };
     try {
       const headers = { Authorization: `Bearer ${state.token}`, Accept: "text/event-stream" };
       if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
-      const response = await fetch("/events", { headers, signal: controller.signal });
+      const response = await fetch("/events", { headers, signal: connection.signal });
       learnClock(response);
       if (response.status === 401) return logout("Your session ended: log in again.");
       if (response.status === 403) return restart();
       if (!response.ok) {
         const answer = await response.json().catch(() => ({}));
-        notify(`${PAUSED}: ${answer.message || response.statusText}`, true);
+        notify(`${PAUSED}: ${answer.message || response.statusText || `HTTP ${response.status}`}`, true);
         const after = Number(response.headers.get("Retry-After"));
         if (after > 0) wait = Math.min(MAX_RETRY_MS, 1000 * after);
         throw new Error(`the stream answered ${response.status}`);
       }
       setLive(true);
       if ($("#notice").textContent.startsWith(PAUSED)) notify("");
-      await readEvents(response.body, onEvent);
+      await readEvents(response.body, onEvent, heard);
       if (!controller.signal.aborted) return restart();
     } catch (error) {
       if (controller.signal.aborted) return;
+    } finally {
+      clearTimeout(silence);
+      controller.signal.removeEventListener("abort", hangUp);
     }
     setLive(false);
     await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
-async function readEvents(body, handle) {
+async function readEvents(body, handle, heard) {
   const reader = body.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
+    heard();
     buffer += value;
     let end;
     while ((end = buffer.indexOf("\n\n")) >= 0) {
@@ -407,6 +433,9 @@ function setLive(on) {
 // Start over from who they are now, until the API answers (or the session has ended).
 async function restart() {
   const session = state.session;
+  // Ended here, not only forgotten: left running, it would go on applying its organization's
+  // changes, hold one of the user's streams, and outlive a logout.
+  if (state.stream) state.stream.abort();
   state.stream = null;
   state.lastEventId = null;
   state.clusters.clear();
@@ -450,7 +479,8 @@ async function start() {
   await reload().catch((error) => {
     if (session === state.session) notify(error.message, true);
   });
-  if (session === state.session) $("#main").focus();
+  // Onto the board after a login, but never away from a field the user is in.
+  if (session === state.session && document.activeElement === document.body) $("#main").focus();
   return true;
 }
 

@@ -183,7 +183,7 @@ def test_a_web_servers_page_is_named_not_printed(
     routes["POST /login"] = lambda _: (404, {"Content-Type": "text/html"}, page)
     done = _cli(url, tmp_path, "login", "--username", "ann")
     assert done.returncode == 1
-    assert "answered HTTP 404 (text/html), not like a Simplismart API" in done.stderr
+    assert "did not answer like a Simplismart API (HTTP 404, text/html)" in done.stderr
     assert "DOCTYPE" not in done.stderr
 
 

@@ -26,7 +26,17 @@ from selenium.webdriver.support.ui import WebDriverWait
 from simplismart.api.core.streams import STREAMS_PER_USER
 from simplismart.crds import DEPLOYMENT
 from tests.api.live import EventStream
-from tests.e2e.accounts import PASSWORD, Root, Team, bearer, join, promote, register, team
+from tests.e2e.accounts import (
+    PASSWORD,
+    Root,
+    Team,
+    bearer,
+    join,
+    promote,
+    register,
+    team,
+    token,
+)
 from tests.e2e.clusters import allow_preemption
 
 pytestmark = pytest.mark.e2e
@@ -430,3 +440,41 @@ def test_a_passed_eta_or_deadline_says_so_rather_than_zero(
         " after(-200, 'remaining')];"
     )
     assert read == ["in 12s", "due now", "1m 5s", "ending"]
+
+
+def test_moving_to_another_organization_leaves_one_stream_open(
+    stack: dict[str, Any], installation: Root, people: Team, browser: WebDriver
+) -> None:
+    """A refusal that showed the caller in another organization started the board again, but
+    only forgot the stream it had open: that one went on (applying the old organization's
+    changes, holding one of the user's streams, starting again when it ended)."""
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
+    user_id = register(api, "dash-mover")
+    join(api, "dash-mover", people.invite_code)
+    promote(api, admin, user_id, "DEVELOPER")
+    _cluster(api, bearer(api, people.developer), "before-moving", cpu=1)
+    _log_in(browser, stack["url"], "dash-mover")
+    _until(browser, lambda b: b.find_element(By.ID, "create").is_displayed(), "the form")
+    elsewhere = team(api, installation, "dash-elsewhere")
+    join(api, "dash-mover", elsewhere.invite_code)  # now a VIEWER there
+    form = browser.find_element(By.ID, "create")
+    form.find_element(By.NAME, "name").send_keys("refused", Keys.ENTER)
+    _until(browser, lambda b: not b.find_element(By.ID, "create").is_displayed(), "no form")
+    _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the new stream")
+    # The dashboard holds one stream: every other one the user may hold opens.
+    mover = token(api, "dash-mover")
+    held: list[EventStream] = []
+    deadline = time.monotonic() + 10
+    try:
+        while len(held) < STREAMS_PER_USER - 1:
+            stream = EventStream(stack["url"], mover)
+            if stream.status_code == 200:
+                held.append(stream)
+                continue
+            stream.close()
+            assert time.monotonic() < deadline, f"only {len(held)} more open: the page holds more"
+            time.sleep(0.5)
+    finally:
+        for stream in held:
+            stream.close()
