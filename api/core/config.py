@@ -148,7 +148,7 @@ class _Env:
 
 
 def _namespace_prefix(prefix: str) -> str:
-    """Namespaces are ``<prefix><id>``; distinct prefixes let installs share one cluster."""
+    """Namespaces are ``<prefix><id>``; distinct prefixes let API databases share a cluster."""
     if not re.fullmatch(r"[a-z]([-a-z0-9]{0,38}[-a-z0-9])?", prefix):
         raise ConfigError(
             f"{PREFIX}NAMESPACE_PREFIX must be at most 40 lowercase letters, digits and '-', "
