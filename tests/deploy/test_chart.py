@@ -323,6 +323,32 @@ def _container(objects: list[dict[str, Any]], component: str) -> dict[str, Any]:
     return container
 
 
+def test_every_generated_secret_can_be_given_instead(tools_bin: Path) -> None:
+    """`helm template` (Argo CD) cannot read the generated Secrets back and makes new ones at
+    every render: the Redis password and the bootstrap token had no way to be given."""
+    given = (
+        "api.jwt.existingSecret=my-jwt",
+        "redis.auth.existingSecret=my-redis",
+        "api.bootstrap.existingSecret=my-bootstrap",
+    )
+    objects = template("sm", "ns", *given)
+    assert not _by_kind(objects, "Secret")  # nothing generated
+    volumes = {
+        v["name"]: v.get("secret", {}).get("secretName")
+        for v in _by_kind(objects, "Deployment")["sm-simplismart-api"]["spec"]["template"]["spec"][
+            "volumes"
+        ]
+    }
+    assert {"my-jwt", "my-bootstrap"} <= set(volumes.values())
+    for component, variable in (
+        ("api", "REDIS_PASSWORD"),
+        ("operator", "REDIS_PASSWORD"),
+        ("redis", "REDISCLI_AUTH"),
+    ):
+        env = container_env(objects, "Deployment", component)
+        assert env[variable]["secretKeyRef"]["name"] == "my-redis"
+
+
 def test_network_policies_are_on_by_default_and_cover_the_api_metrics(tools_bin: Path) -> None:
     policies = _by_kind(template("sm", "ns"), "NetworkPolicy")
     assert set(policies) == {

@@ -80,11 +80,11 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 
 {{- define "simplismart.redisPasswordSecretName" -}}
-{{- include "simplismart.component" (dict "root" . "component" "redis-password") }}
+{{- default (include "simplismart.component" (dict "root" . "component" "redis-password")) .Values.redis.auth.existingSecret }}
 {{- end }}
 
 {{- define "simplismart.bootstrapSecretName" -}}
-{{- include "simplismart.component" (dict "root" . "component" "bootstrap") }}
+{{- default (include "simplismart.component" (dict "root" . "component" "bootstrap")) .Values.api.bootstrap.existingSecret }}
 {{- end }}
 
 {{/* SIMPLISMART_REDIS_URL for the API and the operator. The chart's Redis requires a password,
