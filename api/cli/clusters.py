@@ -79,12 +79,18 @@ def _decision(cluster: dict[str, Any]) -> str | None:
         return None
     gap = last.get("gap")
     in_order, selected = len(last.get("inOrder") or []), len(last.get("selected") or [])
+    shown_gap = f"{100 * gap:.3f} %" if isinstance(gap, int | float) else "—"
     return (
         f"{in_order + selected} started: {in_order} in queue order, {selected} chosen by "
         f"{last.get('strategy')} among {last.get('candidates')} candidate(s) in "
-        f"{last.get('durationMs')} ms, gap {'—' if gap is None else f'{100 * gap:.3f} %'}, "
-        f"{output.ago(last.get('at'))} ago"
+        f"{last.get('durationMs')} ms, gap {shown_gap}{_since(last)}"
     )
+
+
+def _since(record: dict[str, Any]) -> str:
+    """``, 3m 20s ago`` of a status record's ``at``, if it has one."""
+    elapsed = output.ago(record.get("at"))
+    return "" if elapsed is None else f", {elapsed} ago"
 
 
 def _preemption(cluster: dict[str, Any]) -> str | None:
@@ -94,7 +100,7 @@ def _preemption(cluster: dict[str, Any]) -> str | None:
     victims, preemptors = last.get("victims") or [], last.get("preemptors") or []
     return (
         f"evicted {', '.join(map(str, victims))} for {', '.join(map(str, preemptors))} "
-        f"({last.get('lostSeconds')} s of run time lost), {output.ago(last.get('at'))} ago"
+        f"({last.get('lostSeconds')} s of run time lost){_since(last)}"
     )
 
 

@@ -64,13 +64,15 @@ def escaped(text: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
-def ago(moment: str | None) -> str | None:
-    """``3m 20s`` since an RFC 3339 moment."""
-    return None if moment is None else duration(_now() - _parse(moment))
+def ago(moment: object) -> str | None:
+    """``3m 20s`` since an RFC 3339 moment; None if there is none (or it is not one)."""
+    seconds = _parse(moment)
+    return None if seconds is None else duration(_now() - seconds)
 
 
-def until(moment: str | None) -> str | None:
-    return None if moment is None else duration(_parse(moment) - _now())
+def until(moment: object) -> str | None:
+    seconds = _parse(moment)
+    return None if seconds is None else duration(seconds - _now())
 
 
 def duration(seconds: float) -> str:
@@ -86,8 +88,15 @@ def priority(value: int) -> str:
     return "HIGH" if value == 1 else "LOW"
 
 
-def _parse(moment: str) -> float:
-    return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+def _parse(moment: object) -> float | None:
+    """The moment in POSIX seconds. Statuses are free-form to the API (another version of the
+    operator may write them): what is not a moment is shown as none."""
+    if not isinstance(moment, str):
+        return None
+    try:
+        return datetime.fromisoformat(moment.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
 
 
 def _now() -> float:

@@ -261,3 +261,26 @@ def test_a_password_on_the_command_line_is_warned_about(
     assert "visible to this machine's other users" in done.stderr
     quiet = _cli(url, tmp_path, "login", "--username", "ann")  # from SIMPLISMART_PASSWORD
     assert "warning" not in quiet.stderr
+
+
+def test_a_status_record_of_another_shape_is_shown_as_far_as_it_goes(
+    server: tuple[str, dict[str, Route], list[str]], tmp_path: Path
+) -> None:
+    """Statuses are free-form to the API (another operator version may write them):
+    `cluster show` crashed on a gap that is not a number or a time that is not one."""
+    url, routes, _ = server
+    _logged_in(url, routes, tmp_path)
+    cluster = {
+        "name": "c1",
+        "strategy": "auto",
+        "total_cpu": 4,
+        "observed": True,
+        "last_decision": {"gap": "small", "at": "yesterday", "strategy": "auto"},
+        "last_preemption": {"victims": ["a"], "preemptors": ["b"], "at": 5},
+    }
+    routes["GET /clusters/c1"] = lambda _: _json(200, {"message": "c1", "cluster": cluster})
+    done = _cli(url, tmp_path, "cluster", "show", "c1", COLUMNS="200")
+    assert done.returncode == 0, done.stderr
+    assert "gap —" in done.stdout
+    assert "evicted a for b" in done.stdout
+    assert "None ago" not in done.stdout
