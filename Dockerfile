@@ -92,7 +92,7 @@ ENV PATH=/opt/simplismart/bin:$PATH \
     SIMPLISMART_DATABASE_URL=sqlite:////var/lib/simplismart/data/simplismart.db
 WORKDIR /var/lib/simplismart
 USER ${UID}:${UID}
-EXPOSE 5002 8080 9090
+EXPOSE 5002 8080 9090 9091
 # By absolute path: on PATH, /opt/simplismart/bin/simplismart is the command-line client.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
     CMD ["/usr/local/bin/simplismart", "healthcheck"]

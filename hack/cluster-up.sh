@@ -28,7 +28,7 @@ mkdir -p "$dir/pki" "$dir/logs"
 pki=$dir/pki
 
 step "generating certificates in $pki"
-openssl_quiet() { openssl "$@" >/dev/null 2>&1; }
+openssl_quiet() { openssl "$@" >/dev/null 2>>"$pki/openssl.log" || die "openssl failed: see $pki/openssl.log"; }
 openssl_quiet req -x509 -newkey rsa:2048 -nodes -days 365 -subj "/CN=simplismart-local-ca" \
   -keyout "$pki/ca.key" -out "$pki/ca.crt"
 sign() { # sign NAME SUBJECT [SAN]

@@ -23,10 +23,15 @@ repository=${image%:*}
 tag=${image##*:}
 [[ "$repository" != "$image" ]] || tag=latest
 
-step "installing release $release of charts/simplismart into namespace $namespace (image $repository:$tag)"
+# The image as a values file ahead of the caller's: a --set would beat the image their own
+# values files name (Helm ranks every --set above every -f).
+image_values=$(mktemp)
+trap 'rm -f "$image_values"' EXIT
+printf 'image:\n  repository: "%s"\n  tag: "%s"\n' "$repository" "$tag" >"$image_values"
+
+step "installing release $release of charts/simplismart into namespace $namespace (image $repository:$tag unless your values say otherwise)"
 # The chart's crds/ is a symlink to the repository's crds/: helm notes that it follows it.
 "$helm" upgrade --install "$release" "$REPO_ROOT/charts/simplismart" \
-  --namespace "$namespace" --create-namespace \
-  --set-string "image.repository=$repository" --set-string "image.tag=$tag" \
+  --namespace "$namespace" --create-namespace -f "$image_values" \
   --wait --timeout "${SIMPLISMART_HELM_TIMEOUT:-5m}" "$@" 2> >(grep -v 'found symbolic link in path' >&2)
 done_step
