@@ -120,6 +120,7 @@ class KubernetesApi:
         self._timeout = timeout_seconds
         self._client: client.ApiClient | None = None
         self._lock = threading.Lock()
+        self._logged_failure: str | None = None  # the configuration error last logged
 
     def _api_client(self) -> client.ApiClient:
         """Configured on first use, so the API starts (and reports unready) without a cluster."""
@@ -137,8 +138,10 @@ class KubernetesApi:
                         )
                 except (config.ConfigException, OSError) as error:
                     # Its text may name files and hosts of this installation: the log's, not
-                    # every caller's.
-                    log.error("Kubernetes is not configured: %s", error)
+                    # every caller's. Once while it stays the same, not at every request.
+                    if str(error) != self._logged_failure:
+                        self._logged_failure = str(error)
+                        log.error("Kubernetes is not configured: %s", error)
                     raise UnavailableError(
                         "the Kubernetes API is not configured for this service; try again later"
                     ) from None

@@ -77,6 +77,11 @@ def test_a_missing_kubeconfig_is_503_not_a_crash(
     # What the loader said (it may name files and hosts) is for the log, not for the caller.
     assert "No configuration found" in caplog.text
     assert "configuration found" not in refused.value.message
+    # Logged once while it stays so, not at every request (a probe every few seconds).
+    for _ in range(3):
+        with pytest.raises(UnavailableError):
+            kube.ping()
+    assert caplog.text.count("No configuration found") == 1
 
 
 @pytest.mark.unit
