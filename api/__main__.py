@@ -7,7 +7,7 @@ import sys
 import uvicorn
 
 from simplismart.api.app import create_app
-from simplismart.api.core.config import ConfigError, Settings
+from simplismart.api.core.config import ConfigError, Settings, database_url
 from simplismart.api.core.db import make_engine, migrate
 from simplismart.api.metrics import serve_metrics
 
@@ -23,17 +23,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     command = parser.parse_args(argv).command
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    if command == "migrate":
+        engine = make_engine(database_url(), connections=1)
+        migrate(engine)
+        engine.dispose()
+        logging.getLogger("simplismart.api").info("database schema is up to date")
+        return 0
     try:
         settings = Settings.from_env()
     except ConfigError as error:
         logging.getLogger("simplismart.api").error("refusing to start: %s", error)
         return 2
-    if command == "migrate":
-        engine = make_engine(settings.database_url, connections=1)
-        migrate(engine)
-        engine.dispose()
-        logging.getLogger("simplismart.api").info("database schema is up to date")
-        return 0
     app = create_app(settings)
     if settings.metrics_port:
         serve_metrics(app.state.metrics, settings.api_host, settings.metrics_port)

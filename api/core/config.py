@@ -54,9 +54,8 @@ class Settings:
     def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
         env = _Env(os.environ if environ is None else environ)
         dev_mode = env.flag("DEV_MODE", default=False)
-        state_dir = Path(env.text("STATE_DIR", "./.state"))
         return cls(
-            database_url=env.text("DATABASE_URL", f"sqlite:///{state_dir / 'simplismart.db'}"),
+            database_url=database_url(environ),
             jwt_secret=_jwt_secret(env, dev_mode),
             jwt_expires_seconds=env.integer("JWT_EXPIRES_SECONDS", 3600, minimum=1),
             dev_mode=dev_mode,
@@ -75,7 +74,9 @@ class Settings:
             login_account_limit=env.integer("LOGIN_ACCOUNT_LIMIT", 100, minimum=1),
             hash_concurrency=env.integer("HASH_CONCURRENCY", 4, minimum=1),
             api_concurrency=env.integer("API_CONCURRENCY", 32, minimum=1),
-            max_body_bytes=env.integer("MAX_BODY_BYTES", 64 << 10, minimum=1024),
+            # A valid registration, its password and bootstrap token (1,024 characters each)
+            # written as JSON escapes of characters outside the BMP, is some 25 KiB.
+            max_body_bytes=env.integer("MAX_BODY_BYTES", 64 << 10, minimum=32 << 10),
             bootstrap_token=_secret(
                 "BOOTSTRAP_TOKEN", env.raw("BOOTSTRAP_TOKEN"), env.raw("BOOTSTRAP_TOKEN_FILE")
             ),
@@ -108,6 +109,13 @@ class Quotas:
     organizations_per_user: int
     #: Registrations from one client address per hour.
     registrations_per_client: int
+
+
+def database_url(environ: Mapping[str, str] | None = None) -> str:
+    """The database's URL, alone: all that ``migrate`` needs (not the signing key)."""
+    env = _Env(os.environ if environ is None else environ)
+    state_dir = Path(env.text("STATE_DIR", "./.state"))
+    return env.text("DATABASE_URL", f"sqlite:///{state_dir / 'simplismart.db'}")
 
 
 class _Env:

@@ -303,7 +303,8 @@ OPERATOR_RIGHTS = [
 ]
 API_RIGHTS = [
     ("create", "namespaces", "", True),
-    ("get", "namespaces", "", False),
+    ("get", "namespaces", "", True),  # the claim of a namespace whose creation timed out
+    ("list", "namespaces", "", False),
     ("delete", "clusters.simplismart.io", "any-ns", True),
     ("create", "deployments.simplismart.io", "any-ns", True),
     ("list", "clusters.simplismart.io", "any-ns", True),
