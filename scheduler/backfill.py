@@ -233,10 +233,15 @@ def _or_forever(seconds: float | None) -> float:
 
 
 def running_holds(cluster: ClusterState, arithmetic: Arithmetic) -> list[Hold]:
-    """The running deployments as holds: their known end is both sure and expected."""
+    """The running deployments as holds: their known end is both sure and expected.
+
+    A run past its end still holds its capacity until a pass ends it, so it ends at the
+    next instant after `now`: ended at `now`, the timeline would free what `free` still
+    counts, and the replay would never see it end.
+    """
     holds = []
     for run in cluster.running:
-        end = _or_forever(run.ends_at)
+        end = max(_or_forever(run.ends_at), math.nextafter(cluster.now, math.inf))
         begin = cluster.now if run.started_at is None else min(run.started_at, cluster.now)
         request = arithmetic.request(run.id)
         holds.append(Hold(run.id, request, end, end, begin, cluster.preemptible(run)))

@@ -27,6 +27,9 @@ from simplismart.scheduler.problem import (
 class Running:
     """A running deployment; `ends_at` is its known end (POSIX seconds), None if unknown.
 
+    A run whose `ends_at` has passed holds its capacity until the next instant, when the
+    caller's next pass is expected to end it.
+
     `priority` (its spec's, never aged), `preemptions` (times it was evicted) and `started_at`
     (POSIX seconds, None if unknown: counted as just started) matter only on a cluster that
     allows preemption: they say whether a HIGH deployment may evict it and what that costs.

@@ -195,6 +195,20 @@ def test_a_reserved_eta_is_exact_once_everything_ahead_runs() -> None:
     assert forecast(plan, ()).estimated_start == {"large": plan.reserved[0].at}
 
 
+@pytest.mark.parametrize("ended", [0.0, 1.0])
+def test_a_run_past_its_end_holds_until_the_next_instant(ended: float) -> None:
+    """The pass has not ended it yet: it still holds, and the one waiting on it starts next."""
+    running = [Running("due", {"cpu": 8}, NOW - ended)]
+    waiting = [Waiting("large", {"cpu": 8}, HIGH, 5.0, expected_seconds=3, max_seconds=3)]
+    plan = plan_pass(_starving(running=running, waiting=waiting))
+    assert plan.problem.free == {"cpu": 0}
+    (promise,) = plan.reserved
+    assert promise.after == ("due",)
+    assert promise.at == pytest.approx(NOW, abs=1e-6)
+    eta = forecast(plan, plan.starts(solve(plan.problem))).estimated_start["large"]
+    assert eta == pytest.approx(NOW, abs=1e-6)
+
+
 def test_the_forecast_refuses_a_start_that_was_not_queued() -> None:
     plan = plan_pass(_starving())
     with pytest.raises(ProblemError) as caught:
