@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import datetime
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -70,7 +71,7 @@ def forecast(plan: PassPlan, started: Collection[str]) -> Forecast:
     ]
     left = [w for w in cluster.waiting if w.id not in chosen]
     estimated = _replay(cluster, arithmetic, holds, left)
-    reasons = _reasons(plan, arithmetic, holds, left)
+    reasons = _reasons(plan, arithmetic, holds, chosen, left)
     return Forecast(estimated_start=estimated, reasons=reasons)
 
 
@@ -230,13 +231,19 @@ def _greedy_backfill(decision: Decision) -> list[Waiting]:
 
 
 def _reasons(
-    plan: PassPlan, arithmetic: Arithmetic, holds: list[Hold], left: list[Waiting]
+    plan: PassPlan,
+    arithmetic: Arithmetic,
+    holds: list[Hold],
+    chosen: Collection[str],
+    left: list[Waiting],
 ) -> dict[str, str]:
     """Why each deployment left queued waits, in words a person can act on."""
     cluster = plan.cluster
     reserved = {r.id: r for r in plan.reserved}
     held = sum((h.request for h in holds), np.zeros(len(arithmetic.names), dtype=np.int64))
     free = arithmetic.capacity - held
+    # The search's starts: the rows already count the head of the queue.
+    selected = [h for h in holds if h.id in chosen and h.id not in plan.first]
     reasons: dict[str, str] = {}
     ahead = {HIGH: 0, 0: 0}
     waiting_ids = {w.id for w in left}
@@ -248,11 +255,10 @@ def _reasons(
             reasons[waiting.id] = _promised(reserved[waiting.id], cluster.now)
         elif not np.all(request <= arithmetic.capacity):
             reasons[waiting.id] = "waiting: asks more than the cluster has in total"
-        elif np.all(request <= free) and plan.reserved:
-            first = plan.reserved[0]
+        elif np.all(request <= free) and (delayed := _delayed(plan, arithmetic, selected, waiting)):
             reasons[waiting.id] = (
-                f"waiting: starting now would delay the reserved start of {first.id} "
-                f"(~{_clock(first.at, cluster.now)})"
+                f"waiting: starting now would delay the reserved start of {delayed.id} "
+                f"(~{_clock(delayed.at, cluster.now)})"
             )
         elif ahead[HIGH] or ahead[0]:
             counts = [f"{n} {name}" for n, name in ((ahead[HIGH], "HIGH"), (ahead[0], "LOW")) if n]
@@ -266,9 +272,30 @@ def _reasons(
                 for name, r, f in zip(arithmetic.names, request, free, strict=True)
                 if r > f
             )
-            reasons[waiting.id] = f"waiting for capacity: {short}"
+            # Nothing short: it fits now and delays nothing, but the search did not choose it.
+            reasons[waiting.id] = f"waiting for capacity: {short}" if short else "waiting: fits now"
         ahead[cluster.effective_priority(waiting, cluster.now)] += 1
     return reasons
+
+
+def _delayed(
+    plan: PassPlan, arithmetic: Arithmetic, selected: list[Hold], waiting: Waiting
+) -> Reserved | None:
+    """The first reservation `waiting` would delay by starting now, if any.
+
+    One it would outlive whose row cannot hold it beside what the search started that
+    outlives it too.
+    """
+    request = arithmetic.request(waiting.id)
+    end = plan.cluster.now + (math.inf if waiting.max_seconds is None else waiting.max_seconds)
+    for promise, row in zip(plan.reserved, plan.problem.reservations, strict=True):
+        spare = arithmetic.vector(row.capacity) - sum(
+            (h.request for h in selected if h.sure_end > promise.at),
+            np.zeros(len(arithmetic.names), dtype=np.int64),
+        )
+        if end > promise.at and not np.all(request <= spare):
+            return promise
+    return None
 
 
 def _promised(promise: Reserved, now: float) -> str:

@@ -177,6 +177,34 @@ def test_reasons_name_a_reservation_that_blocks_a_deployment_which_fits() -> Non
     assert outlook.reasons["large"] == "reserved: starts when r0 and r1 finish (~12:00:04)"
 
 
+def test_reasons_name_the_reservation_a_deployment_would_delay() -> None:
+    """Deployment e fits beside the first reservation at +10; only the second row leaves no room."""
+    waiting = [
+        Waiting("d1", {"cpu": 8}, HIGH, 9.0, expected_seconds=5, max_seconds=5),
+        Waiting("d2", {"cpu": 10}, HIGH, 8.0, expected_seconds=5, max_seconds=5),
+        Waiting("e", {"cpu": 2}, LOW, 1.0, expected_seconds=50, max_seconds=50),
+    ]
+    state = _starving(
+        capacity={"cpu": 10},
+        running=[Running("r1", {"cpu": 6}, NOW + 10)],
+        waiting=waiting,
+        reservations=2,
+    )
+    plan = plan_pass(state)
+    assert [(r.id, r.at - NOW) for r in plan.reserved] == [("d1", 10.0), ("d2", 15.0)]
+    outlook = forecast(plan, plan.starts(solve(plan.problem)))
+    assert outlook.reasons["e"] == (
+        "waiting: starting now would delay the reserved start of d2 (~12:00:15)"
+    )
+
+
+def test_a_deployment_that_fits_but_was_not_chosen_says_so() -> None:
+    """A search out of time may leave one that fits: nothing is short, no reason to invent."""
+    waiting = [Waiting("small", {"cpu": 2}, HIGH, 1.0, max_seconds=5)]
+    plan = plan_pass(_starving(running=[], waiting=waiting))
+    assert forecast(plan, ()).reasons == {"small": "waiting: fits now"}
+
+
 def test_a_reserved_start_on_another_day_says_which() -> None:
     # Runs ending after midnight: "(~00:30:00)" would read as this morning.
     running = [Running("r0", {"cpu": 6}, NOW + 45_000), Running("r1", {"cpu": 4}, NOW + 45_000)]
