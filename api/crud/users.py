@@ -13,8 +13,9 @@ from simplismart.api.crud.admins import (
     lock_organization,
     lock_user,
 )
+from simplismart.api.crud.organizations import new_invite_code
 from simplismart.api.errors import ConflictError, NotFoundError, field_error
-from simplismart.api.models import FirstAdmin, Role, User
+from simplismart.api.models import FirstAdmin, Organization, Role, User
 
 
 def get_by_username(session: Session, username: str) -> User | None:
@@ -115,7 +116,8 @@ def remove_member(session: Session, admin: User, user_id: int) -> User:
     """Take a member out of the admin's organization (an ADMIN must remain).
 
     Their tokens stay valid for their own account, but every route of the organization checks
-    membership on each request, so they lose access at once.
+    membership on each request, so they lose access at once. The invite code changes in the
+    same transaction: they knew the old one, and would otherwise join straight back.
     """
     organization_id = admin.organization_id
     assert organization_id is not None
@@ -130,6 +132,12 @@ def remove_member(session: Session, admin: User, user_id: int) -> User:
         session.rollback()
         raise _not_a_member(user_id)
     ensure_an_admin_remains(session, organization_id)
+    session.execute(
+        update(Organization)
+        .where(Organization.id == organization_id)
+        .values(invite_code=new_invite_code())
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
     target = session.get(User, user_id, populate_existing=True)
     assert target is not None

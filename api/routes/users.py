@@ -41,8 +41,9 @@ def list_members(admin: AdminMember, session: SessionDep) -> MemberListReply:
 def remove_member(body: MemberRef, admin: AdminMember, session: SessionDep) -> UserReply:
     """Take a member out of your organization (ADMIN only; one ADMIN must remain).
 
-    They lose access to its clusters and deployments on their next request. After rotating a
-    leaked invite code, remove whoever joined with it.
+    They lose access to its clusters and deployments on their next request, and the invite
+    code changes (they knew it): `GET /me` shows the new one. After rotating a leaked invite
+    code, remove whoever joined with it.
     """
     user = users.remove_member(session, admin.user, body.user_id)
     return UserReply(

@@ -31,6 +31,23 @@ def test_after_rotating_a_leaked_code_the_admin_removes_who_joined_with_it(api: 
     assert intruder.id not in {m["id"] for m in listed}
 
 
+def test_a_removed_member_cannot_join_again_with_the_code_they_knew(api: Api) -> None:
+    org = api.organization()
+    removed = api.call("POST", "/remove_member", org.admin, json={"user_id": org.developer.id})
+    assert removed.status_code == 200
+    rejoined = api.call(
+        "POST", "/join_organization", org.developer, json={"invite_code": org.invite_code}
+    )
+    assert rejoined.status_code == 404
+    assert api.call("GET", "/deployments", org.developer).status_code == 403
+    # The ADMIN sees the new code, and whoever is given it joins.
+    code = api.call("GET", "/me", org.admin).json()["user"]["organization"]["invite_code"]
+    assert code != org.invite_code
+    newcomer = api.user()
+    joined = api.call("POST", "/join_organization", newcomer, json={"invite_code": code})
+    assert joined.status_code == 200
+
+
 def test_removing_someone_outside_the_organization_is_404_and_changes_nothing(api: Api) -> None:
     org = api.organization()
     other = api.second_organization(org)
