@@ -5,6 +5,9 @@ behind a local sidecar) could name any address it liked and start every rate lim
 server runs with uvicorn's proxy handling off, and this module walks ``X-Forwarded-For`` from
 the right, past the proxies the operator listed in ``SIMPLISMART_TRUSTED_PROXIES``, to the first
 address no trusted proxy vouches for: the one an attacker cannot choose.
+
+An IPv6 client counts as its /64: a host is usually given a whole /64, and counting its
+addresses one by one would give it 2^64 fresh budgets.
 """
 
 import ipaddress
@@ -24,6 +27,11 @@ def _trusted(address: str, proxies: Sequence[Network]) -> bool:
 
 
 def client_address(request: Request, proxies: Sequence[Network]) -> str:
+    """Who the request comes from, as rate limits count clients."""
+    return _counted(_origin(request, proxies))
+
+
+def _origin(request: Request, proxies: Sequence[Network]) -> str:
     peer = request.client.host if request.client else "unknown"
     if not _trusted(peer, proxies):
         return peer
@@ -37,3 +45,16 @@ def client_address(request: Request, proxies: Sequence[Network]) -> str:
         if not _trusted(hop, proxies):
             return hop
     return forwarded[0] if forwarded else peer
+
+
+def _counted(address: str) -> str:
+    """An IPv4 address as it is (unwrapped from IPv6), an IPv6 one as its /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)

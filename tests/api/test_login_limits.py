@@ -71,6 +71,11 @@ def _request(peer: str, forwarded: list[str]) -> Request:
         (PROXY, [], PROXY),
         (PROXY, ["not-an-address"], "not-an-address"),
         ("testclient", ["198.51.100.7"], "testclient"),
+        # A host holds a whole /64: each of its addresses would be a fresh budget.
+        ("2001:db8:1:2::1", [], "2001:db8:1:2::/64"),
+        ("2001:db8:1:2:ffff::9", [], "2001:db8:1:2::/64"),
+        (PROXY, ["2001:db8:1:3::1"], "2001:db8:1:3::/64"),
+        ("::ffff:192.0.2.1", [], "192.0.2.1"),
     ],
 )
 def test_client_address_walks_back_past_trusted_proxies_only(
