@@ -12,6 +12,7 @@ from simplismart.api.crud.admins import ensure_an_admin_remains, lock_organizati
 from simplismart.api.errors import (
     ApiError,
     ConflictError,
+    ForbiddenError,
     NotFoundError,
     UnavailableError,
     field_error,
@@ -52,7 +53,7 @@ def create(
             f"organization {name!r} already exists", [field_error("name", "is already taken")]
         ) from None
     organization.namespace = namespace_for(settings.namespace_prefix, organization.id)
-    _move(session, creator, organization, Role.ADMIN)
+    _move(session, creator, organization, Role.ADMIN, founding=True)
     claim = secrets.token_hex(16)
     try:
         kube.create_namespace(organization.namespace, organization.id, claim)
@@ -145,11 +146,15 @@ def join(session: Session, user: User, invite_code: str) -> Organization:
     return organization
 
 
-def _move(session: Session, user: User, organization: Organization, role: Role) -> None:
+def _move(
+    session: Session, user: User, organization: Organization, role: Role, *, founding: bool = False
+) -> None:
     """Make ``user`` a ``role`` of ``organization``, leaving their previous one with an ADMIN.
 
     Locks (see :mod:`simplismart.api.crud.admins`) in the order every change takes them: the
-    previous organization, then the user, whose membership is then re-read as it is now.
+    previous organization, then the user, whose membership is then re-read as it is now. A
+    founder must still be an ADMIN then: another ADMIN may have demoted them since the route
+    checked.
     """
     previous = user.organization_id
     if previous is not None:
@@ -158,6 +163,9 @@ def _move(session: Session, user: User, organization: Organization, role: Role) 
     if current is None or current.organization_id != previous:
         session.rollback()
         raise ConflictError("your membership changed meanwhile; check GET /me and try again")
+    if founding and current.role is not Role.ADMIN:
+        session.rollback()
+        raise ForbiddenError(f"this requires the ADMIN role; you are now {current.role}")
     current.organization = organization
     current.role = role
     session.flush()

@@ -1,12 +1,16 @@
 """Organizations: namespace per organization, invite codes, and the last-ADMIN rule."""
 
+import pytest
 from fastapi.testclient import TestClient
 from harness.kube import api_client, delete_namespace
 from kubernetes import client
+from sqlalchemy.orm import Session
 
 from simplismart.api.app import create_app
+from simplismart.api.crud import organizations
 from simplismart.api.errors import UnavailableError
 from simplismart.api.kube import ORGANIZATION_LABEL, KubernetesApi
+from simplismart.api.models import User
 from tests.api.fake_kube import FakeNamespace
 from tests.api.support import Api, Caller, integration_only, unit_only
 
@@ -84,6 +88,30 @@ def test_an_admin_with_a_colleague_may_step_down(api: Api) -> None:
     )
     assert demote.status_code == 200
     assert demote.json()["user"]["role"] == "DEVELOPER"
+
+
+@unit_only
+def test_an_admin_demoted_while_founding_an_organization_founds_none(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The route checked the role before the demotion committed; the creation checks it again."""
+    org = api.organization()
+    founder = api.member(org.invite_code, org.admin, "ADMIN")
+    checked = organizations._check_organization_quota
+
+    def demoted_meanwhile(session: Session, creator: User, limit: int) -> None:
+        body = {"user_id": founder.id, "role": "VIEWER"}
+        assert api.call("POST", "/update_role", org.admin, json=body).status_code == 200
+        checked(session, creator, limit)
+
+    monkeypatch.setattr(organizations, "_check_organization_quota", demoted_meanwhile)
+    answer = api.call("POST", "/create_organization", founder, json={"name": "usurped"})
+    assert answer.status_code == 403
+    me = api.call("GET", "/me", founder).json()["user"]
+    assert (me["role"], me["organization"]["namespace"]) == ("VIEWER", org.namespace)
+    fake = api.backend.fake
+    assert fake is not None
+    assert set(fake.namespaces) == {org.namespace}
 
 
 @unit_only
