@@ -265,15 +265,22 @@ class Reconciler:
         (`_send_updates`), so a long queue's updates never hold up the writes that end and start
         runs; it claims the deployment like a transition, so a start waits for it.
         """
-        if refresh:
-            async with self._claim(deployment):
-                written = await self._kube.patch_deployment_status(deployment, status)
-        else:
-            async with self._transitions:
-                written = await self._kube.patch_deployment_status(deployment, status)
+        ref = ClusterRef(deployment.namespace, deployment.spec.cluster)
+        try:
+            if refresh:
+                async with self._claim(deployment):
+                    written = await self._kube.patch_deployment_status(deployment, status)
+            else:
+                async with self._transitions:
+                    written = await self._kube.patch_deployment_status(deployment, status)
+        except BaseException:
+            # A 5xx, a timeout or a reset may follow a write the API server committed: until a
+            # fresh read says otherwise, this deployment's capacity is not known to be free.
+            self._store.invalidate(ref)
+            raise
         if written is None:
             # Changed or gone since we read it: read the whole cluster afresh next time.
-            self._store.invalidate(ClusterRef(deployment.namespace, deployment.spec.cluster))
+            self._store.invalidate(ref)
             return False
         self._store.put(written)
         return True

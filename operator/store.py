@@ -77,8 +77,8 @@ class DeploymentStore:
         return ref not in self._listed
 
     def invalidate(self, ref: ClusterRef) -> None:
-        """Make the next pass over ``ref`` read from the API server (resync, a refused write, a
-        Cluster event)."""
+        """Make the next pass over ``ref`` read from the API server (resync, a refused or
+        unanswered write, a Cluster event)."""
         self._epoch += 1
         self._invalidated_at[ref] = self._epoch
         self._listed.discard(ref)

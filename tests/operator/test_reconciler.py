@@ -556,6 +556,39 @@ def test_a_failed_start_is_raised_only_once_the_pass_s_other_starts_are_answered
     asyncio.run(scenario())
 
 
+def test_a_start_written_but_answered_with_an_error_is_read_back_before_the_next_pass() -> None:
+    """The API server commits a start but the answer is a 504 (or the connection resets):
+    the store still shows it Queued, and without a fresh read the next pass gave its
+    capacity to a newcomer the watch had shown meanwhile."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("x", cpu=4, duration=100)
+    patch = kube.patch_deployment_status
+
+    async def committed_then_failed(
+        deployment: DeploymentObject, status: dict[str, Any]
+    ) -> DeploymentObject | None:
+        written = await patch(deployment, status)
+        if deployment.name == "x":
+            raise RuntimeError("the API server answered 504 after committing")
+        return written
+
+    kube.patch_deployment_status = committed_then_failed  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        with pytest.raises(RuntimeError):
+            await reconciler(POOL)
+        await reconciler.settle()
+        kube.patch_deployment_status = patch  # type: ignore[method-assign]
+        kube.add("a", cpu=4, duration=100, priority=1)
+        reconciler._store.observe(DeploymentObject.from_body(kube.deployments["a"]))
+        clock.advance(1)  # the coordinator's retry
+        await settled(reconciler)
+
+    asyncio.run(scenario())
+    assert (phase(kube, "x"), phase(kube, "a")) == ("Running", "Queued")
+
+
 def test_a_cluster_created_again_under_its_name_is_reported_as_a_new_one() -> None:
     """Deleted and created again between two passes, with the same spec: its report equalled
     the old one's last, so the new Cluster never got a status."""
