@@ -28,7 +28,7 @@ from kubernetes.client.exceptions import ApiException
 
 from simplismart.crds import now
 from simplismart.operator import metrics
-from simplismart.operator.outages import NO_ANSWER, describe
+from simplismart.operator.outages import NO_ANSWER, REQUEST_TIMEOUT, describe
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ class EventRecorder:
                 await asyncio.to_thread(
                     self._api.create_namespaced_custom_object,
                     "events.k8s.io", "v1", namespace, "events", event,
+                    _request_timeout=REQUEST_TIMEOUT,
                 )  # fmt: skip
             except ApiException as error:
                 # A namespace gone or being deleted (403 NamespaceTerminating): nobody to tell.

@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 
 from simplismart.crds import CLUSTER, DEPLOYMENT
 from simplismart.operator.objects import ClusterObject, ClusterRef, DeploymentObject
+from simplismart.operator.outages import REQUEST_TIMEOUT
 
 #: Connections kept to the API server: as many as worker threads (runtime.THREADS), so that
 #: concurrent calls never open and discard TLS connections.
@@ -40,6 +41,7 @@ class KubeApi:
             body = await asyncio.to_thread(
                 self._custom.get_namespaced_custom_object,
                 CLUSTER.group, CLUSTER.version, ref.namespace, CLUSTER.plural, ref.name,
+                _request_timeout=REQUEST_TIMEOUT,
             )  # fmt: skip
         except ApiException as error:
             if error.status == 404:
@@ -56,6 +58,7 @@ class KubeApi:
             body = await asyncio.to_thread(
                 self._custom.list_cluster_custom_object,
                 CLUSTER.group, CLUSTER.version, CLUSTER.plural,
+                _request_timeout=REQUEST_TIMEOUT,
             )  # fmt: skip
             items = _json(body)["items"]
         return [ClusterRef(i["metadata"]["namespace"], i["metadata"]["name"]) for i in items]
@@ -64,6 +67,7 @@ class KubeApi:
         return await asyncio.to_thread(
             self._custom.list_namespaced_custom_object,
             CLUSTER.group, CLUSTER.version, namespace, CLUSTER.plural,
+            _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
 
     async def list_deployments(self, ref: ClusterRef) -> tuple[list[DeploymentObject], str]:
@@ -73,6 +77,7 @@ class KubeApi:
             self._custom.list_namespaced_custom_object,
             DEPLOYMENT.group, DEPLOYMENT.version, ref.namespace, DEPLOYMENT.plural,
             field_selector=f"spec.cluster={ref.name}",
+            _request_timeout=REQUEST_TIMEOUT,
         )  # fmt: skip
         body = _json(listed)
         items = [DeploymentObject.from_body(item) for item in body["items"]]
@@ -85,6 +90,7 @@ class KubeApi:
                 self._custom.delete_namespaced_custom_object,
                 DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, name,
                 body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid)),
+                _request_timeout=REQUEST_TIMEOUT,
             )  # fmt: skip
         except ApiException as error:
             if error.status in (404, 409):
@@ -97,6 +103,7 @@ class KubeApi:
             body = await asyncio.to_thread(
                 self._custom.get_namespaced_custom_object,
                 DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, name,
+                _request_timeout=REQUEST_TIMEOUT,
             )  # fmt: skip
         except ApiException as error:
             if error.status == 404:
@@ -119,6 +126,7 @@ class KubeApi:
                 self._custom.patch_namespaced_custom_object_status,
                 DEPLOYMENT.group, DEPLOYMENT.version, deployment.namespace, DEPLOYMENT.plural,
                 deployment.name, body,
+                _request_timeout=REQUEST_TIMEOUT,
             )  # fmt: skip
         except ApiException as error:
             if error.status in (404, 409):
@@ -132,6 +140,7 @@ class KubeApi:
                 self._custom.patch_namespaced_custom_object_status,
                 CLUSTER.group, CLUSTER.version, ref.namespace, CLUSTER.plural, ref.name,
                 {"status": status},
+                _request_timeout=REQUEST_TIMEOUT,
             )  # fmt: skip
         except ApiException as error:
             if error.status != 404:  # deleted meanwhile: nothing to report on

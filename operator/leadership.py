@@ -29,7 +29,7 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from simplismart.operator import metrics
-from simplismart.operator.outages import NO_ANSWER, describe
+from simplismart.operator.outages import NO_ANSWER, REQUEST_TIMEOUT, describe
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +133,10 @@ class Leadership:
             stamp = datetime.now(UTC)
             if lease is None:
                 await asyncio.to_thread(
-                    self._api.create_namespaced_lease, self._namespace, self._body(stamp, 0)
+                    self._api.create_namespaced_lease,
+                    self._namespace,
+                    self._body(stamp, 0),
+                    _request_timeout=REQUEST_TIMEOUT,
                 )
                 return True
             assert lease.metadata is not None
@@ -177,7 +180,10 @@ class Leadership:
     async def _read(self) -> client.V1Lease | None:
         try:
             return await asyncio.to_thread(
-                self._api.read_namespaced_lease, self._name, self._namespace
+                self._api.read_namespaced_lease,
+                self._name,
+                self._namespace,
+                _request_timeout=REQUEST_TIMEOUT,
             )
         except ApiException as error:
             if error.status == 404:
@@ -186,5 +192,9 @@ class Leadership:
 
     async def _replace(self, lease: client.V1Lease) -> None:
         await asyncio.to_thread(
-            self._api.replace_namespaced_lease, self._name, self._namespace, lease
+            self._api.replace_namespaced_lease,
+            self._name,
+            self._namespace,
+            lease,
+            _request_timeout=REQUEST_TIMEOUT,
         )

@@ -23,14 +23,26 @@ logger = logging.getLogger(__name__)
 LEASE_PREFIX = "simplismart:lease:"
 #: Redis connections at most (the expiry listener holds one of them).
 CONNECTIONS = 64
+#: Seconds to connect to Redis, and to wait for a command's answer.
+COMMAND_SECONDS = 10.0
 
 
 def connect(url: str) -> Redis:
     """A client whose callers wait for a free connection instead of failing: the default pool
     raises "Too many connections" past 100 at once, which a start-up pass over dozens of
-    clusters, each starting runs in parallel, reaches."""
+    clusters, each starting runs in parallel, reaches.
+
+    A command waits at most `COMMAND_SECONDS` for its answer: on a connection that died
+    without a reset it would hold its pass for ever. The expiry listener's blocking read is
+    exempt (redis-py waits for published messages without a timeout).
+    """
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=CONNECTIONS, timeout=30, health_check_interval=10
+        url,
+        max_connections=CONNECTIONS,
+        timeout=30,
+        health_check_interval=10,
+        socket_timeout=COMMAND_SECONDS,
+        socket_connect_timeout=COMMAND_SECONDS,
     )
     return Redis(connection_pool=pool)
 

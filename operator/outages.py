@@ -7,6 +7,7 @@ when the operator tries again; a traceback stays for everything else, where it i
 """
 
 import logging
+from typing import Final
 
 from kubernetes.client.exceptions import ApiException
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -16,6 +17,11 @@ from urllib3.exceptions import HTTPError, MaxRetryError
 #: What a request to the API server raises when no answer came back: refused, reset, timed out
 #: (urllib3's errors, or the socket's own; TimeoutError is an OSError).
 NO_ANSWER = (OSError, HTTPError)
+
+#: Seconds to connect, then to wait for each read, on every call the operator makes to the API
+#: server: a connection that died without a reset would otherwise hold its caller (a pass, a
+#: renewal of the Lease) for ever. kopf's own client waits as long for an answer.
+REQUEST_TIMEOUT: Final = (5.0, 30.0)
 
 
 def _root(error: BaseException) -> BaseException:

@@ -1,7 +1,11 @@
 """An unreachable API server or Redis is a line in the log and a retry, never the end of a loop."""
 
 import asyncio
+import contextlib
 import logging
+import socket
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -11,7 +15,9 @@ from harness.ports import free_port
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
+from simplismart.operator import kube, leases
 from simplismart.operator.events import EventRecorder
+from simplismart.operator.objects import ClusterRef
 from simplismart.operator.outages import describe, log_failure
 from simplismart.operator.runtime import stop_on_end
 
@@ -126,3 +132,61 @@ def test_a_loop_that_ends_stops_the_operator_unless_it_was_cancelled(
         assert record.getMessage() == (
             "the scheduling loop ended on RuntimeError: boom; stopping the operator"
         )
+
+
+@pytest.fixture
+def silent_server() -> Iterator[int]:
+    """A port that accepts connections and never answers: a peer gone without a reset."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_a_call_to_an_api_server_that_never_answers_gives_up(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a timeout the pass waiting on it, and its cluster, waited for ever."""
+    monkeypatch.setattr(kube, "REQUEST_TIMEOUT", (1.0, 1.0))
+    configuration = client.Configuration(host=f"http://127.0.0.1:{silent_server}")
+    configuration.retries = 0
+    api = kube.KubeApi(client.ApiClient(configuration))
+
+    async def read() -> None:
+        await asyncio.wait_for(api.get_cluster(ClusterRef("n", "c")), 10)
+
+    with pytest.raises(urllib3.exceptions.HTTPError) as silent:
+        asyncio.run(read())
+    assert "timed out" in (describe(silent.value) or "")
+
+
+def test_a_redis_command_that_is_never_answered_gives_up(
+    silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(leases, "COMMAND_SECONDS", 1.0)
+
+    async def take() -> None:
+        redis_client = leases.connect(f"redis://127.0.0.1:{silent_server}/0")
+        try:
+            run = leases.RunId("n", "c", "d", "uid")
+            await asyncio.wait_for(leases.RunLeases(redis_client).take(run, 1000), 10)
+        finally:
+            await redis_client.aclose()
+
+    with pytest.raises(redis.TimeoutError) as silent:
+        asyncio.run(take())
+    assert (describe(silent.value) or "").startswith("cannot reach Redis (")
