@@ -685,3 +685,30 @@ def test_a_run_whose_time_is_up_finishes_even_if_its_cluster_is_gone() -> None:
         "ClusterNotFound",
     )
     assert leases.held == set()
+
+
+@pytest.mark.parametrize(("cpu", "held"), [(2, "Queued"), (8, "Pending")])
+def test_an_edit_that_changes_no_status_is_still_observed(cpu: int, held: str) -> None:
+    """A new image on a queued (or held) deployment moves nothing: no status write was due,
+    and `observedGeneration` stayed behind for ever (`kubectl wait` and GitOps tools hang)."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("running", cpu=4, duration=100)
+
+    async def scenario() -> None:
+        await settled(reconciler)
+        kube.add("edited", cpu=cpu, duration=5)
+        reconciler._store.invalidate(POOL)  # what the watch would do
+        await settled(reconciler)
+        assert phase(kube, "edited") == held
+        body = kube.deployments["edited"]
+        body["spec"]["image"] = "i:2"
+        body["metadata"]["generation"] = 2
+        body["metadata"]["resourceVersion"] = str(next(kube.versions))
+        reconciler._store.observe(DeploymentObject.from_body(body))  # the watch's event
+        clock.advance(1)
+        await settled(reconciler)
+
+    asyncio.run(scenario())
+    status = kube.deployments["edited"]["status"]
+    assert (status["phase"], status["observedGeneration"]) == (held, 2)
