@@ -336,6 +336,10 @@ class Reconciler:
         for task in trailing:
             task.cancel()
         await asyncio.gather(*trailing, return_exceptions=True)
+        # A task cancelled before it began never ran its own clean-up (its `finally`).
+        self._updaters.clear()
+        self._updates.clear()
+        self._reporting.clear()
         for ref in {*self._clusters, *self._reported, *self._history}:
             self._forget_state(ref)
         self._held.clear()

@@ -712,3 +712,20 @@ def test_an_edit_that_changes_no_status_is_still_observed(cpu: int, held: str) -
     asyncio.run(scenario())
     status = kube.deployments["edited"]["status"]
     assert (status["phase"], status["observedGeneration"]) == (held, 2)
+
+
+def test_a_report_cancelled_before_it_began_does_not_silence_the_next_term() -> None:
+    """Leadership lost right after a pass: its report, not yet begun, is cancelled and never
+    ran its clean-up. Leading again, the cluster's status was never written again."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("a", cpu=1, duration=100)
+
+    async def scenario() -> None:
+        await reconciler(POOL)  # its report is created, not begun
+        await reconciler.close()
+        kube.cluster_writes = 0
+        await settled(reconciler)  # leading again
+
+    asyncio.run(scenario())
+    assert kube.cluster_writes == 1
