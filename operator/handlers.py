@@ -88,6 +88,7 @@ async def deployment_event(
     if event["type"] == "DELETED":
         memo.seen.pop(deployment.uid, None)
         runtime.store.observe(deployment, deleted=True)
+        runtime.reaper.forget(deployment.uid)
         if deployment.phase == Phase.SUCCEEDED:
             # It held nothing and no pass counts it: deleting a namespace of a thousand finished
             # deployments must not cost a thousand passes (and their reads of a gone cluster).

@@ -46,14 +46,30 @@ class Reaper:
         heapq.heappush(self._heap, _Due(at, namespace, name, uid))
         self._changed.set()
 
+    def forget(self, uid: str) -> None:
+        """That deployment is gone (deleted by the leader, or by someone else): no deletion.
+
+        Every replica schedules from the watch, and only the leader's reaper runs, so a
+        standby would otherwise keep every finished deployment ever seen, and send a DELETE
+        for each (404) once it leads. Forgotten entries leave the heap when they are popped,
+        or when they outnumber the live ones.
+        """
+        self._scheduled.discard(uid)
+        if len(self._heap) > 2 * len(self._scheduled) + 64:
+            self._heap = [due for due in self._heap if due.uid in self._scheduled]
+            heapq.heapify(self._heap)
+
     def __len__(self) -> int:
-        return len(self._heap)
+        """The deletions still to make."""
+        return len(self._scheduled)
 
     async def run(self) -> None:
         """Delete what is due, then sleep until the next deletion or a new, earlier one."""
         while True:
             while self._heap and self._heap[0].at <= self._clock():
                 due = heapq.heappop(self._heap)
+                if due.uid not in self._scheduled:
+                    continue  # forgotten: deleted meanwhile
                 self._scheduled.discard(due.uid)
                 try:
                     if await self._kube.delete_deployment(due.namespace, due.name, due.uid):
