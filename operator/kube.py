@@ -7,6 +7,8 @@ calls block, so each runs in a worker thread.
 
 import asyncio
 import os
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from kubernetes import client, config
@@ -35,6 +37,36 @@ def load_api_client() -> client.ApiClient:
 class KubeApi:
     def __init__(self, api_client: client.ApiClient) -> None:
         self._custom = client.CustomObjectsApi(api_client)
+        self._writes_in_flight = 0
+        self._write_answered = threading.Condition()
+
+    def _counted(self, call: Callable[..., object], *args: Any, **kwargs: Any) -> object:
+        """Make a write, in its worker thread, counted until it is answered.
+
+        Counted by the thread, not by its caller: a cancelled pass stops waiting for a write,
+        but the request goes on and may still land.
+        """
+        with self._write_answered:
+            self._writes_in_flight += 1
+        try:
+            return call(*args, **kwargs)
+        finally:
+            with self._write_answered:
+                self._writes_in_flight -= 1
+                self._write_answered.notify_all()
+
+    async def writes_answered(self, seconds: float) -> bool:
+        """Wait, at most ``seconds``, until no write is in flight; whether none is.
+
+        Before the Lease is handed over: a start still in flight could land after the next
+        leader has read the cluster, and both would give its capacity away.
+        """
+
+        def wait() -> bool:
+            with self._write_answered:
+                return self._write_answered.wait_for(lambda: not self._writes_in_flight, seconds)
+
+        return await asyncio.to_thread(wait)
 
     async def get_cluster(self, ref: ClusterRef) -> ClusterObject | None:
         try:
@@ -87,6 +119,7 @@ class KubeApi:
         """Delete that very object (a namesake created since is left alone); False if gone."""
         try:
             await asyncio.to_thread(
+                self._counted,
                 self._custom.delete_namespaced_custom_object,
                 DEPLOYMENT.group, DEPLOYMENT.version, namespace, DEPLOYMENT.plural, name,
                 body=client.V1DeleteOptions(preconditions=client.V1Preconditions(uid=uid)),
@@ -123,6 +156,7 @@ class KubeApi:
         body = {"metadata": {"resourceVersion": deployment.resource_version}, "status": status}
         try:
             written = await asyncio.to_thread(
+                self._counted,
                 self._custom.patch_namespaced_custom_object_status,
                 DEPLOYMENT.group, DEPLOYMENT.version, deployment.namespace, DEPLOYMENT.plural,
                 deployment.name, body,
@@ -137,6 +171,7 @@ class KubeApi:
     async def patch_cluster_status(self, ref: ClusterRef, status: dict[str, Any]) -> None:
         try:
             await asyncio.to_thread(
+                self._counted,
                 self._custom.patch_namespaced_custom_object_status,
                 CLUSTER.group, CLUSTER.version, ref.namespace, CLUSTER.plural, ref.name,
                 {"status": status},

@@ -23,7 +23,7 @@ from simplismart.operator.kube import KubeApi, load_api_client
 from simplismart.operator.leadership import Leadership
 from simplismart.operator.leases import RunId, RunLeases, connect
 from simplismart.operator.objects import ClusterRef
-from simplismart.operator.outages import log_failure
+from simplismart.operator.outages import REQUEST_TIMEOUT, log_failure
 from simplismart.operator.reaper import Reaper
 from simplismart.operator.reconciler import Reconciler
 from simplismart.operator.store import DeploymentStore
@@ -130,6 +130,8 @@ class Runtime:
         for task in self.tasks:
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
+        if not await self.kube.writes_answered(REQUEST_TIMEOUT[1]):
+            logger.warning("stopping with status writes still unanswered")
         if self.leadership is not None:
             try:
                 await self.leadership.release()

@@ -2,9 +2,11 @@
 
 import asyncio
 import contextlib
+import http.server
 import logging
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -190,3 +192,47 @@ def test_a_redis_command_that_is_never_answered_gives_up(
     with pytest.raises(redis.TimeoutError) as silent:
         asyncio.run(take())
     assert (describe(silent.value) or "").startswith("cannot reach Redis (")
+
+
+class _SlowHandler(http.server.BaseHTTPRequestHandler):
+    """Answers every PATCH after a second, as a loaded API server would."""
+
+    def do_PATCH(self) -> None:
+        self.rfile.read(int(self.headers["Content-Length"]))
+        time.sleep(1.0)
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+def test_a_write_its_caller_stopped_waiting_for_is_waited_for_before_handing_over() -> None:
+    """A cancelled pass stops awaiting its write, but the request goes on and may still land:
+    handing the Lease over before it is answered would let the next leader read the cluster
+    without it."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SlowHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    configuration = client.Configuration(host=f"http://127.0.0.1:{server.server_address[1]}")
+    api = kube.KubeApi(client.ApiClient(configuration))
+
+    async def cancelled_then_drained() -> tuple[bool, bool, float]:
+        writing = asyncio.create_task(api.patch_cluster_status(ClusterRef("n", "c"), {}))
+        await asyncio.sleep(0.2)
+        writing.cancel()  # the pass is cancelled: leadership is being given up
+        began = time.monotonic()
+        early = await api.writes_answered(0.1)
+        answered = await api.writes_answered(10)
+        return early, answered, time.monotonic() - began
+
+    try:
+        early, answered, waited = asyncio.run(cancelled_then_drained())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert (early, answered) == (False, True)
+    assert waited >= 0.5, "it waited for the request, not for its cancelled caller"
