@@ -168,6 +168,8 @@ class Reconciler:
         self._held: dict[ClusterRef, tuple[int, frozenset[str]]] = {}
         self._history: dict[ClusterRef, RunHistory] = {}
         self._positions_refreshed: dict[ClusterRef, float] = {}
+        #: Per cluster, the pass whose forecast last reached the updaters.
+        self._refreshed_by: dict[ClusterRef, int] = {}
         self._reported: dict[ClusterRef, dict[str, Any]] = {}
         self._last_preemption: dict[ClusterRef, dict[str, Any]] = {}
         # Per cluster, the HIGH deployments (by uid) warned that eviction cannot place them,
@@ -249,6 +251,7 @@ class Reconciler:
         self._clusters.pop(ref, None)
         self._history.pop(ref, None)
         self._positions_refreshed.pop(ref, None)
+        self._refreshed_by.pop(ref, None)
         self._reported.pop(ref, None)
         self._last_preemption.pop(ref, None)
         self._warned.pop(ref, None)
@@ -677,9 +680,16 @@ class Reconciler:
         deployments in ``news`` (uids), and everyone's when ``due``.
 
         An update replaces one of an earlier pass still waiting for a slot, so a backlog costs
-        one write per deployment, with the newest position and ETA, not one per pass.
+        one write per deployment, with the newest position and ETA, not one per pass. The
+        forecasts of two passes run side by side: one answered after a later pass's is dropped,
+        or its older positions would be written last. (What it alone would have written, the
+        later pass decided again: newcomers and lost reservations are its news too.)
         """
         waits = await asyncio.to_thread(_waits, decided, starting)
+        ref = ClusterRef(waiting[0].namespace, waiting[0].spec.cluster)
+        if self._refreshed_by.get(ref, 0) > number:
+            return
+        self._refreshed_by[ref] = number
         for position, deployment in enumerate(waiting, start=1):
             if (wait := waits.get(deployment.name)) is None:
                 continue

@@ -7,6 +7,7 @@ are exercised by the lifecycle and fault tests.
 
 import asyncio
 import itertools
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ import pytest
 from prometheus_client import REGISTRY
 
 from simplismart.crds import Phase
+from simplismart.operator import reconciler as reconciler_module
 from simplismart.operator.config import OperatorConfig
 from simplismart.operator.coordinator import PassCoordinator
 from simplismart.operator.events import EventRecorder
@@ -729,3 +731,35 @@ def test_a_report_cancelled_before_it_began_does_not_silence_the_next_term() -> 
 
     asyncio.run(scenario())
     assert kube.cluster_writes == 1
+
+
+def test_a_slow_forecast_never_overwrites_a_later_pass_s_queue(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two passes' forecasts run in threads side by side: the older one, answered last,
+    wrote its older position over the newer one."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("running", cpu=4, duration=100)
+    forecast = reconciler_module._waits
+    calls = itertools.count()
+
+    def first_slow(decided: Any, started: list[str]) -> Any:
+        if next(calls) == 0:
+            time.sleep(0.3)
+        return forecast(decided, started)
+
+    async def scenario() -> None:
+        await settled(reconciler)
+        kube.add("a", cpu=2, duration=5)
+        kube.add("b", cpu=2, duration=5)
+        reconciler._store.invalidate(POOL)
+        monkeypatch.setattr(reconciler_module, "_waits", first_slow)
+        await reconciler(POOL)  # a first, b second: its forecast takes a while
+        gone = DeploymentObject.from_body(kube.deployments.pop("a"))
+        reconciler._store.observe(gone, deleted=True)
+        clock.advance(1)
+        await settled(reconciler)  # b alone, first: answered before the slow one
+
+    asyncio.run(scenario())
+    assert kube.deployments["b"]["status"]["queuePosition"] == 1
