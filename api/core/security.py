@@ -136,4 +136,8 @@ def decode_access_token(token: str, secret: str) -> TokenSubject:
         raise InvalidTokenError("subject is not a user id")
     if len(subject) > 18 or type(version) is not int:
         raise InvalidTokenError("subject or version is malformed")
-    return TokenSubject(int(subject), version, datetime.fromtimestamp(claims["exp"], tz=UTC))
+    try:
+        expires = datetime.fromtimestamp(claims["exp"], tz=UTC)
+    except (OverflowError, ValueError, OSError):  # past year 9999: no token of ours
+        raise InvalidTokenError("expiry is out of range") from None
+    return TokenSubject(int(subject), version, expires)

@@ -57,6 +57,7 @@ def forged(user: Caller) -> dict[str, str]:
         "unknown user": jwt.encode(_claims("424242"), SECRET, algorithm="HS256"),
         "huge sub": jwt.encode(_claims("9" * 40), SECRET, algorithm="HS256"),
         "not a number": jwt.encode(_claims("alice"), SECRET, algorithm="HS256"),
+        "expiry past year 9999": jwt.encode(_claims(sub, exp=10**18), SECRET, algorithm="HS256"),
         "garbage": "not.a.token",
         "empty": "",
     }
