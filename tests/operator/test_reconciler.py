@@ -412,6 +412,16 @@ def hold_queued_writes(kube: FakeKube) -> asyncio.Event:
     return answered
 
 
+async def write_in_flight(reconciler: Reconciler, uid: str) -> None:
+    """Until the deployment's queue refresh is being written (its forecast runs in a thread
+    first: on a loaded machine, a pass that follows at once could start it before)."""
+    for _ in range(2000):
+        if uid in reconciler._writing:
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError(f"the queue refresh of {uid} never began")
+
+
 def test_a_start_waits_for_the_queue_refresh_in_flight_and_builds_on_it() -> None:
     clock = Clock()
     reconciler, kube, leases = build(clock)
@@ -423,6 +433,7 @@ def test_a_start_waits_for_the_queue_refresh_in_flight_and_builds_on_it() -> Non
         kube.add("b", cpu=4, duration=5)
         reconciler._store.invalidate(POOL)  # what the watch would do
         await reconciler(POOL)  # b is marked Queued by a trailing write, still unanswered
+        await write_in_flight(reconciler, "b-uid")
         clock.advance(5)
         ends_a = asyncio.create_task(reconciler(POOL))  # a is due; b fits and is started
         await asyncio.sleep(0.01)
@@ -509,6 +520,7 @@ def test_a_spec_edited_while_its_start_waits_is_decided_again() -> None:
         kube.add("b", cpu=1, duration=5)
         reconciler._store.invalidate(POOL)  # what the watch would do
         await reconciler(POOL)  # b is marked Queued by a trailing write, still unanswered
+        await write_in_flight(reconciler, "b-uid")
         clock.advance(5)
         ends_short = asyncio.create_task(reconciler(POOL))  # b fits in what short frees
         await asyncio.sleep(0.01)
