@@ -21,12 +21,14 @@ class Root:
 
 @dataclass(frozen=True)
 class Team:
-    """An organization with its ADMIN, a DEVELOPER and a VIEWER (usernames)."""
+    """An organization with its ADMIN, a DEVELOPER and a VIEWER (usernames).
+
+    Its invite code is read when needed (`invite_code`): removing a member changes it.
+    """
 
     admin: str
     developer: str
     viewer: str
-    invite_code: str
 
 
 def token(api: httpx.Client, username: str) -> str:
@@ -61,6 +63,13 @@ def join(api: httpx.Client, username: str, invite_code: str) -> None:
     answer.raise_for_status()
 
 
+def invite_code(api: httpx.Client, team: Team) -> str:
+    """The team's invite code as it is now, as its ADMIN sees it."""
+    me = api.get("/me", headers=bearer(api, team.admin))
+    me.raise_for_status()
+    return str(me.json()["user"]["organization"]["invite_code"])
+
+
 def promote(api: httpx.Client, admin_token: str, user_id: int, role: str) -> None:
     answer = api.post(
         "/update_role",
@@ -90,4 +99,4 @@ def team(api: httpx.Client, installation: Root, stem: str) -> Team:
         join(api, username, code)
         if role != "VIEWER":
             promote(api, admin_token, user_id, role)
-    return Team(admin, f"{stem}-developer", f"{stem}-viewer", code)
+    return Team(admin, f"{stem}-developer", f"{stem}-viewer")

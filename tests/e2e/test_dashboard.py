@@ -31,6 +31,7 @@ from tests.e2e.accounts import (
     Root,
     Team,
     bearer,
+    invite_code,
     join,
     promote,
     register,
@@ -211,7 +212,7 @@ def test_a_member_removed_while_watching_stops_seeing_the_organization(
     developer = bearer(api, people.developer)
     _cluster(api, developer, "private", cpu=1)
     user_id = register(api, "dash-leaver")
-    join(api, "dash-leaver", people.invite_code)
+    join(api, "dash-leaver", invite_code(api, people))
     _log_in(browser, stack["url"], "dash-leaver")
     _until(browser, lambda b: b.find_elements(By.ID, "cluster-private"), "the cluster")
     removed = api.post(
@@ -355,7 +356,7 @@ def test_a_developer_made_viewer_loses_the_controls_at_the_first_refusal(
     api = httpx.Client(base_url=stack["url"], timeout=30)
     admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
     user_id = register(api, "dash-demoted")
-    join(api, "dash-demoted", people.invite_code)
+    join(api, "dash-demoted", invite_code(api, people))
     promote(api, admin, user_id, "DEVELOPER")
     _cluster(api, bearer(api, people.developer), "shared", cpu=1)
     _log_in(browser, stack["url"], "dash-demoted")
@@ -420,7 +421,7 @@ def test_a_viewer_made_developer_gets_the_controls_without_a_reload(
     api = httpx.Client(base_url=stack["url"], timeout=30)
     admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
     user_id = register(api, "dash-promoted")
-    join(api, "dash-promoted", people.invite_code)  # a VIEWER
+    join(api, "dash-promoted", invite_code(api, people))  # a VIEWER
     _log_in(browser, stack["url"], "dash-promoted")
     assert not browser.find_element(By.ID, "create").is_displayed()
     promote(api, admin, user_id, "DEVELOPER")
@@ -451,13 +452,13 @@ def test_moving_to_another_organization_leaves_one_stream_open(
     api = httpx.Client(base_url=stack["url"], timeout=30)
     admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
     user_id = register(api, "dash-mover")
-    join(api, "dash-mover", people.invite_code)
+    join(api, "dash-mover", invite_code(api, people))
     promote(api, admin, user_id, "DEVELOPER")
     _cluster(api, bearer(api, people.developer), "before-moving", cpu=1)
     _log_in(browser, stack["url"], "dash-mover")
     _until(browser, lambda b: b.find_element(By.ID, "create").is_displayed(), "the form")
     elsewhere = team(api, installation, "dash-elsewhere")
-    join(api, "dash-mover", elsewhere.invite_code)  # now a VIEWER there
+    join(api, "dash-mover", invite_code(api, elsewhere))  # now a VIEWER there
     form = browser.find_element(By.ID, "create")
     form.find_element(By.NAME, "name").send_keys("refused", Keys.ENTER)
     _until(browser, lambda b: not b.find_element(By.ID, "create").is_displayed(), "no form")
