@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import bisect
 import datetime
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
@@ -286,14 +285,13 @@ def _delayed(
     One it would outlive whose row cannot hold it beside what the search started that
     outlives it too.
     """
-    request = arithmetic.request(waiting.id)
-    end = plan.cluster.now + (math.inf if waiting.max_seconds is None else waiting.max_seconds)
+    starting = started_hold(plan.cluster, waiting, arithmetic, plan.cluster.now)
     for promise, row in zip(plan.reserved, plan.problem.reservations, strict=True):
         spare = arithmetic.vector(row.capacity) - sum(
             (h.request for h in selected if h.sure_end > promise.at),
             np.zeros(len(arithmetic.names), dtype=np.int64),
         )
-        if end > promise.at and not np.all(request <= spare):
+        if starting.sure_end > promise.at and not np.all(starting.request <= spare):
             return promise
     return None
 
