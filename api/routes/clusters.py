@@ -1,5 +1,7 @@
 """Clusters in the caller's organization: create, list, one with its queue, delete."""
 
+from typing import Any
+
 from fastapi import APIRouter, Response, status
 
 from simplismart.api.cache import Page, PageToken
@@ -111,12 +113,19 @@ def delete_cluster(
 ) -> ClusterDeletedReply:
     """Delete a cluster and cancel every deployment on it (ADMIN only).
 
-    The cluster goes first, so that no deployment can be submitted to it meanwhile; then each
-    of its deployments is deleted, as ``DELETE /deployments/{name}`` would.
+    The cluster goes first, so that no deployment can be submitted to it meanwhile (a submission
+    that checked for it before looks again once created); then each of its deployments is
+    deleted, as ``DELETE /deployments/{name}`` would. Deleting a cluster that is already gone
+    cancels the deployments still on it: a retry finishes a deletion the API could not (it
+    restarted half-way). 404 when there is neither.
     """
-    deleted = kube.delete_object(CLUSTER, admin.namespace, name)
-    cache.clusters.delete(deleted)
-    cluster = ClusterOut.of(deleted)
+    deleted: dict[str, Any] | None = None
+    try:
+        deleted = kube.delete_object(CLUSTER, admin.namespace, name)
+    except NotFoundError as missing:
+        gone = missing
+    else:
+        cache.clusters.delete(deleted)
     cancelled: list[str] = []
     for item in kube.list_objects(DEPLOYMENT, admin.namespace):
         deployment = DeploymentOut.of(item)
@@ -129,8 +138,11 @@ def delete_cluster(
         except NotFoundError:
             continue  # cancelled by someone else meanwhile
         cancelled.append(deployment.name)
+    if deleted is None and not cancelled:
+        raise gone
+    done = f"cluster {name!r} deleted" if deleted else f"cluster {name!r} was already deleted"
     return ClusterDeletedReply(
-        message=f"cluster {name!r} deleted; {len(cancelled)} deployment(s) cancelled",
-        cluster=cluster,
+        message=f"{done}; {len(cancelled)} deployment(s) cancelled",
+        cluster=None if deleted is None else ClusterOut.of(deleted),
         cancelled_deployments=sorted(cancelled),
     )

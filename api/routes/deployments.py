@@ -1,5 +1,6 @@
 """Deployments in the caller's organization: create, list, read one, cancel."""
 
+from contextlib import suppress
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
@@ -53,6 +54,14 @@ def create_deployment(
     created = kube.create_object(
         DEPLOYMENT, member.namespace, body.name, body.spec().to_wire(), REQUEST_FIELDS
     )
+    try:
+        _cluster(kube, member.namespace, body.cluster_name)
+    except UnprocessableError:
+        # Deleted since the check: `DELETE /clusters` may have listed the cluster's deployments
+        # before this one existed, and it would wait for a cluster that is gone.
+        with suppress(NotFoundError):
+            kube.delete_object(DEPLOYMENT, member.namespace, body.name)
+        raise
     cache.deployments.upsert(created)
     return DeploymentReply(
         message=f"deployment {body.name!r} submitted to cluster {body.cluster_name!r}",
@@ -60,17 +69,20 @@ def create_deployment(
     )
 
 
-def _check_fits(kube: Kube, namespace: str, body: DeploymentCreate) -> None:
-    """Refuse what could never run: an unknown cluster, or more than the cluster has in total."""
+def _cluster(kube: Kube, namespace: str, name: str) -> ClusterSpec:
+    """The named cluster's spec; an unknown one is the request's error (422)."""
     try:
-        cluster = ClusterSpec.model_validate(
-            kube.get_object(CLUSTER, namespace, body.cluster_name)["spec"]
-        )
+        return ClusterSpec.model_validate(kube.get_object(CLUSTER, namespace, name)["spec"])
     except NotFoundError:
         raise UnprocessableError(
-            f"no cluster named {body.cluster_name!r} in your organization",
+            f"no cluster named {name!r} in your organization",
             [field_error("cluster_name", "no such cluster")],
         ) from None
+
+
+def _check_fits(kube: Kube, namespace: str, body: DeploymentCreate) -> None:
+    """Refuse what could never run: an unknown cluster, or more than the cluster has in total."""
+    cluster = _cluster(kube, namespace, body.cluster_name)
     asked, total = body.resources().as_dict(), cluster.resources.as_dict()
     too_much = body.resources().exceeding(cluster.resources)
     if too_much:

@@ -122,7 +122,10 @@ class ClusterListReply(Reply):
     )
 
 
-class ClusterDeletedReply(ClusterReply):
+class ClusterDeletedReply(Reply):
+    cluster: ClusterOut | None = Field(
+        description="The cluster as it was; null when a retry finds it already deleted."
+    )
     cancelled_deployments: list[str] = Field(
         description="The deployments on the cluster that were cancelled with it."
     )

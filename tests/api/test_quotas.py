@@ -2,8 +2,13 @@
 an ADMIN deleting a cluster (which cancels its deployments)."""
 
 import dataclasses
+from typing import Any
+
+import pytest
 
 from simplismart.api.core.config import Settings
+from simplismart.api.errors import NotFoundError
+from simplismart.crds import CLUSTER, DEPLOYMENT, ResourceKind
 from tests.api.conftest import ApiFactory
 from tests.api.support import PASSWORD, Api
 
@@ -99,3 +104,46 @@ def test_an_admin_deletes_a_cluster_and_its_deployments_are_cancelled(api: Api) 
     left = [d["name"] for d in api.call("GET", "/deployments", org.viewer).json()["deployments"]]
     assert left == ["keep"]
     assert api.call("DELETE", "/clusters/c1", org.admin).status_code == 404
+
+
+def test_deleting_a_cluster_again_finishes_a_deletion_the_api_could_not(api: Api) -> None:
+    """The API restarted between deleting the cluster and cancelling its deployments: they are
+    left waiting for a cluster that is gone, and the retry must cancel them, not answer 404."""
+    org = api.organization()
+    api.cluster(org.developer, "c1")
+    api.cluster(org.developer, "c2")
+    api.deployment(org.developer, "d1", "c1")
+    api.deployment(org.developer, "keep", "c2")
+    api.backend.kube.delete_object(CLUSTER, org.namespace, "c1")  # where the API stopped
+    answer = api.call("DELETE", "/clusters/c1", org.admin)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["cluster"], answer.json()["cancelled_deployments"]) == (None, ["d1"])
+    left = [d["name"] for d in api.call("GET", "/deployments", org.viewer).json()["deployments"]]
+    assert left == ["keep"]
+    assert api.call("DELETE", "/clusters/c1", org.admin).status_code == 404
+
+
+def test_a_deployment_created_as_its_cluster_is_deleted_is_not_left_behind(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``DELETE /clusters`` lands between a submission's check for the cluster and its
+    creation, and lists the deployments before the new one exists."""
+    org = api.organization()
+    api.cluster(org.developer, "c1")
+    kube = api.backend.kube
+    create = kube.create_object
+
+    def create_as_the_cluster_goes(kind: ResourceKind, *args: Any, **kwargs: Any) -> Any:
+        if kind is DEPLOYMENT:
+            kube.delete_object(CLUSTER, org.namespace, "c1")
+        return create(kind, *args, **kwargs)
+
+    monkeypatch.setattr(kube, "create_object", create_as_the_cluster_goes)
+    body = {"name": "d1", "cluster_name": "c1", "cpu": 1, "ram": 1, "gpu": 0}
+    answer = api.call(
+        "POST", "/create_deployment", org.developer, json={**body, "docker_path": "img"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert "no cluster named 'c1'" in answer.json()["message"]
+    with pytest.raises(NotFoundError):
+        kube.get_object(DEPLOYMENT, org.namespace, "d1")
