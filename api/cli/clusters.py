@@ -1,4 +1,4 @@
-"""``simplismart cluster create|list|show`` and ``simplismart queue CLUSTER``."""
+"""``simplismart cluster create|list|show|delete`` and ``simplismart queue CLUSTER``."""
 
 from enum import StrEnum
 from typing import Annotated, Any
@@ -9,7 +9,7 @@ from simplismart.api.cli import output
 from simplismart.api.cli.client import path
 from simplismart.api.cli.context import context_of
 
-cluster_app = typer.Typer(help="Clusters: create, list, show.", no_args_is_help=True)
+cluster_app = typer.Typer(help="Clusters: create, list, show, delete.", no_args_is_help=True)
 
 
 def usage(cluster: dict[str, Any], resource: str) -> str:
@@ -123,6 +123,23 @@ def cluster_show(ctx: typer.Context, name: str) -> None:
                 "last preemption": _preemption,
             },
         )
+
+    context.show(answer, render)
+
+
+@cluster_app.command("delete")
+def cluster_delete(ctx: typer.Context, name: str) -> None:
+    """Delete a cluster and cancel every deployment on it (ADMIN only); run it again to finish
+    a deletion the API was interrupted in."""
+    context = context_of(ctx)
+    with context.client() as client:
+        answer = client.call("DELETE", path("clusters", name))
+
+    def render(a: dict[str, Any]) -> None:
+        output.console.print(output.escaped(a["message"]))
+        if a["cancelled_deployments"]:
+            cancelled = ", ".join(a["cancelled_deployments"])
+            output.console.print(output.escaped(f"cancelled: {cancelled}"))
 
     context.show(answer, render)
 

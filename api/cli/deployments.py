@@ -133,4 +133,4 @@ def deploy_cancel(ctx: typer.Context, name: str) -> None:
     context = context_of(ctx)
     with context.client() as client:
         answer = client.call("DELETE", path("deployments", name))
-    context.show(answer, lambda a: console.print(a["message"]))
+    context.show(answer, lambda a: console.print(output.escaped(a["message"])))

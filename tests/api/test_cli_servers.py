@@ -284,3 +284,24 @@ def test_a_status_record_of_another_shape_is_shown_as_far_as_it_goes(
     assert "gap —" in done.stdout
     assert "evicted a for b" in done.stdout
     assert "None ago" not in done.stdout
+
+
+def test_a_cancellations_message_reaches_the_terminal_escaped(
+    server: tuple[str, dict[str, Route], list[str]], tmp_path: Path
+) -> None:
+    url, routes, _ = server
+    _logged_in(url, routes, tmp_path)
+    cancelled = {"message": "deployment 'd1' cancelled\x1b[2J", "deployment": {}}
+    routes["DELETE /deployments/d1"] = lambda _: _json(200, cancelled)
+    deleted = {
+        "message": "cluster 'c1' deleted\x1b[2J; 2 deployment(s) cancelled",
+        "cluster": None,
+        "cancelled_deployments": ["d1", "d2\x1b[2J"],
+    }
+    routes["DELETE /clusters/c1"] = lambda _: _json(200, deleted)
+    shown = _cli(url, tmp_path, "deploy", "cancel", "d1").stdout
+    shown += _cli(url, tmp_path, "cluster", "delete", "c1").stdout
+    assert "\x1b" not in shown
+    assert "deployment 'd1' cancelled\\x1b[2J" in shown
+    assert "cluster 'c1' deleted\\x1b[2J; 2 deployment(s) cancelled" in shown
+    assert "cancelled: d1, d2\\x1b[2J" in shown

@@ -111,6 +111,12 @@ def test_a_team_works_from_the_command_line(
     assert "not found" in gone.stderr
     assert "[HTTP 404]" in gone.stderr
 
+    assert "[HTTP 403]" in developer("cluster", "delete", "c1", expect=1).stderr
+    deleted = boss("cluster", "delete", "c1").stdout
+    assert "cluster 'c1' deleted; 1 deployment(s) cancelled" in deleted
+    assert f"cancelled: {running['deployments'][0]['name']}" in deleted
+    assert _json(boss("-o", "json", "cluster", "list"))["clusters"] == []
+
 
 def test_errors_are_clear(stack: dict[str, Any], installation: Root, tmp_path: Path) -> None:
     cli = _cli_for(stack, tmp_path)
