@@ -9,7 +9,8 @@ reservations):
 2. The head of the queue starts, in order, as long as each fits.
 3. The first `reservations` deployments after it that cannot start now each get a
    reservation: the earliest moment their request fits for their whole run, given the
-   runs' known ends, what this pass starts, and the reservations before them.
+   runs' known ends, what this pass starts, the reservations before them and what may
+   start now ahead of them.
 4. Everything else may start now only where it delays no reservation: it is sure to end
    before the reservation begins, or the capacity left at that moment still holds it. Those
    limits become rows of the selection `Problem`, so every strategy honours them, and the
@@ -187,16 +188,26 @@ def decide(
     reserved: list[Reserved] = []
     blocked: list[int] = []
     preemptor_seen = False
-    for index in (np.flatnonzero(~np.all(requests[head:] <= free, axis=1)) + head).tolist():
+    # What may start now ahead of a later reservation arrived before it: its promise counts
+    # them as started (`ahead`), but its limit binds only those behind it, as the limits
+    # leave out the deployments free to backfill.
+    ahead = Timeline(arithmetic.capacity, moment)
+    fits_now = np.all(requests <= free, axis=1)
+    for index in range(head, len(queue)):
         if len(reserved) == cluster.reservations:
             break
         waiting, request = queue[index], requests[index]
         seconds = _or_forever(waiting.max_seconds)
-        at = timeline.earliest_fit(request, seconds)
+        if fits_now[index]:
+            if reserved:
+                ahead.hold(moment, moment + seconds, request)
+                ends.append((moment + seconds, waiting.id, cluster.preemptible(waiting)))
+            continue
+        at = timeline.earliest_fit(request, seconds, ahead)
         evicting = False
         if cluster.preempts(waiting) and not preemptor_seen:
             preemptor_seen = True
-            by_evicting = firm.earliest_fit(request, seconds)
+            by_evicting = firm.earliest_fit(request, seconds, ahead)
             if by_evicting is not None and (at is None or by_evicting < at):
                 at, evicting = by_evicting, True
         if at is None:  # never fits: too large, or blocked by runs with no known end

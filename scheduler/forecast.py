@@ -240,7 +240,8 @@ def _reasons(
     cluster = plan.cluster
     reserved = {r.id: r for r in plan.reserved}
     held = sum((h.request for h in holds), np.zeros(len(arithmetic.names), dtype=np.int64))
-    free = arithmetic.capacity - held
+    # A cluster shrunk under its runs holds more than it has: none free, not less than none.
+    free = np.maximum(arithmetic.capacity - held, 0)
     # The search's starts: the rows already count the head of the queue.
     selected = [h for h in holds if h.id in chosen and h.id not in plan.first]
     reasons: dict[str, str] = {}
@@ -267,7 +268,7 @@ def _reasons(
             )
         else:
             short = ", ".join(
-                f"{name} {int(r)} > {max(int(f), 0)} free"
+                f"{name} {int(r)} > {int(f)} free"
                 for name, r, f in zip(arithmetic.names, request, free, strict=True)
                 if r > f
             )

@@ -63,17 +63,29 @@ class Timeline:
         held: Amounts = usage[max(index, 0)]
         return held
 
-    def earliest_fit(self, request: Amounts, seconds: float) -> float | None:
-        """The first moment from the start at which `request` fits for `seconds` (may be inf).
+    def earliest_fit(
+        self, request: Amounts, seconds: float, beside: Timeline | None = None
+    ) -> float | None:
+        """The first moment from the start at which `request` fits for `seconds` (may be inf),
+        beside what `beside` (of the same capacity and start) holds too.
 
         None when it never does: it is larger than the capacity, or what blocks it holds
-        capacity forever.
+        capacity forever. A resource it asks none of never blocks it, even where a cluster
+        shrunk under its runs holds more of it than it has.
         """
-        times, usage = self._steps()
-        fits = np.all(usage + request <= self._capacity, axis=1)
+        times, usage = self._steps() if beside is None else self._merged(beside)
+        fits = np.all((usage + request <= self._capacity) | (request == 0), axis=1)
         for index in np.flatnonzero(fits):
             begin = times[index]
             window_end = int(np.searchsorted(times, begin + seconds, side="left"))
             if fits[index:window_end].all():
                 return float(begin)
         return None
+
+    def _merged(self, other: Timeline) -> tuple[npt.NDArray[np.float64], Amounts]:
+        """The steps of this timeline's holds and `other`'s together."""
+        both = Timeline(self._capacity, self._start)
+        both._begins = [*self._begins, *other._begins]
+        both._ends = [*self._ends, *other._ends]
+        both._requests = [*self._requests, *other._requests]
+        return both._steps()

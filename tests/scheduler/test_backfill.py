@@ -138,6 +138,48 @@ def test_a_shrunk_cluster_promises_only_what_fits() -> None:
     assert plan.reserved[0].at == NOW + 4
 
 
+@pytest.mark.parametrize("strategy", [Strategy.COMBINATIONS, Strategy.GENETIC, Strategy.OPTIMAL])
+def test_a_later_reservation_never_holds_back_a_deployment_ahead_of_it(
+    strategy: Strategy,
+) -> None:
+    """`late` is promised its start counting `early` (which fits now) as started: it arrived
+    after `early`, so its promise must not keep `early` waiting."""
+    state = ClusterState(
+        capacity={"cpu": 10},
+        now=NOW,
+        reservations=2,
+        running=[Running("run", {"cpu": 6}, NOW + 10)],
+        waiting=[
+            Waiting("head", {"cpu": 6}, LOW, 300.0, max_seconds=10),
+            Waiting("early", {"cpu": 4}, LOW, 200.0, max_seconds=100),
+            Waiting("late", {"cpu": 10}, LOW, 100.0, max_seconds=10),
+        ],
+    )
+    plan = plan_pass(state)
+    assert [(r.id, r.at - NOW) for r in plan.reserved] == [("head", 10.0), ("late", 100.0)]
+    assert plan.reserved[1].after == ("run", "head", "early")
+    assert plan.starts(solve(plan.problem, strategy, seed=1)) == ("early",)
+
+
+def test_a_resource_a_deployment_asks_none_of_never_delays_its_reservation() -> None:
+    """The GPUs shrank to none under a GPU run: a CPU-only deployment waits for CPU only."""
+    state = _starving(
+        capacity={"cpu": 8, "gpu": 0},
+        running=[
+            Running("gpu-run", {"cpu": 2, "gpu": 1}, NOW + 4000),
+            Running("cpu-run", {"cpu": 6}, NOW + 10),
+        ],
+        waiting=[Waiting("cpu-only", {"cpu": 6}, LOW, 50.0, max_seconds=60)],
+    )
+    plan = plan_pass(state)
+    assert [(r.id, r.at - NOW, r.after) for r in plan.reserved] == [
+        ("cpu-only", 10.0, ("cpu-run",))
+    ]
+    unreserved = plan_pass(dataclasses.replace(state, reservations=0))
+    outlook = forecast(unreserved, unreserved.starts(solve(unreserved.problem)))
+    assert outlook.reasons["cpu-only"] == "waiting for capacity: cpu 6 > 0 free"
+
+
 def test_a_request_larger_than_the_cluster_gets_no_reservation() -> None:
     waiting = [
         Waiting("huge", {"cpu": 16}, HIGH, 9.0, max_seconds=3),
