@@ -188,9 +188,9 @@ def decide(
     reserved: list[Reserved] = []
     blocked: list[int] = []
     preemptor_seen = False
-    # What may start now ahead of a later reservation arrived before it: its promise counts
-    # them as started (`ahead`), but its limit binds only those behind it, as the limits
-    # leave out the deployments free to backfill.
+    # What may start now ahead of a reservation arrived before it: its promise counts them as
+    # started (`ahead`), but its limit binds only those behind it, as the limits leave out
+    # the deployments free to backfill.
     ahead = Timeline(arithmetic.capacity, moment)
     fits_now = np.all(requests <= free, axis=1)
     for index in range(head, len(queue)):
@@ -199,9 +199,8 @@ def decide(
         waiting, request = queue[index], requests[index]
         seconds = _or_forever(waiting.max_seconds)
         if fits_now[index]:
-            if reserved:
-                ahead.hold(moment, moment + seconds, request)
-                ends.append((moment + seconds, waiting.id, cluster.preemptible(waiting)))
+            ahead.hold(moment, moment + seconds, request)
+            ends.append((moment + seconds, waiting.id, cluster.preemptible(waiting)))
             continue
         at = timeline.earliest_fit(request, seconds, ahead)
         evicting = False

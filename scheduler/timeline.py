@@ -73,7 +73,10 @@ class Timeline:
         capacity forever. A resource it asks none of never blocks it, even where a cluster
         shrunk under its runs holds more of it than it has.
         """
-        times, usage = self._steps() if beside is None else self._merged(beside)
+        if beside is not None and beside._requests:
+            times, usage = self._merged(beside)
+        else:
+            times, usage = self._steps()  # cached: most promises have nothing ahead to count
         fits = np.all((usage + request <= self._capacity) | (request == 0), axis=1)
         for index in np.flatnonzero(fits):
             begin = times[index]
