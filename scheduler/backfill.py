@@ -6,7 +6,8 @@ does what HPC schedulers' backfilling does (EASY backfilling, extended to severa
 reservations):
 
 1. Queue order: HIGH (aged LOW included) before LOW, then the longest waiting first.
-2. The head of the queue starts, in order, as long as each fits.
+2. The head of the queue starts, in order, as long as each fits (passing over the
+   deployments that can never fit).
 3. The first `reservations` deployments after it that cannot start now each get a
    reservation: the earliest moment their request fits for their whole run, given the
    runs' known ends, what this pass starts, the reservations before them and what may
@@ -161,15 +162,13 @@ def decide(
     does as soon as it fits so. The other reservations count every run until its end.
     """
     held = sum((h.request for h in holds), np.zeros(len(arithmetic.names), dtype=np.int64))
+    # A cluster shrunk below what it runs evicts nothing until its runs fit again.
+    shrunk = bool((held > arithmetic.capacity).any())
     free = np.maximum(arithmetic.capacity - held, 0)
     rows = arithmetic.rows(queue)
     requests = arithmetic.requests(rows)
-    head = 0
-    if cluster.reservations:
-        # The longest prefix of the queue that fits together, in order.
-        within = np.all(np.cumsum(requests, axis=0) <= free, axis=1)
-        head = len(queue) if within.all() else int(within.argmin())
-        free = free - requests[:head].sum(axis=0)
+    first = _head(cluster, arithmetic, holds, queue, requests, free)
+    free = free - requests[first].sum(axis=0)
     timeline = Timeline(arithmetic.capacity, moment)
     firm = Timeline(arithmetic.capacity, moment)
     ends: list[tuple[float, str, bool]] = []
@@ -182,9 +181,10 @@ def decide(
 
     for h in holds:
         hold(moment, h.sure_end, h.request, h.id, h.evictable)
-    for waiting, request in zip(queue[:head], requests[:head], strict=True):
-        end = moment + _or_forever(waiting.max_seconds)
-        hold(moment, end, request, waiting.id, cluster.preemptible(waiting))
+    for index in first:
+        waiting = queue[index]
+        end = _end(moment, waiting.max_seconds)
+        hold(moment, end, requests[index], waiting.id, cluster.preemptible(waiting))
     reserved: list[Reserved] = []
     blocked: list[int] = []
     preemptor_seen = False
@@ -193,18 +193,19 @@ def decide(
     # the deployments free to backfill.
     ahead = Timeline(arithmetic.capacity, moment)
     fits_now = np.all(requests <= free, axis=1)
-    for index in range(head, len(queue)):
+    rest = np.setdiff1d(np.arange(len(queue), dtype=np.intp), first)
+    for index in rest:
         if len(reserved) == cluster.reservations:
             break
         waiting, request = queue[index], requests[index]
         seconds = _or_forever(waiting.max_seconds)
         if fits_now[index]:
-            ahead.hold(moment, moment + seconds, request)
-            ends.append((moment + seconds, waiting.id, cluster.preemptible(waiting)))
+            ahead.hold(moment, _end(moment, seconds), request)
+            ends.append((_end(moment, seconds), waiting.id, cluster.preemptible(waiting)))
             continue
         at = timeline.earliest_fit(request, seconds, ahead)
         evicting = False
-        if cluster.preempts(waiting) and not preemptor_seen:
+        if cluster.preempts(waiting) and not preemptor_seen and not shrunk:
             preemptor_seen = True
             by_evicting = firm.earliest_fit(request, seconds, ahead)
             if by_evicting is not None and (at is None or by_evicting < at):
@@ -218,16 +219,15 @@ def decide(
         )
         reserved.append(Reserved(waiting.id, at, after, evicting))
         blocked.append(index)
-        hold(at, at + seconds, request, waiting.id, cluster.preemptible(waiting))
+        hold(at, _end(at, seconds), request, waiting.id, cluster.preemptible(waiting))
     limits = tuple(
         Limit(r.at, np.maximum(arithmetic.capacity - timeline.in_use(r.at), 0)) for r in reserved
     )
-    rest = np.arange(head, len(queue), dtype=np.intp)
     if blocked:
         rest = rest[~np.isin(rest, blocked)]
     return Decision(
         moment=moment,
-        first=tuple(queue[:head]),
+        first=tuple(queue[int(index)] for index in first),
         reserved=tuple(reserved),
         limits=limits,
         free=free,
@@ -238,8 +238,49 @@ def decide(
     )
 
 
+def _head(
+    cluster: ClusterState,
+    arithmetic: Arithmetic,
+    holds: Sequence[Hold],
+    queue: Sequence[Waiting],
+    requests: Amounts,
+    free: Amounts,
+) -> npt.NDArray[np.intp]:
+    """The rows of `queue` that start in order: the longest run of it that fits together,
+    passing over the deployments that can never fit (none without reservations).
+
+    A deployment can never fit when it asks more than the capacity less what is held for
+    ever (runs with no known end, and those of the head with no longest run). Stopping at
+    one would leave every deployment behind it to the search, the first reserved included,
+    so a later arrival could take its promised start.
+    """
+    if not cluster.reservations:
+        return np.zeros(0, dtype=np.intp)
+    forever = sum(
+        (h.request for h in holds if math.isinf(h.sure_end)),
+        np.zeros(len(arithmetic.names), dtype=np.int64),
+    )
+    first: list[int] = []
+    for index, (waiting, request) in enumerate(zip(queue, requests, strict=True)):
+        if np.any((request > arithmetic.capacity - forever) & (request > 0)):
+            continue
+        if not np.all(request <= free):
+            break
+        first.append(index)
+        free = free - request
+        if waiting.max_seconds is None:
+            forever = forever + request
+    return np.array(first, dtype=np.intp)
+
+
 def _or_forever(seconds: float | None) -> float:
     return math.inf if seconds is None else seconds
+
+
+def _end(begin: float, seconds: float | None) -> float:
+    """When a run that begins at `begin` and lasts `seconds` ends: at least an instant later,
+    so that one of no length still holds its capacity at its start, and ends after it."""
+    return max(begin + _or_forever(seconds), math.nextafter(begin, math.inf))
 
 
 def running_holds(cluster: ClusterState, arithmetic: Arithmetic) -> list[Hold]:
@@ -262,8 +303,8 @@ def started_hold(
     cluster: ClusterState, waiting: Waiting, arithmetic: Arithmetic, moment: float
 ) -> Hold:
     """What `waiting` holds once started at `moment`; it expects no longer than it may run."""
-    sure = moment + _or_forever(waiting.max_seconds)
-    expected = sure if waiting.expected_seconds is None else moment + waiting.expected_seconds
+    sure = _end(moment, waiting.max_seconds)
+    expected = sure if waiting.expected_seconds is None else _end(moment, waiting.expected_seconds)
     return Hold(
         waiting.id,
         arithmetic.request(waiting.id),

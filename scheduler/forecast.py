@@ -324,6 +324,10 @@ def _s(ids: tuple[str, ...]) -> str:
 
 
 def _clock(moment: float, now: float) -> str:
-    """The time of day of `moment` (UTC), with its date when that is not `now`'s."""
-    at, today = (datetime.datetime.fromtimestamp(t, tz=datetime.UTC) for t in (moment, now))
+    """The time of day of `moment` (UTC), with its date when that is not `now`'s; a moment
+    outside the calendar's years 1 to 9999 as the seconds from `now`."""
+    try:
+        at, today = (datetime.datetime.fromtimestamp(t, tz=datetime.UTC) for t in (moment, now))
+    except (ValueError, OverflowError, OSError):
+        return f"in {moment - now:,.0f} s"
     return at.strftime("%H:%M:%S" if at.date() == today.date() else "%Y-%m-%d %H:%M:%S")

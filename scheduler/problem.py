@@ -8,6 +8,7 @@ the error names the offending field the way the caller wrote it
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, TypeGuard
@@ -143,8 +144,11 @@ def is_int(value: object) -> TypeGuard[int]:
 def is_number(value: object) -> TypeGuard[float]:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return False
-    # An int is finite however large; isfinite() would raise past a double's range.
-    return isinstance(value, int) or math.isfinite(value)
+    # An int past a double's range is refused (isfinite() would raise on it): every time and
+    # weight is computed in doubles.
+    if isinstance(value, int):
+        return abs(value) <= sys.float_info.max
+    return math.isfinite(value)
 
 
 def check_amounts(field: str, amounts: object) -> None:

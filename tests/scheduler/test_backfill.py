@@ -192,6 +192,100 @@ def test_a_request_larger_than_the_cluster_gets_no_reservation() -> None:
     assert outlook.reasons["huge"] == "waiting: asks more than the cluster has in total"
 
 
+@pytest.mark.parametrize(
+    "never", [Waiting("never", {"cpu": 20}, HIGH, 100.0, max_seconds=60), None]
+)
+def test_a_deployment_that_can_never_fit_does_not_stop_the_head(never: Waiting | None) -> None:
+    """First in line but never fitting (larger than the cluster, or blocked by a run with no
+    known end): the reserved deployment behind it starts at its promise, not a later arrival."""
+    forever = Running("forever", {"cpu": 3}, None)
+    waiting = [
+        never or Waiting("never", {"cpu": 8}, HIGH, 100.0, max_seconds=60),
+        Waiting("promised", {"cpu": 6}, HIGH, 50.0, max_seconds=60),
+        Waiting("later", {"cpu": 7}, HIGH, 0.0, max_seconds=60),
+    ]
+    before = plan_pass(
+        ClusterState(
+            capacity={"cpu": 10},
+            running=[forever, Running("r", {"cpu": 3}, NOW + 10)],
+            waiting=waiting,
+            now=NOW,
+        )
+    )
+    assert [(r.id, r.at - NOW) for r in before.reserved] == [("promised", 10.0)]
+    aged = [dataclasses.replace(w, waited_seconds=w.waited_seconds + 10) for w in waiting]
+    at_promise = plan_pass(
+        ClusterState(capacity={"cpu": 10}, running=[forever], waiting=aged, now=NOW + 10)
+    )
+    assert at_promise.first == ("promised",)
+    for strategy in (Strategy.COMBINATIONS, Strategy.GENETIC, Strategy.OPTIMAL):
+        selection = solve(at_promise.problem, strategy, seed=1)
+        assert at_promise.starts(selection) == ("promised",)
+
+
+def test_a_shrunk_cluster_that_allows_preemption_promises_the_end_of_its_runs() -> None:
+    """It evicts nothing until its runs fit again, so the promise does not count on evicting."""
+    state = ClusterState(
+        capacity={"cpu": 4},
+        running=[Running("low", {"cpu": 5}, NOW + 10, priority=LOW, started_at=NOW - 60)],
+        waiting=[Waiting("high", {"cpu": 2}, HIGH, 10.0, expected_seconds=30, max_seconds=30)],
+        now=NOW,
+        preemption=True,
+    )
+    plan = plan_pass(state)
+    assert [(r.id, r.at - NOW, r.after, r.evicting) for r in plan.reserved] == [
+        ("high", 10.0, ("low",), False)
+    ]
+    outlook = forecast(plan, plan.starts(solve(plan.problem)))
+    assert outlook.estimated_start == {"high": NOW + 10}
+    assert outlook.reasons["high"] == "reserved: starts when low finishes (~12:00:10)"
+
+
+def test_a_reserved_run_of_no_length_still_holds_its_capacity_at_its_start() -> None:
+    """Its reservation row leaves room for it: what would outlive its start waits."""
+    state = ClusterState(
+        capacity={"cpu": 6},
+        running=[Running("r", {"cpu": 3}, NOW + 10)],
+        waiting=[
+            Waiting("instant", {"cpu": 5}, HIGH, 50.0, max_seconds=0),
+            Waiting("long", {"cpu": 3}, LOW, 0.0, max_seconds=100),
+        ],
+        now=NOW,
+    )
+    plan = plan_pass(state)
+    assert [(r.id, r.at - NOW) for r in plan.reserved] == [("instant", 10.0)]
+    assert plan.problem.reservations == [Reservation(10.0, {"cpu": 1})]
+    assert plan.starts(solve(plan.problem)) == ()
+
+
+def test_a_run_expected_to_take_no_time_ends_in_the_replay() -> None:
+    """It ends an instant after it starts, so what waits for it has an ETA."""
+    state = ClusterState(
+        capacity={"cpu": 4},
+        running=[],
+        waiting=[
+            Waiting("instant", {"cpu": 4}, HIGH, 10.0, expected_seconds=0, max_seconds=10),
+            Waiting("next", {"cpu": 4}, HIGH, 5.0, expected_seconds=5, max_seconds=10),
+        ],
+        now=NOW,
+    )
+    plan = plan_pass(state)
+    assert plan.first == ("instant",)
+    eta = forecast(plan, plan.starts(solve(plan.problem))).estimated_start["next"]
+    assert eta == pytest.approx(NOW, abs=1e-6)
+
+
+def test_a_reserved_start_past_the_year_9999_reads_as_seconds_from_now() -> None:
+    running = [Running("r", {"cpu": 8}, 1e12)]
+    waiting = [Waiting("large", {"cpu": 8}, HIGH, 5.0, max_seconds=3)]
+    plan = plan_pass(_starving(running=running, waiting=waiting))
+    outlook = forecast(plan, plan.starts(solve(plan.problem)))
+    assert outlook.estimated_start == {"large": 1e12}
+    assert outlook.reasons["large"] == (
+        f"reserved: starts when r finishes (~in {1e12 - NOW:,.0f} s)"
+    )
+
+
 def test_the_forecast_replays_the_policy() -> None:
     plan = plan_pass(_starving())
     started = plan.starts(solve(plan.problem))
@@ -302,6 +396,11 @@ def test_the_forecast_refuses_a_start_that_was_not_queued() -> None:
         ({"waiting": [Waiting("a", {}, max_seconds=-1.0)]}, "waiting[0].max_seconds"),
         ({"waiting": [Waiting("a", {}, expected_seconds=-1.0)]}, "waiting[0].expected_seconds"),
         ({"waiting": [Waiting("a", {"gpu": -1})]}, "waiting[0].requests.gpu"),
+        # Past a double's range: every time is computed in doubles.
+        ({"aging_seconds": 10**400}, "aging_seconds"),
+        ({"waiting": [Waiting("a", {}, max_seconds=10**400)]}, "waiting[0].max_seconds"),
+        ({"waiting": [Waiting("a", {}, expected_seconds=10**400)]}, "waiting[0].expected_seconds"),
+        ({"running": [Running("a", {}, 10**400)]}, "running[0].ends_at"),
     ],
 )
 def test_a_bad_cluster_state_names_the_field(changes: dict[str, Any], field: str) -> None:
