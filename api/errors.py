@@ -156,7 +156,8 @@ async def _on_api_error(_request: Request, error: Exception) -> JSONResponse:
     )
 
 
-def _sent_as_json(request: Request) -> bool:
+def sent_as_json(request: Request) -> bool:
+    """Whether the body says it is JSON: FastAPI parses it only then."""
     media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     return media == "application/json" or (
         media.startswith("application/") and media.endswith("+json")
@@ -168,7 +169,7 @@ async def _on_validation(request: Request, error: Exception) -> JSONResponse:
     errors = [
         field_error(_validation_field(item), _validation_message(item)) for item in error.errors()
     ]
-    if not _sent_as_json(request):
+    if not sent_as_json(request):
         # Without a JSON Content-Type the body is not parsed at all: whatever it holds, the
         # header is what to fix.
         errors = [

@@ -16,6 +16,7 @@ from simplismart.api.errors import (
 )
 from simplismart.api.models import User
 from simplismart.api.routes.common import errors
+from simplismart.api.routes.strict import StrictRoute
 from simplismart.api.schemas.user import (
     Credentials,
     PasswordChange,
@@ -26,7 +27,7 @@ from simplismart.api.schemas.user import (
 )
 from simplismart.api.services import Services
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=StrictRoute)
 
 #: The same words whether the username is unknown or the password wrong.
 BAD_CREDENTIALS = "invalid username or password"

@@ -17,6 +17,7 @@ from simplismart.api.routes.common import (
     ObjectName,
     errors,
 )
+from simplismart.api.routes.strict import StrictRoute
 from simplismart.api.schemas.cluster import (
     REQUEST_FIELDS,
     ClusterCreate,
@@ -31,7 +32,7 @@ from simplismart.api.schemas.cluster import (
 from simplismart.api.schemas.deployment import DeploymentOut
 from simplismart.crds import CLUSTER, DEPLOYMENT, Phase
 
-router = APIRouter(tags=["clusters"])
+router = APIRouter(tags=["clusters"], route_class=StrictRoute)
 
 
 @router.post(

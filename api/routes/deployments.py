@@ -19,6 +19,7 @@ from simplismart.api.routes.common import (
     ObjectName,
     errors,
 )
+from simplismart.api.routes.strict import StrictRoute
 from simplismart.api.schemas.common import DNS_LABEL
 from simplismart.api.schemas.deployment import (
     REQUEST_FIELDS,
@@ -29,7 +30,7 @@ from simplismart.api.schemas.deployment import (
 )
 from simplismart.crds import CLUSTER, DEPLOYMENT, ClusterSpec, Phase
 
-router = APIRouter(tags=["deployments"])
+router = APIRouter(tags=["deployments"], route_class=StrictRoute)
 
 
 @router.post(

@@ -41,8 +41,9 @@ from simplismart.api.deps import (
 )
 from simplismart.api.errors import TooManyRequestsError, UnauthorizedError
 from simplismart.api.routes.common import AUTHENTICATED, CacheDep, errors
+from simplismart.api.routes.strict import StrictRoute
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], route_class=StrictRoute)
 
 #: A comment line at least this often keeps proxies from closing an idle stream.
 HEARTBEAT_SECONDS = 15.0

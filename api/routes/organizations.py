@@ -5,6 +5,7 @@ from fastapi import APIRouter, status
 from simplismart.api.crud import organizations
 from simplismart.api.deps import Admin, AdminMember, CurrentUser, ServicesDep, SessionDep
 from simplismart.api.routes.common import AUTHENTICATED, errors
+from simplismart.api.routes.strict import StrictRoute
 from simplismart.api.schemas.organization import (
     InviteCode,
     OrganizationCreate,
@@ -12,7 +13,7 @@ from simplismart.api.schemas.organization import (
     OrganizationReply,
 )
 
-router = APIRouter(tags=["organizations"])
+router = APIRouter(tags=["organizations"], route_class=StrictRoute)
 
 
 @router.post(

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from simplismart.api.crud import users
 from simplismart.api.deps import AdminMember, CurrentUser, SessionDep
 from simplismart.api.routes.common import AUTHENTICATED, errors
+from simplismart.api.routes.strict import StrictRoute
 from simplismart.api.schemas.user import (
     MemberListReply,
     MemberOut,
@@ -14,7 +15,7 @@ from simplismart.api.schemas.user import (
     UserReply,
 )
 
-router = APIRouter(tags=["users"])
+router = APIRouter(tags=["users"], route_class=StrictRoute)
 
 
 @router.get("/me", response_model=UserReply, responses=errors(401, 503))

@@ -131,6 +131,50 @@ def test_a_json_object_without_a_json_content_type_is_told_which_header_to_send(
     assert api.call("GET", "/deployments/d1", org.developer).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        # The last value would win: a proxy or an audit log may read the first.
+        (json.dumps(CLUSTER)[:-1] + ', "total_gpu": 7}', "total_gpu"),
+        # More digits than Python reads: FastAPI alone answers "not JSON", naming nothing.
+        (json.dumps(CLUSTER).replace('"total_cpu": 1', '"total_cpu": ' + "9" * 5000), "total_cpu"),
+    ],
+    ids=["key-twice", "too-many-digits"],
+)
+def test_a_body_python_would_read_loosely_or_not_at_all_names_the_key(
+    api: Api, org: Org, body: str, field: str
+) -> None:
+    answer = api.call(
+        "POST",
+        "/create_cluster",
+        org.admin,
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert [error["field"] for error in answer.json()["errors"]] == [field]
+    assert api.call("GET", "/clusters/c2", org.viewer).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/deployments?cluster_name=c1", "/deployments?limt=1", "/clusters?phase=Queued", "/me?x=1"],
+)
+def test_a_query_parameter_the_route_does_not_take_is_named(api: Api, org: Org, path: str) -> None:
+    """A typo in a filter would answer the whole list, unfiltered, as if it applied."""
+    api.cluster(org.developer, "c2")
+    api.deployment(org.developer, "d1", "c1")
+    api.deployment(org.developer, "d2", "c2")
+    answer = api.call("GET", path, org.viewer)
+    assert answer.status_code == 422, answer.text
+    name = path.partition("?")[2].partition("=")[0]
+    assert answer.json()["errors"] == [
+        {"field": name, "message": "is not a query parameter of this route"}
+    ]
+    filtered = api.call("GET", "/deployments?cluster=c1&limit=1", org.viewer)
+    assert [d["name"] for d in filtered.json()["deployments"]] == ["d1"]
+
+
 def test_a_trailing_slash_is_another_path_as_in_the_original(api: Api, org: Org) -> None:
     """A 404 in the one error shape, not a 307 to a URL built from the Host header."""
     created = api.call("POST", "/create_deployment/", org.developer, json=DEPLOYMENT)
