@@ -200,8 +200,9 @@ def decide(
         waiting, request = queue[index], requests[index]
         seconds = _or_forever(waiting.max_seconds)
         if fits_now[index]:
-            ahead.hold(moment, _end(moment, seconds), request)
-            ends.append((_end(moment, seconds), waiting.id, cluster.preemptible(waiting)))
+            end = _end(moment, seconds)
+            ahead.hold(moment, end, request)
+            ends.append((end, waiting.id, cluster.preemptible(waiting)))
             continue
         at = timeline.earliest_fit(request, seconds, ahead)
         evicting = False
