@@ -1,117 +1,85 @@
-"""Operator configuration from SIMPLISMART_* environment variables (table in the README)."""
+"""Operator configuration from SIMPLISMART_* environment variables (table in the README).
+
+Each field names its variable; pydantic parses and bounds them, so a value the operator cannot
+use stops it at start with a message naming the variable, not on the first pass that needs it.
+"""
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TypeVar
+from collections.abc import Mapping
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from simplismart.scheduler import MAX_TIME_LIMIT
-
-T = TypeVar("T")
 
 
 class ConfigError(ValueError):
     """An environment variable has a value the operator cannot use; the message names it."""
 
 
-def _env(name: str, default: T, parse: Callable[[str], T], check: Callable[[T], bool]) -> T:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = parse(raw)
-    except ValueError as error:
-        raise ConfigError(f"{name}={raw!r}: {error}") from None
-    if not check(value):
-        raise ConfigError(f"{name}={raw!r}: out of range")
-    return value
+class OperatorConfig(BaseModel):
+    # Fields by name in code and tests, by their variable's name from the environment.
+    model_config = ConfigDict(
+        frozen=True, populate_by_name=True, allow_inf_nan=False, use_attribute_docstrings=True
+    )
 
-
-def _flag(raw: str) -> bool:
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ValueError("expected true or false")
-
-
-def _positive(value: float) -> bool:
-    return value > 0
-
-
-@dataclass(frozen=True, slots=True)
-class OperatorConfig:
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    resync_interval: float = 10.0
+    redis_url: str = Field("redis://127.0.0.1:6379/0", validation_alias="SIMPLISMART_REDIS_URL")
+    resync_interval: float = Field(10.0, gt=0, validation_alias="SIMPLISMART_RESYNC_SECONDS")
     """Seconds between safety-net passes over every cluster."""
-    position_refresh: float = 30.0
+    position_refresh: float = Field(
+        30.0, ge=0, validation_alias="SIMPLISMART_POSITION_REFRESH_SECONDS"
+    )
     """Minimum seconds between rewrites of a long queue's positions (short ones stay exact)."""
-    refresh_interval: float = 1.0
+    refresh_interval: float = Field(
+        1.0, ge=0, validation_alias="SIMPLISMART_REFRESH_INTERVAL_SECONDS"
+    )
     """Minimum seconds between two queue refreshes of one deployment (position, reason, ETA)
     and between two status reports of one Cluster. A queue shifts on every admission: without
     it, every waiting deployment and the Cluster were rewritten on nearly every pass, the
     bulk of the API writes at a steady load."""
-    solver_time_limit: float = 0.05
-    """Budget of the genetic and optimal strategies per pass: an anytime answer, recorded with
-    its gap, beats a late one while capacity sits idle. Queues of a hundred converge well
-    within it (docs/benchmarks/scheduler.md has the long-budget figures)."""
-    metrics_port: int = 9090
-    health_port: int = 8080
-    namespaces: tuple[str, ...] = field(default_factory=tuple)
-    """Watch only these namespaces; empty means the whole cluster."""
-    standalone: bool = False
+    solver_time_limit: float = Field(
+        0.05, gt=0, le=MAX_TIME_LIMIT, validation_alias="SIMPLISMART_SOLVER_TIME_LIMIT_SECONDS"
+    )
+    """Budget of the genetic and optimal strategies per pass (at most what `solve` takes): an
+    anytime answer, recorded with its gap, beats a late one while capacity sits idle. Queues of
+    a hundred converge well within it (docs/benchmarks/scheduler.md has the long-budget
+    figures)."""
+    metrics_port: int = Field(9090, ge=0, lt=65536, validation_alias="SIMPLISMART_METRICS_PORT")
+    health_port: int = Field(8080, ge=0, lt=65536, validation_alias="SIMPLISMART_HEALTH_PORT")
+    namespaces: tuple[str, ...] = Field((), validation_alias="SIMPLISMART_NAMESPACES")
+    """Watch only these namespaces (comma-separated); empty means the whole cluster."""
+    standalone: bool = Field(False, validation_alias="SIMPLISMART_STANDALONE")
     """Skip leader election: for a single replica that is sure to be alone (most tests; `make up`
     keeps it, since two stacks may share one API server)."""
-    lease_name: str = "simplismart-operator"
-    lease_namespace: str = "default"
+    lease_name: str = Field("simplismart-operator", validation_alias="SIMPLISMART_LEASE_NAME")
+    lease_namespace: str = Field(
+        "default", validation_alias=AliasChoices("SIMPLISMART_LEASE_NAMESPACE", "POD_NAMESPACE")
+    )
     """Where the leadership Lease lives: the operator's own namespace (POD_NAMESPACE)."""
-    lease_seconds: float = 15.0
+    lease_seconds: float = Field(15.0, ge=3, validation_alias="SIMPLISMART_LEASE_SECONDS")
     """How long a silent leader's Lease stays valid: the bound on a failover (client-go's)."""
-    seed: int | None = None
+    seed: int | None = Field(None, validation_alias="SIMPLISMART_SEED")
     """Seed for run durations and the genetic strategy: reproducible demos and tests."""
 
+    @field_validator("namespaces", mode="before")
     @classmethod
-    def from_env(cls) -> "OperatorConfig":
-        default = cls()
-        namespaces = os.environ.get("SIMPLISMART_NAMESPACES", "")
-        seed = os.environ.get("SIMPLISMART_SEED")
-        return cls(
-            redis_url=os.environ.get("SIMPLISMART_REDIS_URL") or default.redis_url,
-            resync_interval=_env(
-                "SIMPLISMART_RESYNC_SECONDS", default.resync_interval, float, _positive
-            ),
-            position_refresh=_env(
-                "SIMPLISMART_POSITION_REFRESH_SECONDS",
-                default.position_refresh,
-                float,
-                lambda v: v >= 0,
-            ),
-            refresh_interval=_env(
-                "SIMPLISMART_REFRESH_INTERVAL_SECONDS",
-                default.refresh_interval,
-                float,
-                lambda v: v >= 0,
-            ),
-            solver_time_limit=_env(
-                "SIMPLISMART_SOLVER_TIME_LIMIT_SECONDS",
-                default.solver_time_limit,
-                float,
-                lambda v: 0 < v <= MAX_TIME_LIMIT,  # what `solve` takes
-            ),
-            metrics_port=_env(
-                "SIMPLISMART_METRICS_PORT", default.metrics_port, int, lambda v: 0 <= v < 65536
-            ),
-            health_port=_env(
-                "SIMPLISMART_HEALTH_PORT", default.health_port, int, lambda v: 0 <= v < 65536
-            ),
-            namespaces=tuple(n.strip() for n in namespaces.split(",") if n.strip()),
-            standalone=_env("SIMPLISMART_STANDALONE", default.standalone, _flag, lambda _: True),
-            lease_name=os.environ.get("SIMPLISMART_LEASE_NAME") or default.lease_name,
-            lease_seconds=_env(
-                "SIMPLISMART_LEASE_SECONDS", default.lease_seconds, float, lambda v: v >= 3
-            ),
-            lease_namespace=os.environ.get("SIMPLISMART_LEASE_NAMESPACE")
-            or os.environ.get("POD_NAMESPACE")
-            or default.lease_namespace,
-            seed=_env("SIMPLISMART_SEED", None, int, lambda _: True) if seed else None,
-        )
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(name.strip() for name in value.split(",") if name.strip())
+        return value
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "OperatorConfig":
+        """The configuration the environment gives; a variable set empty counts as unset."""
+        environ = os.environ if environ is None else environ
+        given = {name: value for name, value in environ.items() if value}
+        try:
+            # By variable only: a lowercase variable named like a field is not a setting.
+            return cls.model_validate(given, by_alias=True, by_name=False)
+        except ValidationError as error:
+            raise ConfigError(
+                "; ".join(
+                    f"{e['loc'][0]} {e['msg'].replace('Input should be', 'must be')}, "
+                    f"got {e['input']!r}"
+                    for e in error.errors()
+                )
+            ) from None

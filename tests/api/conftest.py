@@ -176,7 +176,7 @@ def api_with(backend: Backend) -> Iterator[ApiFactory]:
     with ExitStack() as stack:
 
         def make(peer: str = "testclient", **overrides: Any) -> Api:
-            settings = dataclasses.replace(backend.settings, **overrides)
+            settings = backend.settings.model_copy(update=overrides)
             client = TestClient(create_app(settings, backend.kube), client=(peer, 50000))
             return Api(stack.enter_context(client), dataclasses.replace(backend, settings=settings))
 

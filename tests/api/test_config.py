@@ -107,5 +107,18 @@ def test_the_bootstrap_token_comes_from_a_file_too(tmp_path: Path) -> None:
 
 
 def test_a_quota_below_one_is_refused_naming_it() -> None:
-    with pytest.raises(ConfigError, match="SIMPLISMART_QUOTA_DEPLOYMENTS must be at least 1"):
+    with pytest.raises(ConfigError, match="SIMPLISMART_QUOTA_DEPLOYMENTS must be greater than or"):
         Settings.from_env({"SIMPLISMART_DEV_MODE": "1", "SIMPLISMART_QUOTA_DEPLOYMENTS": "0"})
+
+
+def test_each_setting_comes_from_its_variable_alone() -> None:
+    settings = Settings.from_env(
+        {"SIMPLISMART_JWT_SECRET": STRONG, "dev_mode": "1", "api_port": "1"}
+    )
+    assert (settings.dev_mode, settings.api_port) == (False, 5002)
+
+
+def test_a_secret_refused_is_never_echoed() -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"SIMPLISMART_JWT_SECRET": "hunter2-but-short"})
+    assert "hunter2" not in str(refused.value)

@@ -1,7 +1,6 @@
 """Finding 5: per-organization quotas, organizations per user, registrations per client, and
 an ADMIN deleting a cluster (which cancels its deployments)."""
 
-import dataclasses
 from typing import Any
 
 import pytest
@@ -15,7 +14,7 @@ from tests.api.support import PASSWORD, Api
 
 def _quotas(api: Api, **changes: int) -> dict[str, object]:
     settings: Settings = api.backend.settings
-    return {"quotas": dataclasses.replace(settings.quotas, **changes)}
+    return {"quotas": settings.quotas.model_copy(update=changes)}
 
 
 def _with_quotas(api_with: ApiFactory, **changes: int) -> Api:

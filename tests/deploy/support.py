@@ -103,15 +103,12 @@ def container_env(objects: Sequence[dict[str, Any]], kind: str, component: str) 
 def variables_read_by(path: Path) -> set[str]:
     """SIMPLISMART_* names that a settings module reads, from its source.
 
-    The API's settings read ``env.text("NAME", ...)`` (prefix added), the operator's read the full
-    names; both read KUBECONFIG through the Kubernetes client.
+    Both name every variable in full, and a secret's ``_secret("NAME", ...)`` reads NAME_FILE
+    too; both read KUBECONFIG through the Kubernetes client.
     """
     source = path.read_text()
     names = set(re.findall(r'"(SIMPLISMART_[A-Z0-9_]+)"', source))
-    names |= {
-        f"SIMPLISMART_{name}"
-        for name in re.findall(r'env\.(?:text|integer|flag|raw)\(\s*"([A-Z0-9_]+)"', source)
-    }
+    names |= {f"{name}_FILE" for name in re.findall(r'_secret\(\s*"([A-Z0-9_]+)"', source)}
     return names | {"KUBECONFIG"}
 
 
