@@ -7,6 +7,8 @@ from urllib.parse import quote
 
 import httpx
 
+from simplismart.api.cli.clock import SERVER_CLOCK
+
 #: Seconds to wait for an answer.
 TIMEOUT = 30.0
 #: Seconds the event stream may stay silent: three of the server's heartbeats (15 s). A
@@ -45,7 +47,12 @@ class Client:
     def __init__(self, server: str, token: str | None) -> None:
         self.server = server.rstrip("/")
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.server, headers=headers, timeout=TIMEOUT)
+        self._http = httpx.Client(
+            base_url=self.server,
+            headers=headers,
+            timeout=TIMEOUT,
+            event_hooks={"response": [_learn_clock]},
+        )
 
     def call(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
         try:
@@ -105,6 +112,10 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _learn_clock(response: httpx.Response) -> None:
+    SERVER_CLOCK.learn(response.headers.get("date"))
 
 
 def _server_sent_events(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:

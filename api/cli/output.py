@@ -2,12 +2,14 @@
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+
+from simplismart.api.cli.clock import SERVER_CLOCK
 
 # Text from the API (names, images, messages) is printed as given: never read as Rich markup
 # ('[/x]' in an image would crash the table, '[red]' vanish) or emoji codes.
@@ -100,4 +102,4 @@ def _parse(moment: object) -> float | None:
 
 
 def _now() -> float:
-    return datetime.now(UTC).timestamp()
+    return SERVER_CLOCK.now()

@@ -1,14 +1,17 @@
 """The command-line client against servers that misbehave: a proxy's error pages, a redirect, a
 stream that goes silent, bodies of the wrong shape. Each is a real HTTP server on loopback."""
 
+import email.utils
 import gzip
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -305,3 +308,35 @@ def test_a_cancellations_message_reaches_the_terminal_escaped(
     assert "deployment 'd1' cancelled\\x1b[2J" in shown
     assert "cluster 'c1' deleted\\x1b[2J; 2 deployment(s) cancelled" in shown
     assert "cancelled: d1, d2\\x1b[2J" in shown
+
+
+def test_etas_and_waits_count_from_the_servers_clock(
+    server: tuple[str, dict[str, Route], list[str]], tmp_path: Path
+) -> None:
+    """This machine's clock ten minutes behind the server's: the ETA and the wait are the
+    server's, as the dashboard shows them, not ten minutes off."""
+    url, routes, _ = server
+    _logged_in(url, routes, tmp_path)
+    ahead = 600.0
+    queued = {"name": "d1", "priority": 1, "position": 1, "message": "reserved"}
+
+    def answer(handler: BaseHTTPRequestHandler) -> None:
+        server_now = time.time() + ahead
+        entry = {**queued, "queued_at": _rfc3339(server_now - 30)}
+        entry["estimated_start_at"] = _rfc3339(server_now + 95)
+        body = json.dumps({"message": "c1", "cluster": {"name": "c1", "queue": [entry]}})
+        handler.send_response_only(200)
+        handler.send_header("Date", email.utils.formatdate(server_now, usegmt=True))
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body.encode())
+
+    routes["GET /clusters/c1"] = answer
+    done = _cli(url, tmp_path, "queue", "c1", COLUMNS="200")
+    assert done.returncode == 0, done.stderr
+    assert re.search(r"\b(29|30|31)s\s.*\b1m 3[456]s\b", done.stdout), done.stdout
+
+
+def _rfc3339(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
