@@ -177,6 +177,10 @@ class Reconciler:
         self._warned: dict[ClusterRef, dict[str, frozenset[str]]] = {}
         # The clusters warned that their runs hold more than they have, and of which resources.
         self._over: dict[ClusterRef, frozenset[str]] = {}
+        # uid -> the deployment as a start whose answer never came was conditioned on (a read
+        # timeout, a 5xx, a pass cancelled mid-write): the API server may commit it yet.
+        # Kept across terms (`close`): it is the API server's state, not this replica's.
+        self._unanswered: dict[str, DeploymentObject] = {}
 
     async def __call__(self, ref: ClusterRef) -> float | None:
         """Run one pass; returns when to run again (0 = at once), or None when settled."""
@@ -187,6 +191,8 @@ class Reconciler:
         cluster = await self._read(ref)
         moment, number = self._clock(), next(self._numbers)
         settled = await self._end_due(cluster, ref, moment)
+        if not await self._fence(ref, moment):
+            return 0.0  # a start may land yet: decide nothing until a fresh read shows it
         current = planning.plan(cluster, self._store.members(ref), moment)
         if current.holds:
             self._held[ref] = (number, frozenset(h.deployment.uid for h in current.holds))
@@ -392,6 +398,29 @@ class Reconciler:
             ref, deployment.name, ran, late_ms,
         )  # fmt: skip
         self._events.announce(deployment.reference(), "Succeeded", "the run finished")
+        return True
+
+    async def _fence(self, ref: ClusterRef, moment: datetime) -> bool:
+        """Settle the cluster's starts whose answer never came; whether every one is settled.
+
+        The API server may commit such a start after a read that still shows the deployment
+        queued, and a pass deciding from that read would give its capacity to another (as the
+        Kubernetes scheduler's assumed pods, its capacity is not known to be free). A write
+        conditioned on the same resourceVersion settles it: written, it moved the version, so
+        the start can no longer land; refused, the deployment changed (the start landed, or
+        something else did), which the next read shows. A write must change the object to move
+        its version: the message, with the moment, does.
+        """
+        for uid, planned in list(self._unanswered.items()):
+            if ClusterRef(planned.namespace, planned.spec.cluster) != ref:
+                continue
+            latest = self._store.get(uid)
+            if latest is not None and latest.resource_version == planned.resource_version:
+                message = f"its start at {format_time(moment)} went unanswered; deciding again"
+                async with self._claim(latest) as fenced:
+                    if fenced is None or not await self._write(fenced, {"message": message}):
+                        return False
+            del self._unanswered[uid]  # gone, changed since, or fenced: it cannot land now
         return True
 
     async def _hold(self, hold: planning.Hold, moment: datetime) -> bool:
@@ -608,6 +637,7 @@ class Reconciler:
             try:
                 written = await self._write(deployment, patch)
             except BaseException:
+                self._unanswered[deployment.uid] = deployment  # settled by `_fence`
                 await self._leases.release(run)
                 raise
             if not written:

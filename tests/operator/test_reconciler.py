@@ -97,14 +97,14 @@ class FakeKube:
         body = self.deployments.get(deployment.name)
         if body is None or body["metadata"]["resourceVersion"] != deployment.resource_version:
             return None
-        if status["phase"] == "Running" and deployment.name in self.refuse_running:
+        if status.get("phase") == "Running" and deployment.name in self.refuse_running:
             self.refuse_running.discard(deployment.name)
             body["metadata"]["resourceVersion"] = str(next(self.versions))  # changed meanwhile
             return None
         merged = {k: v for k, v in {**body["status"], **status}.items() if v is not None}
         body["status"] = merged
         body["metadata"]["resourceVersion"] = str(next(self.versions))
-        self.writes.append((deployment.name, status["phase"]))
+        self.writes.append((deployment.name, status.get("phase", "")))
         return DeploymentObject.from_body(body)
 
     async def patch_cluster_status(self, ref: ClusterRef, status: dict[str, Any]) -> None:
@@ -601,6 +601,82 @@ def test_a_start_written_but_answered_with_an_error_is_read_back_before_the_next
 
     asyncio.run(scenario())
     assert (phase(kube, "x"), phase(kube, "a")) == ("Running", "Queued")
+
+
+def test_a_start_the_api_server_commits_after_the_client_gave_up_never_over_commits() -> None:
+    """A start's answer never comes (a read timeout, a pass cancelled mid-write) and the API
+    server commits it later, after a read that still showed the deployment queued: the pass
+    deciding from that read gave its capacity to a HIGH newcomer, and both ran on 4 CPUs."""
+    clock = Clock()
+    reconciler, kube, _ = build(clock)
+    kube.add("a", cpu=4, duration=100)
+    patch = kube.patch_deployment_status
+    unanswered: list[tuple[DeploymentObject, dict[str, Any]]] = []
+
+    async def timing_out(
+        deployment: DeploymentObject, status: dict[str, Any]
+    ) -> DeploymentObject | None:
+        if status.get("phase") == "Running" and not unanswered:
+            unanswered.append((deployment, status))
+            raise TimeoutError("read timed out")
+        if unanswered and status.get("phase") == "Running":
+            await patch(*unanswered.pop())  # the API server gets to the first start at last
+        return await patch(deployment, status)
+
+    kube.patch_deployment_status = timing_out  # type: ignore[method-assign]
+
+    async def scenario() -> None:
+        with pytest.raises(TimeoutError):
+            await reconciler(POOL)
+        kube.add("h", cpu=4, duration=100, priority=1)
+        clock.advance(1)  # the coordinator's retry
+        await settled(reconciler)
+
+    asyncio.run(scenario())
+    assert (phase(kube, "h"), phase(kube, "a")) == ("Running", "Queued"), "the late start refused"
+
+
+def test_a_start_that_lands_just_after_the_read_is_read_back_and_keeps_its_capacity() -> None:
+    """The same start committed just after the next pass's read: the write that settles it is
+    refused, and the pass after it reads the run (and restores its lease) instead of giving
+    its capacity away."""
+    clock = Clock()
+    reconciler, kube, leases = build(clock)
+    kube.add("a", cpu=4, duration=100)
+    patch, listing = kube.patch_deployment_status, kube.list_deployments
+    unanswered: list[tuple[DeploymentObject, dict[str, Any]]] = []
+
+    async def timing_out(
+        deployment: DeploymentObject, status: dict[str, Any]
+    ) -> DeploymentObject | None:
+        if status.get("phase") == "Running" and not unanswered:
+            unanswered.append((deployment, status))
+            raise TimeoutError("read timed out")
+        return await patch(deployment, status)
+
+    async def committing_after_the_read(
+        ref: ClusterRef,
+    ) -> tuple[list[DeploymentObject], str]:
+        listed = await listing(ref)
+        if unanswered:
+            await patch(*unanswered.pop())
+        return listed
+
+    kube.patch_deployment_status = timing_out  # type: ignore[method-assign]
+
+    async def scenario() -> list[float | None]:
+        with pytest.raises(TimeoutError):
+            await reconciler(POOL)
+        kube.list_deployments = committing_after_the_read  # type: ignore[method-assign]
+        kube.add("h", cpu=4, duration=100, priority=1)
+        clock.advance(1)
+        return [await settled(reconciler), await settled(reconciler)]
+
+    fenced, after = asyncio.run(scenario())
+    assert fenced == 0.0, "refused: decided again at once, from a fresh read"
+    assert (phase(kube, "a"), phase(kube, "h")) == ("Running", "Queued")
+    assert after == pytest.approx(99.001)
+    assert RunId("ns", "pool", "a", "a-uid") in leases.held
 
 
 def test_a_cluster_created_again_under_its_name_is_reported_as_a_new_one() -> None:
