@@ -197,6 +197,7 @@ class DeploymentStatus(_Model):
     queued_on: str | None = None
     started_at: datetime | None = None
     expires_at: datetime | None = None
+    cluster_uid: str | None = None
     finished_at: datetime | None = None
     retained_until: datetime | None = None
     queue_position: int | None = None

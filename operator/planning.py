@@ -20,6 +20,7 @@ from simplismart.scheduler import (
 
 #: Reasons a deployment is Pending; the message says the details.
 CLUSTER_NOT_FOUND = "ClusterNotFound"
+CLUSTER_REPLACED = "ClusterReplaced"
 EXCEEDS_CAPACITY = "ExceedsClusterCapacity"
 
 
@@ -100,7 +101,10 @@ def plan(cluster: ClusterObject | None, deployments: list[DeploymentObject], now
                 )
             )
         elif deployment.phase == Phase.RUNNING:
-            running.append(deployment)
+            if deployment.status.cluster_uid in (None, cluster.uid):
+                running.append(deployment)
+            else:  # its capacity was the deleted cluster's
+                holds.append(Hold(deployment, CLUSTER_REPLACED, _replaced(cluster)))
         elif not deployment.spec.resources.fits_in(cluster.spec.resources):
             holds.append(Hold(deployment, EXCEEDS_CAPACITY, _too_large(deployment, cluster)))
         else:
@@ -112,6 +116,13 @@ def plan(cluster: ClusterObject | None, deployments: list[DeploymentObject], now
         queue=waiting,
         running=running,
         allocated=Resources.total(d.held for d in running),
+    )
+
+
+def _replaced(cluster: ClusterObject) -> str:
+    return (
+        f"cluster {cluster.name!r} was deleted and created again while it ran; it will be "
+        "queued on the new one"
     )
 
 

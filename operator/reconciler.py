@@ -441,7 +441,7 @@ class Reconciler:
             if not await self._write(deployment, patch):
                 return False
             reason, message = hold.reason, hold.message
-            if deployment.phase == Phase.RUNNING:  # its cluster is gone: the run is cancelled
+            if deployment.phase == Phase.RUNNING:  # its cluster is gone (or another): cancelled
                 await self._leases.release(_run(deployment))
                 reason, message = RUN_CANCELLED, f"the run was cancelled: {message}"
             self._events.announce(deployment.reference(), reason, message)
@@ -630,6 +630,7 @@ class Reconciler:
                 deployment.status,
                 moment,
                 _place(deployment, moment),
+                cluster.uid,
                 expires,
                 deployment.spec.resources,
                 deployment.generation,

@@ -102,6 +102,7 @@ def pending(
         "estimatedStartAt": None,
         "startedAt": None,
         "expiresAt": None,
+        "clusterUid": None,
         "allocated": None,
         "conditions": _lifecycle(previous, now, (False, reason, message), False, False),
     }
@@ -136,6 +137,7 @@ def queued(
         ),
         "startedAt": None,
         "expiresAt": None,
+        "clusterUid": None,
         "allocated": None,
         "conditions": _lifecycle(previous, now, _FITS, False, False),
     }
@@ -176,6 +178,7 @@ def preempted(
         "queuePosition": None,
         "startedAt": None,
         "expiresAt": None,
+        "clusterUid": None,
         "allocated": None,
         "preemptions": (previous.preemptions or 0) + 1,
         "conditions": conditions,
@@ -186,6 +189,7 @@ def running(
     previous: DeploymentStatus,
     now: datetime,
     place: Place,
+    cluster_uid: str,
     expires_at: datetime,
     held: Resources,
     generation: int,
@@ -201,6 +205,7 @@ def running(
         "queuedOn": place.cluster,
         "startedAt": format_time(now),
         "expiresAt": format_time(expires_at),
+        "clusterUid": cluster_uid,
         "allocated": held.as_dict(),
         "conditions": _lifecycle(previous, now, _FITS, True, False),
     }

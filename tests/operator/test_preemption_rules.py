@@ -147,7 +147,13 @@ def test_eviction_requeues_at_the_original_place_and_counts() -> None:
     later = NOW + timedelta(seconds=9)
     place = statuses.Place("c", NOW - timedelta(seconds=100))
     restarted = statuses.running(
-        requeued, later, place, later + timedelta(seconds=60), Resources(cpu=2, ram=2, gpu=0), 1
+        requeued,
+        later,
+        place,
+        "c-uid",
+        later + timedelta(seconds=60),
+        Resources(cpu=2, ram=2, gpu=0),
+        1,
     )
     assert (restarted["queuedAt"], restarted["queuedOn"]) == (_ago(100), "c")
     assert [c for c in restarted["conditions"] if c["type"] == "Preempted"] == [condition]

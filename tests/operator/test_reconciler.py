@@ -697,6 +697,29 @@ def test_a_cluster_created_again_under_its_name_is_reported_as_a_new_one() -> No
     assert kube.cluster["status"]["capacity"]["cpu"] == 4
 
 
+def test_runs_on_a_cluster_deleted_and_created_again_are_cancelled_and_queued_on_the_new() -> None:
+    """Deleted and created again between two passes with less capacity: its runs held the old
+    one's, and stayed Running on the new one, over its capacity."""
+    clock = Clock()
+    reconciler, kube, leases = build(clock)
+    kube.add("a", cpu=4, duration=100)
+
+    async def scenario() -> None:
+        await settled(reconciler)
+        assert kube.deployments["a"]["status"]["clusterUid"] == "c"
+        metadata = {**kube.cluster["metadata"], "uid": "c2"}
+        kube.cluster = {"metadata": metadata, "spec": {"resources": {"cpu": 2, "ram": 4, "gpu": 0}}}
+        reconciler._store.invalidate(POOL)  # what the Cluster's events would do
+        clock.advance(1)
+        await settled(reconciler)
+
+    asyncio.run(scenario())
+    status = kube.deployments["a"]["status"]
+    assert (status["phase"], status["reason"]) == ("Pending", "ClusterReplaced")
+    assert RunId("ns", "pool", "a", "a-uid") not in leases.held
+    assert kube.cluster["status"]["allocated"]["cpu"] == 0
+
+
 def test_a_replica_that_stops_leading_stops_reporting_its_clusters_metrics() -> None:
     clock = Clock()
     reconciler, kube, _ = build(clock)
