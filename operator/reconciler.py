@@ -251,6 +251,10 @@ class Reconciler:
         """A deleted cluster: drop what this process kept about it, metric series included."""
         self._forget_state(ref)
         self._store.forget_cluster(ref)
+        # A start on it that lands yet is a run on a deleted cluster: the next pass holds it.
+        for uid, planned in list(self._unanswered.items()):
+            if ClusterRef(planned.namespace, planned.spec.cluster) == ref:
+                del self._unanswered[uid]
 
     def _forget_state(self, ref: ClusterRef) -> None:
         """Drop what the passes kept about the cluster, and its metric series."""
@@ -420,6 +424,9 @@ class Reconciler:
                 async with self._claim(latest) as fenced:
                     if fenced is None or not await self._write(fenced, {"message": message}):
                         return False
+                written = self._store.get(uid)
+                if written is not None and written.resource_version == planned.resource_version:
+                    return False  # the same message already: no change, no new version
             del self._unanswered[uid]  # gone, changed since, or fenced: it cannot land now
         return True
 

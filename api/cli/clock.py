@@ -5,6 +5,7 @@ minute off would show every ETA a minute off. The dashboard reads the same heade
 """
 
 import time
+from datetime import UTC
 from email.utils import parsedate_to_datetime
 
 
@@ -19,10 +20,11 @@ class ServerClock:
         second is that rounding, not a change of clock, and would only make the counters jump.
         """
         try:
-            told = parsedate_to_datetime(date or "").timestamp()
+            told = parsedate_to_datetime(date or "")
         except (TypeError, ValueError):
             return
-        offset = told + 0.5 - time.time()
+        # HTTP dates are GMT; the asctime form and a "-0000" zone parse without one.
+        offset = told.replace(tzinfo=told.tzinfo or UTC).timestamp() + 0.5 - time.time()
         if abs(offset - self._offset) > 1:
             self._offset = offset
 

@@ -126,7 +126,10 @@ class Settings(BaseModel):
             )
             return secrets.token_urlsafe(48)
         if len(secret.encode()) < MIN_SECRET_BYTES:
-            raise ValueError(f"is too short: use at least {MIN_SECRET_BYTES} bytes")
+            raise ValueError(
+                f"(or the file {PREFIX}JWT_SECRET_FILE names) is too short: use at least "
+                f"{MIN_SECRET_BYTES} bytes"
+            )
         return secret
 
     @field_validator("namespace_prefix")
