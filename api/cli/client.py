@@ -74,6 +74,7 @@ class Client:
         """Every item of a paged list (or the first ``limit``), following ``continue``."""
         items: list[Any] = []
         token: str | None = None
+        seen: set[str] = set()
         while True:
             size = 500 if limit is None else min(500, limit - len(items))
             page = self.get(path, limit=size, **{"continue": token}, **params)
@@ -82,7 +83,11 @@ class Client:
             items.extend(page[key])
             token = page.get("continue")
             if not token or (limit is not None and len(items) >= limit):
-                return items
+                return items if limit is None else items[:limit]
+            # A token again, or an empty page that goes on, would page for ever.
+            if not isinstance(token, str) or token in seen or not page[key]:
+                raise CliError(f"{self.server}{path} pages without end (continue {token!r})")
+            seen.add(token)
 
     def events(self, last_event_id: str | None) -> Iterator[tuple[str, str, str]]:
         """``(id, event, data)`` of the stream until the server or the network ends it."""

@@ -340,3 +340,23 @@ def test_etas_and_waits_count_from_the_servers_clock(
 
 def _rfc3339(seconds: float) -> str:
     return datetime.fromtimestamp(seconds, tz=UTC).isoformat().replace("+00:00", "Z")
+
+
+def test_a_list_that_pages_without_end_is_an_error_not_a_loop(
+    server: tuple[str, dict[str, Route], list[str]], tmp_path: Path
+) -> None:
+    url, routes, seen = server
+    _logged_in(url, routes, tmp_path)
+    page = {"message": "1 cluster", "clusters": [{"name": "c1"}], "continue": "same"}
+    routes["GET /clusters"] = lambda _: _json(200, page)
+    done = _cli(url, tmp_path, "cluster", "list", timeout=20)
+    assert done.returncode != 0
+    assert "pages without end" in done.stderr
+    assert sum(request.startswith("GET /clusters") for request in seen) <= 3
+
+
+def test_a_limit_the_server_ignores_is_kept_all_the_same(tmp_path: Path) -> None:
+    client = Client("http://api.invalid", None)
+    rows = [{"name": f"d{i}"} for i in range(3)]
+    client.get = lambda *_a, **_k: {"deployments": rows, "continue": "more"}  # type: ignore[method-assign]
+    assert client.pages("/deployments", "deployments", 1) == rows[:1]
