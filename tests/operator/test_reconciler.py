@@ -58,6 +58,10 @@ class FakeKube:
         self.writes: list[tuple[str, str]] = []
         self.cluster_writes = 0
         self.gate: asyncio.Event | None = None
+        #: The next start is left unanswered (a read timeout) and kept in `unanswered`, for the
+        #: test to commit when it likes (`commit_unanswered`), as a slow API server would.
+        self.time_out_next_start = False
+        self.unanswered: list[tuple[DeploymentObject, dict[str, Any]]] = []
 
     def add(self, name: str, cpu: int, duration: int, priority: int = 0) -> None:
         self.deployments[name] = {
@@ -93,6 +97,10 @@ class FakeKube:
     ) -> DeploymentObject | None:
         if self.gate is not None:
             await self.gate.wait()
+        if self.time_out_next_start and status.get("phase") == "Running":
+            self.time_out_next_start = False
+            self.unanswered.append((deployment, status))
+            raise TimeoutError("read timed out")
         self.clock.advance(self.write_seconds)
         body = self.deployments.get(deployment.name)
         if body is None or body["metadata"]["resourceVersion"] != deployment.resource_version:
@@ -106,6 +114,10 @@ class FakeKube:
         body["metadata"]["resourceVersion"] = str(next(self.versions))
         self.writes.append((deployment.name, status.get("phase", "")))
         return DeploymentObject.from_body(body)
+
+    async def commit_unanswered(self) -> None:
+        while self.unanswered:
+            await FakeKube.patch_deployment_status(self, *self.unanswered.pop())
 
     async def patch_cluster_status(self, ref: ClusterRef, status: dict[str, Any]) -> None:
         self.cluster["status"] = status
@@ -610,20 +622,17 @@ def test_a_start_the_api_server_commits_after_the_client_gave_up_never_over_comm
     clock = Clock()
     reconciler, kube, _ = build(clock)
     kube.add("a", cpu=4, duration=100)
+    kube.time_out_next_start = True
     patch = kube.patch_deployment_status
-    unanswered: list[tuple[DeploymentObject, dict[str, Any]]] = []
 
-    async def timing_out(
+    async def landing_before_the_next_start(
         deployment: DeploymentObject, status: dict[str, Any]
     ) -> DeploymentObject | None:
-        if status.get("phase") == "Running" and not unanswered:
-            unanswered.append((deployment, status))
-            raise TimeoutError("read timed out")
-        if unanswered and status.get("phase") == "Running":
-            await patch(*unanswered.pop())  # the API server gets to the first start at last
+        if status.get("phase") == "Running":
+            await kube.commit_unanswered()  # the API server gets to the first start at last
         return await patch(deployment, status)
 
-    kube.patch_deployment_status = timing_out  # type: ignore[method-assign]
+    kube.patch_deployment_status = landing_before_the_next_start  # type: ignore[method-assign]
 
     async def scenario() -> None:
         with pytest.raises(TimeoutError):
@@ -643,26 +652,15 @@ def test_a_start_that_lands_just_after_the_read_is_read_back_and_keeps_its_capac
     clock = Clock()
     reconciler, kube, leases = build(clock)
     kube.add("a", cpu=4, duration=100)
-    patch, listing = kube.patch_deployment_status, kube.list_deployments
-    unanswered: list[tuple[DeploymentObject, dict[str, Any]]] = []
-
-    async def timing_out(
-        deployment: DeploymentObject, status: dict[str, Any]
-    ) -> DeploymentObject | None:
-        if status.get("phase") == "Running" and not unanswered:
-            unanswered.append((deployment, status))
-            raise TimeoutError("read timed out")
-        return await patch(deployment, status)
+    kube.time_out_next_start = True
+    listing = kube.list_deployments
 
     async def committing_after_the_read(
         ref: ClusterRef,
     ) -> tuple[list[DeploymentObject], str]:
         listed = await listing(ref)
-        if unanswered:
-            await patch(*unanswered.pop())
+        await kube.commit_unanswered()
         return listed
-
-    kube.patch_deployment_status = timing_out  # type: ignore[method-assign]
 
     async def scenario() -> list[float | None]:
         with pytest.raises(TimeoutError):
