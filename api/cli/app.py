@@ -48,11 +48,19 @@ def main(
     if not chosen.startswith(("http://", "https://")):
         raise typer.BadParameter("must start with http:// or https://", param_hint="--server")
     try:
-        httpx.URL(chosen)
+        url = httpx.URL(chosen)
     except httpx.InvalidURL as error:
         raise typer.BadParameter(
             f"{chosen!r} is not a URL: {error}", param_hint="--server"
         ) from None
+    # A user:password@ would go to the server as Basic auth beside the token (and be printed in
+    # every message naming the server); a query or fragment would be glued to every path.
+    if url.userinfo or url.query or url.fragment:
+        raise typer.BadParameter(
+            "must be the API's address alone (scheme, host, port, path): no user:password@, "
+            "no ?query, no #fragment",
+            param_hint="--server",
+        )
     ctx.obj = Context(chosen, output_format, credentials)
 
 
@@ -88,14 +96,18 @@ def login(
     context = context_of(ctx)
     with context.client(authenticated=False) as client:
         answer = client.post("/login", {"username": username, "password": password})
-    context.credentials.save(
-        Login(context.server, username, answer["access_token"], answer["expires_at"])
-    )
+    with context.reading():
+        token, expires_at, user = answer["access_token"], answer["expires_at"], answer["user"]
+        if not (isinstance(token, str) and isinstance(expires_at, str)):
+            raise TypeError("access_token and expires_at must be text")
+    context.credentials.save(Login(context.server, username, token, expires_at))
     context.show(
-        {"message": answer["message"], "user": answer["user"], "expires_at": answer["expires_at"]},
+        {"message": answer["message"], "user": user, "expires_at": expires_at},
         lambda a: console.print(
-            f"Logged in to {context.server} as {username} ({a['user']['role']}); "
-            f"the token expires at {a['expires_at']}."
+            output.escaped(
+                f"Logged in to {context.server} as {username} ({a['user']['role']}); "
+                f"the token expires at {a['expires_at']}."
+            )
         ),
     )
 

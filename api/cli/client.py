@@ -1,6 +1,7 @@
 """HTTP calls to the API, with its error shape turned into one readable message."""
 
 import json
+import math
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -11,6 +12,9 @@ from simplismart.api.cli.clock import SERVER_CLOCK
 
 #: Seconds to wait for an answer.
 TIMEOUT = 30.0
+#: The longest Retry-After obeyed: a server asking for an hour (or for ever) is not left to
+#: stop `watch` silently; past this, it is asked again.
+MAX_RETRY_AFTER = 60.0
 #: Seconds the event stream may stay silent: three of the server's heartbeats (15 s). A
 #: connection that died without a word (a laptop's sleep, a proxy's idle drop) sends nothing,
 #: and only this ends the wait for it.
@@ -143,9 +147,10 @@ def _server_sent_events(lines: Iterator[str]) -> Iterator[tuple[str, str, str]]:
 
 def _retry_after(response: httpx.Response) -> float | None:
     try:
-        return max(0.0, float(response.headers.get("retry-after", "")))
+        seconds = float(response.headers.get("retry-after", ""))
     except ValueError:
         return None  # absent, or an HTTP date: the usual pause then
+    return None if math.isnan(seconds) else min(MAX_RETRY_AFTER, max(0.0, seconds))
 
 
 def _answer(response: httpx.Response) -> dict[str, Any]:

@@ -75,7 +75,7 @@ def cluster_list(ctx: typer.Context) -> None:
 
 def _decision(cluster: dict[str, Any]) -> str | None:
     last = cluster.get("last_decision")
-    if not last:
+    if not isinstance(last, dict) or not last:
         return None
     gap = last.get("gap")
     in_order, selected = len(last.get("inOrder") or []), len(last.get("selected") or [])
@@ -95,7 +95,7 @@ def _since(record: dict[str, Any]) -> str:
 
 def _preemption(cluster: dict[str, Any]) -> str | None:
     last = cluster.get("last_preemption")
-    if not last:
+    if not isinstance(last, dict) or not last:
         return None
     victims, preemptors = last.get("victims") or [], last.get("preemptors") or []
     return (
@@ -149,7 +149,7 @@ QUEUE_COLUMNS = {
     "name": lambda q: q["name"],
     "priority": lambda q: output.priority(q["priority"]),
     "waited": lambda q: output.ago(q.get("queued_at")),
-    "ETA": lambda q: output.until(q.get("estimated_start_at")),
+    "ETA": lambda q: output.until(q.get("estimated_start_at"), "due now"),
     "why it waits": lambda q: q.get("message"),
     "preempted": lambda q: q.get("preemptions") or None,
 }
@@ -160,10 +160,9 @@ def queue(ctx: typer.Context, cluster: str) -> None:
     context = context_of(ctx)
     with context.client() as client:
         answer = client.get(path("clusters", cluster))
+    with context.reading():
+        waiting = list(answer["cluster"]["queue"])
     context.show(
-        {
-            "message": f"{len(answer['cluster']['queue'])} queued",
-            "queue": answer["cluster"]["queue"],
-        },
+        {"message": f"{len(waiting)} queued", "queue": waiting},
         lambda a: output.table(f"Queue of {cluster}: {a['message']}", a["queue"], QUEUE_COLUMNS),
     )

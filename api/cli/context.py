@@ -35,7 +35,21 @@ class Context:
         if self.output is Format.JSON:
             output.print_json(answer)
         else:
-            render(answer)
+            with self.reading():
+                render(answer)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        """An answer read in the shape of this CLI's API: a key missing, or a value of another
+        type (another version of the API, or another server), is an error naming the server,
+        not a traceback."""
+        try:
+            yield
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+            raise CliError(
+                f"{self.server} answered in a shape this CLI cannot read "
+                f"({type(error).__name__}: {error}); is it a Simplismart API of this version?"
+            ) from None
 
 
 def context_of(ctx: typer.Context) -> Context:

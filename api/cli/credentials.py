@@ -2,11 +2,19 @@
 
 import json
 import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock, Timeout
+
 from simplismart.api.cli.client import CliError
+
+#: Seconds to wait for another simplismart command to finish writing the file.
+LOCK_TIMEOUT = 10.0
 
 DEFAULT_SERVER = "http://localhost:5002"
 
@@ -59,36 +67,50 @@ class Credentials:
         return Login(server, username, token, expires_at)
 
     def save(self, login: Login) -> None:
-        data = self._read()
-        data["server"] = login.server
-        data["logins"] = self._logins(data)
-        data["logins"][login.server] = {
-            "username": login.username,
-            "token": login.token,
-            "expires_at": login.expires_at,
-        }
-        self._write(data)
+        with self._changing() as data:
+            data["server"] = login.server
+            data["logins"] = self._logins(data)
+            data["logins"][login.server] = {
+                "username": login.username,
+                "token": login.token,
+                "expires_at": login.expires_at,
+            }
 
     def forget(self, server: str) -> bool:
-        data = self._read()
-        data["logins"] = self._logins(data)
-        removed = data["logins"].pop(server, None) is not None
-        if removed:
-            self._write(data)
-        return removed
+        with self._changing() as data:
+            data["logins"] = self._logins(data)
+            return data["logins"].pop(server, None) is not None
 
-    def _write(self, data: dict[str, Any]) -> None:
+    @contextmanager
+    def _changing(self) -> Iterator[dict[str, Any]]:
+        """The file's data to change, read and written back under a lock: two commands at once
+        (logins to two servers from two terminals) would each write back what they read, and
+        the later would drop the earlier's token."""
         try:
-            self._replace(data)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with FileLock(self.path.with_name(f"{self.path.name}.lock"), timeout=LOCK_TIMEOUT):
+                data = self._read()
+                yield data
+                self._replace(data)
+        except Timeout as error:
+            raise CliError(
+                f"another simplismart command has held {error.lock_file} for "
+                f"{LOCK_TIMEOUT:.0f} s; try again"
+            ) from None
         except OSError as error:
             raise CliError(f"cannot save the token in {self.path}: {error}") from None
 
     def _replace(self, data: dict[str, Any]) -> None:
-        """Created 0600 from the start (no moment where others could read it), then renamed."""
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        partial = self.path.with_suffix(".tmp")
-        partial.unlink(missing_ok=True)
-        descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            json.dump(data, handle, indent=2)
-        partial.replace(self.path)
+        """Written to a file of its own, created 0600 (no moment where others could read it),
+        then renamed over the old one: a reader sees the old file or the new, never half."""
+        descriptor, name = tempfile.mkstemp(
+            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
+        )
+        partial = Path(name)
+        try:
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump(data, handle, indent=2)
+            partial.replace(self.path)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise

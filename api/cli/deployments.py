@@ -19,7 +19,9 @@ DEPLOYMENT_COLUMNS = {
     "priority": lambda d: output.priority(d["priority"]),
     "cpu/ram/gpu": lambda d: f"{d['cpu']}/{d['ram']}/{d['gpu']}",
     "#": lambda d: d.get("queue_position"),
-    "remaining": lambda d: output.until(d.get("expires_at")) if d["phase"] == "Running" else None,
+    "remaining": lambda d: (
+        output.until(d.get("expires_at"), "ending") if d["phase"] == "Running" else None
+    ),
     "preempted": lambda d: d.get("preemptions") or None,
     "message": lambda d: d.get("message"),
 }

@@ -32,9 +32,10 @@ def table(
     columns: dict[str, Callable[[dict[str, Any]], object]],
 ) -> None:
     """One row per item; each column is a heading and how to read it from the item."""
-    shown = Table(title=title, title_justify="left")
+    shown = Table(title=_title(title), title_justify="left")
     for heading in columns:
-        shown.add_column(heading)
+        # Folded, not cut to "na…": a name is what the next command is given.
+        shown.add_column(heading, overflow="fold")
     for row in rows:
         shown.add_row(*(_text(read(row)) for read in columns.values()))
     console.print(shown)
@@ -44,12 +45,17 @@ def fields(
     title: str, item: dict[str, Any], names: dict[str, Callable[[dict[str, Any]], object]]
 ) -> None:
     """One item as heading: value lines."""
-    shown = Table(title=title, title_justify="left", show_header=False)
+    shown = Table(title=_title(title), title_justify="left", show_header=False)
     shown.add_column(style="bold")
-    shown.add_column()
+    shown.add_column(overflow="fold")
     for heading, read in names.items():
         shown.add_row(heading, _text(read(item)))
     console.print(shown)
+
+
+def _title(title: str | None) -> str | None:
+    """The API's message as a table's title: text, escaped like every cell."""
+    return None if title is None else escaped(str(title))
 
 
 def _text(value: object) -> str:
@@ -72,9 +78,14 @@ def ago(moment: object) -> str | None:
     return None if seconds is None else duration(_now() - seconds)
 
 
-def until(moment: object) -> str | None:
+def until(moment: object, passed: str) -> str | None:
+    """What is left until a moment (``1m 5s``); ``passed`` once it is less than a second away
+    (an ETA is "due now", a run "ending"), as the dashboard says, rather than a frozen ``0s``."""
     seconds = _parse(moment)
-    return None if seconds is None else duration(seconds - _now())
+    if seconds is None:
+        return None
+    left = seconds - _now()
+    return duration(left) if left >= 1 else passed
 
 
 def duration(seconds: float) -> str:

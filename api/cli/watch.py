@@ -66,7 +66,8 @@ def _print_change(context: Context, name: str, data: str, server: str) -> None:
 
 def _show_change(context: Context, name: str, body: dict[str, Any]) -> None:
     if context.output is Format.JSON:
-        console.print_json(json.dumps({"event": name, **body}))
+        # JSON Lines: one change per line, for `jq` or a pipe that reads line by line.
+        console.out(json.dumps({"event": name, **body}), highlight=False)
         return
     now = datetime.now().strftime("%H:%M:%S")
     # One line per change, however wide, so that a pipe into grep sees each one whole.

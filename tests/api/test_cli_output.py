@@ -47,3 +47,27 @@ def test_the_servers_clock_is_read_from_every_date_form_as_gmt(
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def test_a_title_from_the_server_is_escaped_and_long_names_are_folded_not_cut(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "40")
+    name = "a-deployment-name-much-wider-than-its-column"
+    output.table("created\x1b]0;title\x07", [{"name": name}], {"name": lambda d: d["name"]})
+    shown = capsys.readouterr().out
+    assert "\x1b" not in shown
+    assert "created\\x1b]0;title\\x07" in shown
+    assert "…" not in shown
+    cells = [line.strip(" │") for line in shown.splitlines() if line.startswith("│")]
+    assert len(cells) > 1, shown  # folded onto several lines
+    assert "".join(cells) == name
+
+
+@pytest.mark.parametrize(("passed", "words"), [("due now", "in the past"), ("ending", "now")])
+def test_a_moment_passed_reads_as_what_happens_then_not_0s(passed: str, words: str) -> None:
+    moment = time.time() - (60 if words == "in the past" else 0.4)
+    shown = output.until(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment)), passed)
+    assert shown == passed
+    ahead = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + 125))
+    assert output.until(ahead, passed) in ("2m 4s", "2m 5s", "2m 6s")

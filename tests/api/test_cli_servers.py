@@ -360,3 +360,111 @@ def test_a_limit_the_server_ignores_is_kept_all_the_same(tmp_path: Path) -> None
     rows = [{"name": f"d{i}"} for i in range(3)]
     client.get = lambda *_a, **_k: {"deployments": rows, "continue": "more"}  # type: ignore[method-assign]
     assert client.pages("/deployments", "deployments", 1) == rows[:1]
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["http://ann:s3cret@127.0.0.1:5002", "http://127.0.0.1:5002/?x=1", "http://127.0.0.1:5002#x"],
+    ids=["userinfo", "query", "fragment"],
+)
+def test_a_server_address_with_more_than_an_address_is_refused(
+    tmp_path: Path, address: str
+) -> None:
+    """A user:password@ went to the server as Basic auth and was printed in every message."""
+    done = _cli(address, tmp_path, "login", "--username", "ann")
+    assert done.returncode == 2
+    assert "no user:password@, no ?query, no #fragment" in done.stderr
+    assert "s3cret" not in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("route", "args", "body"),
+    [
+        ("GET /clusters/c1", ("queue", "c1"), {"message": "c1", "cluster": {"name": "c1"}}),
+        ("GET /clusters/c1", ("queue", "c1"), {"message": "c1", "cluster": ["c1"]}),
+        (
+            "GET /clusters/c1",
+            ("cluster", "show", "c1"),
+            {
+                "message": "c1",
+                "cluster": {
+                    "name": "c1",
+                    "strategy": "auto",
+                    "observed": True,
+                    "last_decision": ["auto"],
+                    "last_preemption": {"victims": 3, "preemptors": ["b"]},
+                },
+            },
+        ),
+        ("GET /deployments/d1", ("deploy", "show", "d1"), {"message": "d1", "deployment": {}}),
+        ("POST /login", ("login", "--username", "ann"), {"message": "in", "access_token": 1}),
+    ],
+    ids=[
+        "queue-missing",
+        "cluster-a-list",
+        "preemption-victims-a-number",
+        "deployment-empty",
+        "login-token-not-text",
+    ],
+)
+def test_an_answer_of_another_shape_is_an_error_naming_the_server(
+    server: tuple[str, dict[str, Route], list[str]],
+    tmp_path: Path,
+    route: str,
+    args: tuple[str, ...],
+    body: dict[str, object],
+) -> None:
+    """Another version of the API (or another server) answering 200 in another shape: the
+    CLI ended in a traceback (KeyError, TypeError) instead of saying so."""
+    url, routes, _ = server
+    _logged_in(url, routes, tmp_path)
+    routes[route] = lambda _: _json(200, body)
+    done = _cli(url, tmp_path, *args)  # asserts there is no traceback
+    assert done.returncode == 1, done.stdout
+    assert f"{url} answered in a shape this CLI cannot read" in done.stderr
+    saved = json.loads((tmp_path / "simplismart" / "credentials.json").read_text())
+    assert saved["logins"][url]["token"] == "t", "the earlier login is kept, not overwritten"
+
+
+def test_the_login_line_is_escaped(
+    server: tuple[str, dict[str, Route], list[str]], tmp_path: Path
+) -> None:
+    url, routes, _ = server
+    user = {"id": 1, "username": "ann", "role": "ADMIN\x1b[2J", "organization": None}
+    answer = {"message": "ok", "access_token": "t", "expires_at": "2099\x1b]0;x\x07"}
+    routes["POST /login"] = lambda _: _json(200, {**answer, "user": user})
+    done = _cli(url, tmp_path, "login", "--username", "ann", COLUMNS="200")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout
+    assert "(ADMIN\\x1b[2J); the token expires at 2099\\x1b]0;x\\x07" in done.stdout
+
+
+@pytest.mark.parametrize("asked", ["inf", "1e9", "nan"])
+def test_a_retry_after_of_for_ever_is_capped(
+    server: tuple[str, dict[str, Route], list[str]], asked: str
+) -> None:
+    """`Retry-After: inf` made `watch` crash (time.sleep overflows); an hour left it silent."""
+    url, routes, _ = server
+    routes["GET /events"] = lambda _: _json(503, {"message": "busy"}, **{"Retry-After": asked})
+    with pytest.raises(StreamBrokenError) as broken:
+        list(Client(url, "t").events(None))
+    assert broken.value.retry_after == (None if asked == "nan" else cli_client.MAX_RETRY_AFTER)
+
+
+def test_watch_as_json_prints_one_change_per_line(
+    server: tuple[str, dict[str, Route], list[str]], tmp_path: Path
+) -> None:
+    url, routes, _ = server
+    _logged_in(url, routes, tmp_path)
+    changes = [
+        {"type": "ADDED", "deployment": {"name": f"d{i}", "phase": "Queued"}} for i in range(3)
+    ]
+    stream = "".join(
+        f"id: {i}\nevent: deployment\ndata: {json.dumps(c)}\n\n" for i, c in enumerate(changes)
+    ).encode()
+    routes["GET /events"] = lambda _: (200, {"Content-Type": "text/event-stream"}, stream)
+    with pytest.raises(subprocess.TimeoutExpired) as watching:
+        _cli(url, tmp_path, "-o", "json", "watch", timeout=3, SIMPLISMART_RECONNECT_SECONDS="5")
+    out = watching.value.stdout
+    lines = (out.decode() if isinstance(out, bytes) else str(out)).splitlines()
+    assert [json.loads(line) for line in lines] == [{"event": "deployment", **c} for c in changes]
