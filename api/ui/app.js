@@ -22,6 +22,9 @@ const state = {
   reloads: 0,
   // Bumped when a session ends: work begun for an earlier session stops at its next step.
   session: 0,
+  // When the board last started over, and the pause before the next start (see restart).
+  restartedAt: 0,
+  restartPause: 0,
   // The server's clock minus this browser's, from the Date of its answers: durations and ETAs
   // are the server's.
   offset: 0,
@@ -32,6 +35,7 @@ const state = {
   rendered: false,
 };
 const $ = (selector) => document.querySelector(selector);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function escapeHtml(value) {
   return String(value ?? "").replace(/[&<>"']/g, (c) => ({
@@ -45,7 +49,16 @@ function notify(message, isError = false) {
   notice.classList.toggle("error", isError);
 }
 
+// An answer to a session that has ended since it was asked (logged out, maybe in again as
+// someone else): a 401 in it must not end the session now, nor its data reach the board.
+class StaleAnswer extends Error {}
+
+function report(error) {
+  if (!(error instanceof StaleAnswer)) notify(error.message, true);
+}
+
 async function api(method, path, body) {
+  const session = state.session;
   const headers = { Accept: "application/json" };
   if (state.token) headers.Authorization = `Bearer ${state.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -55,6 +68,7 @@ async function api(method, path, body) {
   learnClock(response);
   // Not the API's answer (a proxy's page): its status, since HTTP/2 sends no status text.
   let answer = await response.json().catch(() => null);
+  if (session !== state.session) throw new StaleAnswer("an answer to an ended session");
   if (!answer || typeof answer !== "object") answer = {};
   if (!answer.message) answer.message = response.statusText || `HTTP ${response.status}`;
   if (response.status === 401 && path !== "/login") logout("Your session ended: log in again.");
@@ -94,9 +108,18 @@ function seconds(ms) {
   return `${s}s`;
 }
 
+// Statuses are free-form to whoever may write them: a moment that is not one shows as none.
+function isMoment(iso) {
+  return typeof iso === "string" && !Number.isNaN(Date.parse(iso));
+}
+
 // Cells that show a duration carry the moment they count from or to; a timer refreshes them.
 function since(iso) {
-  return iso ? `<span data-since="${escapeHtml(iso)}">${seconds(now() - Date.parse(iso))}</span>` : "—";
+  return isMoment(iso) ? `<span data-since="${escapeHtml(iso)}">${seconds(now() - Date.parse(iso))}</span>` : "—";
+}
+// " 3m 20s ago" of a status record's moment, or nothing if it has none.
+function ago(iso) {
+  return isMoment(iso) ? ` ${since(iso)} ago` : "";
 }
 // A moment to come reads as what is left ("in 12s" for an ETA); once it has passed, as what
 // happens then: an ETA is due (the operator's next pass starts it or writes a later one), a
@@ -110,7 +133,7 @@ function countdown(iso, kind, current) {
   return left >= 1000 ? COUNTDOWNS[kind].ahead(seconds(left)) : COUNTDOWNS[kind].passed;
 }
 function until(iso, kind) {
-  if (!iso) return "—";
+  if (!isMoment(iso)) return "—";
   return `<span data-until="${escapeHtml(iso)}" data-kind="${kind}">${countdown(iso, kind, now())}</span>`;
 }
 function tick() {
@@ -147,23 +170,27 @@ function bar(resource, used, total) {
     <span class="amount">${used} / ${total}</span></div>`;
 }
 
+function isRecord(value) {
+  return Boolean(value) && typeof value === "object" && !Array.isArray(value);
+}
+
 function decision(last) {
-  if (!last) return "<p class=\"muted\">No scheduling decision yet.</p>";
-  const gap = last.gap == null ? "—" : `${(100 * last.gap).toFixed(3)} %`;
+  if (!isRecord(last)) return "<p class=\"muted\">No scheduling decision yet.</p>";
+  const gap = Number.isFinite(last.gap) ? `${(100 * last.gap).toFixed(3)} %` : "—";
   // Counted, not trusted: the status is free-form to anyone who may write it.
   const count = (list) => (Array.isArray(list) ? list.length : 0);
   const inOrder = count(last.inOrder), selected = count(last.selected);
-  return `<p class="decision">Last decision ${since(last.at)} ago: ${inOrder + selected} started,
+  return `<p class="decision">Last decision${ago(last.at)}: ${inOrder + selected} started,
     ${inOrder} in queue order and ${selected} chosen by <b>${escapeHtml(last.strategy)}</b>
     among ${escapeHtml(last.candidates)} candidate(s) in ${escapeHtml(last.durationMs)} ms,
     gap ${gap}${last.provenOptimal ? " (proven optimal)" : ""}.</p>`;
 }
 
 function preemption(last) {
-  if (!last) return "";
+  if (!isRecord(last)) return "";
   const names = (list) => (Array.isArray(list) ? list.map(escapeHtml).join(", ") : "");
   const lost = Number(last.lostSeconds);
-  return `<p class="decision">Last preemption ${since(last.at)} ago: evicted ${names(last.victims)}
+  return `<p class="decision">Last preemption${ago(last.at)}: evicted ${names(last.victims)}
     for ${names(last.preemptors)}${Number.isFinite(lost) ? `, ${lost.toFixed(1)} s of run time lost` : ""}.</p>`;
 }
 
@@ -283,15 +310,23 @@ function drawTimeline() {
 
 // --- data -----------------------------------------------------------------------------------
 
+// Every page of a list. A server (or proxy) that repeats a continue token, or goes on after an
+// empty page, would be asked for ever: that is an error, not a loop.
 async function loadAll(path, key) {
   const items = [];
+  const seen = new Set();
   let token = null;
   do {
     const query = new URLSearchParams({ limit: PAGE });
     if (token) query.set("continue", token);
     const page = await api("GET", `${path}?${query}`);
-    items.push(...page[key]);
+    if (!Array.isArray(page[key])) throw new Error(`${path} did not answer like a Simplismart API`);
+    for (const item of page[key]) items.push(item);
     token = page.continue;
+    if (token && (typeof token !== "string" || seen.has(token) || !page[key].length)) {
+      throw new Error(`${path} pages without end (continue ${JSON.stringify(token)})`);
+    }
+    seen.add(token);
   } while (token);
   return items;
 }
@@ -377,7 +412,7 @@ async function follow() {
       controller.signal.removeEventListener("abort", hangUp);
     }
     setLive(false);
-    await new Promise((resolve) => setTimeout(resolve, wait));
+    await sleep(wait);
   }
 }
 
@@ -415,7 +450,7 @@ function onEvent(name, data) {
     state.onStreamReady = null;
     first();
   } else if (name === "reset") {
-    reload().catch((error) => notify(error.message, true));
+    reload().catch(report);
   }
 }
 
@@ -441,9 +476,24 @@ async function restart() {
   state.clusters.clear();
   state.deployments.clear();
   render();
-  while (session === state.session && !(await start())) {
-    await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+  const pause = restartPause();
+  if (pause) {
+    setLive(false);
+    notify(`${PAUSED}: the server ended the stream; starting again in ${seconds(pause)}`, true);
+    await sleep(pause);
   }
+  // From when it starts over (not once the start is done: the stream can end before that).
+  state.restartedAt = Date.now();
+  while (session === state.session && !(await start())) await sleep(RETRY_MS);
+}
+
+// A server or proxy that ends or refuses every stream as soon as it opens must not be asked
+// again at once, for ever: a start-over within a minute of the last one's waits twice as long
+// as that one did (2 s, 4 s, ... up to a minute); the first in a minute, none.
+function restartPause() {
+  const calm = Date.now() - state.restartedAt > MAX_RETRY_MS;
+  state.restartPause = calm ? 0 : Math.min(MAX_RETRY_MS, Math.max(RETRY_MS, 2 * state.restartPause));
+  return state.restartPause;
 }
 
 // Shows the caller and follows their organization; false if the API could not say who they are.
@@ -459,7 +509,7 @@ async function start() {
   showUser(user);
   const org = user.organization;
   $("#login").hidden = true;
-  $("#logout").hidden = false;
+  $("#logout").hidden = $("#logout-everywhere").hidden = false;
   $("#board").hidden = false;
   if (!org) {
     $("#live").hidden = true;
@@ -477,7 +527,7 @@ async function start() {
   if (session !== state.session) return true;
   state.onStreamReady = null;
   await reload().catch((error) => {
-    if (session === state.session) notify(error.message, true);
+    if (session === state.session) report(error);
   });
   // Onto the board after a login, but never away from a field the user is in.
   if (session === state.session && document.activeElement === document.body) $("#main").focus();
@@ -533,7 +583,7 @@ function logout(message) {
   state.deployments.clear();
   clearBoard();
   $("#board").hidden = true;
-  $("#logout").hidden = true;
+  $("#logout").hidden = $("#logout-everywhere").hidden = true;
   $("#live").hidden = true;
   $("#who").textContent = "";
   $("#login").hidden = false;
@@ -555,7 +605,7 @@ document.addEventListener("DOMContentLoaded", () => {
       notify("");
       await start();
     } catch (error) {
-      notify(error.message, true);
+      report(error);
     }
   });
   $("#create").addEventListener("submit", async (event) => {
@@ -573,7 +623,7 @@ document.addEventListener("DOMContentLoaded", () => {
       notify(answer.message);
       event.target.querySelector("input[name=name]").value = "";
     } catch (error) {
-      notify(error.message, true);
+      report(error);
     }
   });
   $("#clusters").addEventListener("click", async (event) => {
@@ -584,7 +634,7 @@ document.addEventListener("DOMContentLoaded", () => {
       apply("deployment", { type: "DELETED", deployment: answer.deployment });
       notify(answer.message);
     } catch (error) {
-      notify(error.message, true);
+      report(error);
     }
   });
   // A click is a press and a release on the same button: hold redraws in between (for a
@@ -596,7 +646,18 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const type of ["pointerup", "pointercancel"]) {
     document.addEventListener(type, () => setTimeout(release)); // after the click it completes
   }
+  // Log out forgets the token in this tab; it stays valid until it expires (as the CLI's
+  // logout). Everywhere revokes every token of the account first: this tab's, the CLI's, and
+  // one that was copied.
   $("#logout").addEventListener("click", () => logout("Logged out."));
+  $("#logout-everywhere").addEventListener("click", async () => {
+    try {
+      await api("POST", "/logout");
+    } catch (error) {
+      return report(error);
+    }
+    logout("Logged out everywhere: every token of your account is revoked.");
+  });
   setInterval(tick, 1000);
   if (state.token) start();
 });

@@ -4,7 +4,9 @@ A developer logs in, watches a cluster fill and drain through the live stream, a
 queued deployment from the keyboard; a viewer sees no create or cancel controls; a member removed
 while watching stops seeing the organization at once; a preempted deployment says so and a
 pending one says why; a change while the lists load is kept; logging out leaves nothing of the
-board for the next user of the tab. Screenshots of each step are kept in .artifacts/dashboard/.
+board for the next user of the tab, and a late answer of the old session leaves the new one be;
+streams ended as they open, and lists that page without end, are not asked for again in a
+loop. Screenshots of each step are kept in .artifacts/dashboard/.
 """
 
 import time
@@ -479,3 +481,146 @@ def test_moving_to_another_organization_leaves_one_stream_open(
     finally:
         for stream in held:
             stream.close()
+
+
+#: Every stream the page opens is answered and ended at once while ``window.endStreams`` is set
+#: (a proxy that closes streams as they open); ``window.streams`` counts the page's attempts.
+END_STREAMS_AT_ONCE = """
+const real = window.fetch;
+window.streams = 0;
+window.endStreams = true;
+window.fetch = async (url, init) => {
+  if (String(url) !== "/events") return real(url, init);
+  window.streams += 1;
+  if (!window.endStreams) return real(url, init);
+  return new Response("", { status: 200, headers: { "Content-Type": "text/event-stream" } });
+};
+"""
+
+
+def test_a_stream_ended_as_it_opens_is_started_again_ever_more_slowly(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    """The page started over at once each time the stream ended: a proxy that closes streams
+    as they open got /me, /events and both lists hundreds of times a second."""
+    browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument", {"source": END_STREAMS_AT_ONCE}
+    )
+    browser.get(f"{stack['url']}/ui")
+    _submit_login(browser, people.viewer)
+    _until(browser, lambda b: "starting again in" in _text(b, "#notice"), "the pause")
+    time.sleep(7)
+    # At once, then after 2 s and 4 s (the next after 8 s more): four in 7 s, not hundreds.
+    attempts = browser.execute_script("return window.streams")
+    assert 3 <= attempts <= 5, attempts
+    browser.execute_script("window.endStreams = false")
+    _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the stream", 20)
+    _until(browser, lambda b: "paused" not in _text(b, "#notice"), "the notice to clear")
+
+
+#: Answers every deployments list with one page that never ends (the same continue token).
+PAGES_WITHOUT_END = """
+const real = window.fetch;
+window.lists = 0;
+window.fetch = async (url, init) => {
+  if (!String(url).startsWith("/deployments?")) return real(url, init);
+  window.lists += 1;
+  const page = { message: "1 deployment", deployments: [], continue: "again" };
+  page.deployments.push({ name: `d${window.lists}`, cluster_name: "x", phase: "Queued" });
+  return new Response(JSON.stringify(page), {
+    status: 200, headers: { "Content-Type": "application/json" },
+  });
+};
+"""
+
+
+def test_a_list_that_pages_without_end_is_an_error_not_a_loop(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": PAGES_WITHOUT_END})
+    browser.get(f"{stack['url']}/ui")
+    _submit_login(browser, people.viewer)
+    _until(browser, lambda b: "pages without end" in _text(b, "#notice"), "the error")
+    assert browser.execute_script("return window.lists") == 2
+
+
+def test_log_out_everywhere_revokes_the_token_the_page_held(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    register(api, "dash-everywhere")
+    join(api, "dash-everywhere", invite_code(api, people))
+    _log_in(browser, stack["url"], "dash-everywhere")
+    held = browser.execute_script("return sessionStorage.getItem('simplismart.token')")
+    assert api.get("/me", headers={"Authorization": f"Bearer {held}"}).status_code == 200
+    browser.find_element(By.ID, "logout-everywhere").click()
+    _until(browser, lambda b: b.find_element(By.ID, "login").is_displayed(), "the login form")
+    assert "every token of your account is revoked" in _text(browser, "#notice")
+    assert api.get("/me", headers={"Authorization": f"Bearer {held}"}).status_code == 401
+    assert browser.execute_script("return sessionStorage.getItem('simplismart.token')") is None
+
+
+#: Holds the next deployment creation before it is sent, until released.
+HOLD_NEXT_CREATION = """
+const real = window.fetch;
+window.fetch = async (url, init) => {
+  if (String(url) === "/create_deployment" && !window.creationHeld) {
+    window.creationHeld = true;
+    while (!window.releaseCreation) await new Promise((resolve) => setTimeout(resolve, 50));
+    const answer = await real(url, init);
+    window.creationAnswered = answer.status;
+    return answer;
+  }
+  return real(url, init);
+};
+"""
+
+
+def test_a_late_refusal_of_an_ended_session_leaves_the_next_one_alone(
+    stack: dict[str, Any], people: Team, browser: WebDriver
+) -> None:
+    """A request of the first user, answered 401 only after they logged out and another
+    logged in, logged the second one out."""
+    api = httpx.Client(base_url=stack["url"], timeout=30)
+    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
+    user_id = register(api, "dash-early")
+    join(api, "dash-early", invite_code(api, people))
+    promote(api, admin, user_id, "DEVELOPER")
+    _cluster(api, bearer(api, people.developer), "late-answers", cpu=1)
+    browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_NEXT_CREATION})
+    _log_in(browser, stack["url"], "dash-early")
+    early = bearer(api, "dash-early")
+    form = browser.find_element(By.ID, "create")
+    form.find_element(By.NAME, "name").send_keys("never-sent-in-time", Keys.ENTER)
+    _until(browser, lambda b: b.execute_script("return window.creationHeld === true"), "the hold")
+    browser.find_element(By.ID, "logout").click()
+    assert api.post("/logout", headers=early).status_code == 200  # the held request's token too
+    _submit_login(browser, people.viewer)
+    _until(browser, lambda b: b.find_element(By.ID, "live").text == "● live", "the stream")
+    browser.execute_script("window.releaseCreation = true")
+    _until(browser, lambda b: b.execute_script("return window.creationAnswered"), "the answer")
+    time.sleep(1)
+    assert _is_live(browser), _text(browser, "#notice")
+    assert "session ended" not in _text(browser, "#notice")
+    assert people.viewer in _text(browser, "#who")
+
+
+def _is_live(browser: WebDriver) -> bool:
+    return bool(browser.find_element(By.ID, "board").is_displayed()) and (
+        browser.find_element(By.ID, "live").text == "● live"
+    )
+
+
+def test_a_moment_that_is_not_one_shows_as_none(stack: dict[str, Any], browser: WebDriver) -> None:
+    """A status written by something else: "Last decision NaNs ago", an ETA "due now"."""
+    browser.get(f"{stack['url']}/ui")
+    shown = browser.execute_script(
+        "const odd = { at: 'yesterday', gap: 'small', inOrder: 2, strategy: 'auto' };"
+        "return [decision(odd), preemption({ ...odd, victims: 'a' }), until('soon', 'eta'),"
+        " since(12), decision(['not', 'a', 'record'])];"
+    )
+    assert not any("NaN" in str(part) for part in shown), shown
+    assert shown[0].startswith('<p class="decision">Last decision: 0 started')
+    assert "gap —" in shown[0]
+    assert shown[2:4] == ["—", "—"]
+    assert "No scheduling decision yet" in shown[4]
