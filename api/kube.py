@@ -213,14 +213,14 @@ class KubernetesApi:
             "metadata": {"name": name, "namespace": namespace},
             "spec": spec,
         }
-        with _translated(describe(kind, name), request_fields):
+        with _translated(describe(kind, name), request_fields, namespace):
             created = self._custom().create_namespaced_custom_object(
                 GROUP, VERSION, namespace, kind.plural, body, _request_timeout=self._timeout
             )
         return _object(created)
 
     def get_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
-        with _translated(describe(kind, name)):
+        with _translated(describe(kind, name), namespace=namespace):
             found = self._custom().get_namespaced_custom_object(
                 GROUP, VERSION, namespace, kind.plural, name, _request_timeout=self._timeout
             )
@@ -247,7 +247,7 @@ class KubernetesApi:
     def delete_object(self, kind: ResourceKind, namespace: str, name: str) -> dict[str, Any]:
         """Delete and return the object as it was, so the caller can report what it cancelled."""
         current = self.get_object(kind, namespace, name)
-        with _translated(describe(kind, name)):
+        with _translated(describe(kind, name), namespace=namespace):
             self._custom().delete_namespaced_custom_object(
                 GROUP,
                 VERSION,
@@ -339,24 +339,27 @@ def describe(kind: ResourceKind, name: str) -> str:
 
 
 @contextmanager
-def _translated(subject: str, request_fields: Mapping[str, str] | None = None) -> Iterator[None]:
-    """Turn client exceptions into :class:`ApiError` about ``subject``."""
+def _translated(
+    subject: str, request_fields: Mapping[str, str] | None = None, namespace: str | None = None
+) -> Iterator[None]:
+    """Turn client exceptions into :class:`ApiError` about ``subject`` (an object in
+    ``namespace``, if it is namespaced)."""
     try:
         yield
     except ApiException as error:
-        raise _from_api_exception(error, subject, request_fields or {}) from None
+        raise _from_api_exception(error, subject, request_fields or {}, namespace) from None
     except (urllib3.exceptions.HTTPError, OSError) as error:
         log.warning("Kubernetes API unreachable: %s", error)
         raise UnavailableError("the Kubernetes API is unreachable; try again later") from None
 
 
 def _from_api_exception(
-    error: ApiException, subject: str, request_fields: Mapping[str, str]
+    error: ApiException, subject: str, request_fields: Mapping[str, str], namespace: str | None
 ) -> ApiError:
     status = _status_body(error)
     message = str(status.get("message") or error.reason or "refused")
     if error.status == 404:
-        return NotFoundError(f"{subject} not found")
+        return _not_found(status, subject, namespace)
     if error.status == 409:
         if status.get("reason") == "AlreadyExists":
             name = request_fields.get("metadata.name", "name")
@@ -374,6 +377,28 @@ def _from_api_exception(
         return UnprocessableError(f"Kubernetes refused {subject}: {message}", errors)
     log.error("Kubernetes API answered %s for %s: %s", error.status, subject, message)
     return UnavailableError(f"the Kubernetes API failed ({error.status}); try again later")
+
+
+def _not_found(status: dict[str, Any], subject: str, namespace: str | None) -> ApiError:
+    """A 404 says one of three things. The object is not there: the caller's 404. The namespace
+    it would be in is not (an organization's, deleted by hand), or the API server does not
+    serve its type at all (no ``Status``, only "404 page not found": the CRDs are not
+    installed): faults of the installation, not of the request, and "not found" would send the
+    caller looking for the wrong thing (a create answered "deployment 'd1' not found")."""
+    details = status.get("details") or {}
+    if status.get("kind") != "Status":
+        log.error("the Kubernetes API does not serve %s; are the CRDs installed?", subject)
+        return UnavailableError(
+            "the Kubernetes API does not serve Simplismart's resources (are its CRDs "
+            "installed?); try again later"
+        )
+    if namespace and details.get("kind") == "namespaces" and details.get("name") == namespace:
+        log.error("namespace %s of %s is missing from Kubernetes", namespace, subject)
+        return UnavailableError(
+            f"your organization's namespace {namespace!r} is missing from Kubernetes; "
+            "an administrator of the installation must restore it"
+        )
+    return NotFoundError(f"{subject} not found")
 
 
 def _status_body(error: ApiException) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from simplismart.api.errors import (
 )
 from simplismart.api.kube import KubernetesApi, _translated
 from simplismart.api.schemas.deployment import REQUEST_FIELDS
-from simplismart.crds import DEPLOYMENT
+from simplismart.crds import DEPLOYMENT, ResourceKind
 
 
 def _refusal(status: int, body: dict[str, Any]) -> ApiException:
@@ -107,3 +107,25 @@ def test_the_real_api_servers_refusal_names_the_field(kubeconfig: str) -> None:
     with pytest.raises(UnprocessableError) as refused:
         kube.create_object(DEPLOYMENT, "default", "refused", spec, REQUEST_FIELDS)
     assert "cpu" in [error.field for error in refused.value.errors]
+
+
+@pytest.mark.integration
+def test_a_404_says_whether_the_object_its_namespace_or_its_type_is_missing(
+    kubeconfig: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A create answered "deployment 'd1' not found" when the organization's namespace had been
+    deleted, or the CRDs were not installed: the caller looked for the wrong thing."""
+    kube = KubernetesApi(kubeconfig, 10)
+    spec = {"cluster": "c1", "resources": {"cpu": 1, "ram": 1, "gpu": 0}, "image": "x"}
+    with pytest.raises(NotFoundError, match="deployment 'absent' not found"):
+        kube.get_object(DEPLOYMENT, "default", "absent")
+    with pytest.raises(UnavailableError, match="namespace 'sm-org-gone' is missing") as gone:
+        kube.create_object(DEPLOYMENT, "sm-org-gone", "d1", spec, REQUEST_FIELDS)
+    assert gone.value.status_code == 503
+    # The server answers a type it does not serve (no CRD) with a bare "404 page not found".
+    unserved = ResourceKind("Unserved", "unserveds")
+    with pytest.raises(UnavailableError, match="are its CRDs installed"):
+        kube.create_object(unserved, "default", "d1", spec, REQUEST_FIELDS)
+    with pytest.raises(UnavailableError, match="are its CRDs installed"):
+        kube.get_object(unserved, "default", "d1")
+    assert "does not serve unserved 'd1'" in caplog.text
