@@ -41,5 +41,7 @@ def test_logging_out_forgets_one_server_only(tmp_path: Path) -> None:
     for server in ("http://a.example", "http://b.example"):
         credentials.save(Login(server, "ann", "t", "2099-01-01T00:00:00Z"))
     assert credentials.forget("http://a.example") is True
+    written = path.stat().st_ino  # each write renames a new file over it
     assert credentials.forget("http://a.example") is False
+    assert path.stat().st_ino == written, "nothing forgotten, nothing written"
     assert list(json.loads(path.read_text())["logins"]) == ["http://b.example"]
