@@ -77,6 +77,8 @@ class Credentials:
             }
 
     def forget(self, server: str) -> bool:
+        if server not in self._logins(self._read()):
+            return False  # nothing to change: not even the lock is taken (or its file made)
         with self._changing() as data:
             data["logins"] = self._logins(data)
             return data["logins"].pop(server, None) is not None

@@ -45,3 +45,9 @@ def test_logging_out_forgets_one_server_only(tmp_path: Path) -> None:
     assert credentials.forget("http://a.example") is False
     assert path.stat().st_ino == written, "nothing forgotten, nothing written"
     assert list(json.loads(path.read_text())["logins"]) == ["http://b.example"]
+
+
+def test_logging_out_where_one_is_not_logged_in_writes_nothing(tmp_path: Path) -> None:
+    config = tmp_path / "simplismart"
+    assert Credentials(config / "credentials.json").forget("http://a.example") is False
+    assert not config.exists()
