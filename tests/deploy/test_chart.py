@@ -52,6 +52,11 @@ VALUE_SETS: dict[str, list[str]] = {
         "monitoring.serviceMonitor.labels.x=y",
     ],
     "network-policy": ["networkPolicy.enabled=true"],
+    "metrics-off": [
+        "api.metricsPort=0",
+        "operator.metricsPort=0",
+        "monitoring.serviceMonitor.enabled=true",
+    ],
     "no-namespace-guard": ["api.namespaceGuard.enabled=false"],
     "everything": [
         f"database.external.url={POSTGRES}",
@@ -383,6 +388,28 @@ def test_the_api_serves_metrics_and_the_bootstrap_token_apart(tools_bin: Path) -
     assert container_env(proxies, "Deployment", "api")["SIMPLISMART_TRUSTED_PROXIES"] == (
         "10.0.0.0/8,fd00::/8"
     )
+
+
+@pytest.mark.parametrize("component", ["api", "operator"])
+def test_a_metrics_port_of_0_turns_that_metrics_off_everywhere(
+    tools_bin: Path, component: str
+) -> None:
+    """0 is what both processes read as "no metrics": the chart refused it, so metrics could not
+    be turned off, nor a port, Service or ServiceMonitor left out that nothing serves."""
+    sets = (f"{component}.metricsPort=0", "monitoring.serviceMonitor.enabled=true")
+    objects = template("sm", "ns", *sets)
+    names = {o["metadata"]["name"] for o in objects}
+    assert f"sm-simplismart-{component}-metrics" not in names
+    assert set(_by_kind(objects, "ServiceMonitor")) == {
+        f"sm-simplismart-{other}" for other in ("api", "operator") if other != component
+    }
+    assert "metrics" not in {p["name"] for p in _container(objects, component).get("ports", [])}
+    env = container_env(objects, "Deployment", component)
+    variable = "SIMPLISMART_API_METRICS_PORT" if component == "api" else "SIMPLISMART_METRICS_PORT"
+    assert env[variable] == "0"
+    policy = _by_kind(objects, "NetworkPolicy")[f"sm-simplismart-{component}"]["spec"]
+    ports = [port["port"] for rule in policy["ingress"] for port in rule["ports"]]
+    assert ports == (["http"] if component == "api" else [])
 
 
 def test_the_api_role_is_what_the_api_uses(tools_bin: Path) -> None:

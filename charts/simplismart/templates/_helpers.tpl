@@ -123,6 +123,7 @@ the API (LoadBalancer, NodePort) never exposes its metrics. Context: dict "root"
 "port".
 */}}
 {{- define "simplismart.metricsService" -}}
+{{- if .port }}
 apiVersion: v1
 kind: Service
 metadata:
@@ -139,4 +140,5 @@ spec:
       port: {{ .port }}
       targetPort: metrics
       protocol: TCP
+{{- end }}
 {{- end }}
