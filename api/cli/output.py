@@ -17,6 +17,11 @@ console = Console(markup=False, emoji=False)
 errors = Console(stderr=True, markup=False, emoji=False)
 
 
+#: Columns of names: folded onto more lines in a narrow terminal, never cut to "na…", since a
+#: name is what the next command is given. The others are cut rather than make every row tall.
+NAMES = frozenset({"name", "cluster", "username"})
+
+
 class Format(StrEnum):
     TABLE = "table"
     JSON = "json"
@@ -34,8 +39,7 @@ def table(
     """One row per item; each column is a heading and how to read it from the item."""
     shown = Table(title=_title(title), title_justify="left")
     for heading in columns:
-        # Folded, not cut to "na…": a name is what the next command is given.
-        shown.add_column(heading, overflow="fold")
+        shown.add_column(heading, overflow="fold" if heading in NAMES else "ellipsis")
     for row in rows:
         shown.add_row(*(_text(read(row)) for read in columns.values()))
     console.print(shown)
