@@ -97,6 +97,22 @@ def test_aging_bounds_a_low_wait(arrivals: list[Arrival], reservations: int) -> 
         assert waited <= promoted + (2 * record.queued_ahead + 1) * LONGEST + 1e-6, record
 
 
+def test_arrivals_of_one_moment_wait_in_id_order_and_count_as_ahead() -> None:
+    """Equal waits are ordered by id, so "d8" waits behind "d10", "d11" and "d12", which
+    arrived with it: the bound counts them as queued ahead (it once counted only what was
+    queued before that moment, and a random stream found a d8 over its bound)."""
+    arrivals = [Arrival(f"r{n}", 0.0, {"cpu": 1}, HIGH, 5.0) for n in range(8)]
+    arrivals += [
+        Arrival("d8", 0.5, {"cpu": 1}, HIGH, 5.0),
+        Arrival("d10", 0.5, {"cpu": 6}, HIGH, 26.0),
+        Arrival("d11", 0.5, {"cpu": 1}, HIGH, 5.0),
+        Arrival("d12", 0.5, {"cpu": 1}, HIGH, 5.0),
+    ]
+    records = {r.arrival.id: r for r in _replay(arrivals, 1, aging=None)}
+    assert [records[n].queued_ahead for n in ("d10", "d11", "d12", "d8")] == [0, 1, 2, 3]
+    assert [records[n].started for n in ("d10", "d11", "d12", "d8")] == [5.0, 5.0, 5.0, 10.0]
+
+
 def _issue_scenario() -> list[Arrival]:
     """8 CPU: four 2-CPU HIGH runs of 3 s, then an 8-CPU HIGH, then a 2-CPU HIGH every 0.6 s."""
     arrivals = [Arrival(f"first-{n}", 0.0, {"cpu": 2}, HIGH, 3.0, 3.0) for n in range(4)]

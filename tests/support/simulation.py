@@ -88,7 +88,8 @@ class Record:
     first_promise: float | None = None
     """The start promised when it first became the first reserved deployment in the queue."""
     queued_ahead: int = 0
-    """How many deployments were queued when it arrived."""
+    """How many deployments were queued when it arrived, with those that arrived at the same
+    moment and come first in the queue's tie-break (a smaller id)."""
     sampled: bool = False
     """Whether its ETA at arrival is measured (a forecast costs a replay of the queue)."""
 
@@ -118,9 +119,12 @@ def simulate(
         arrived = []
         while upcoming and upcoming[-1].at <= now:
             arrival = upcoming.pop()
-            records[arrival.id].queued_ahead = len(queued)
             queued[arrival.id] = arrival
             arrived.append(arrival.id)
+        earlier = len(queued) - len(arrived)
+        for name in arrived:
+            # Equal waits are ordered by id: those of this moment with a smaller one go first.
+            records[name].queued_ahead = earlier + sum(other < name for other in arrived)
         cluster = ClusterState(
             capacity=settings.capacity,
             running=[Running(n, a.requests, end) for n, (a, end) in running.items()],
