@@ -112,6 +112,15 @@ def _deployment(
     assert created.status_code == 201, created.text
 
 
+def _member(api: httpx.Client, people: Team, username: str, role: str = "VIEWER") -> int:
+    """A new member of the team's organization with ``role`` (joining makes a VIEWER); its id."""
+    user_id = register(api, username)
+    join(api, username, invite_code(api, people))
+    if role != "VIEWER":
+        promote(api, token(api, people.admin), user_id, role)
+    return user_id
+
+
 def _shot(browser: WebDriver, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
@@ -213,8 +222,7 @@ def test_a_member_removed_while_watching_stops_seeing_the_organization(
     api = httpx.Client(base_url=stack["url"], timeout=30)
     developer = bearer(api, people.developer)
     _cluster(api, developer, "private", cpu=1)
-    user_id = register(api, "dash-leaver")
-    join(api, "dash-leaver", invite_code(api, people))
+    user_id = _member(api, people, "dash-leaver")
     _log_in(browser, stack["url"], "dash-leaver")
     _until(browser, lambda b: b.find_elements(By.ID, "cluster-private"), "the cluster")
     removed = api.post(
@@ -356,10 +364,8 @@ def test_a_developer_made_viewer_loses_the_controls_at_the_first_refusal(
     stack: dict[str, Any], people: Team, browser: WebDriver
 ) -> None:
     api = httpx.Client(base_url=stack["url"], timeout=30)
-    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
-    user_id = register(api, "dash-demoted")
-    join(api, "dash-demoted", invite_code(api, people))
-    promote(api, admin, user_id, "DEVELOPER")
+    admin = token(api, people.admin)
+    user_id = _member(api, people, "dash-demoted", "DEVELOPER")
     _cluster(api, bearer(api, people.developer), "shared", cpu=1)
     _log_in(browser, stack["url"], "dash-demoted")
     _until(browser, lambda b: b.find_element(By.ID, "create").is_displayed(), "the form")
@@ -421,9 +427,8 @@ def test_a_viewer_made_developer_gets_the_controls_without_a_reload(
     stack: dict[str, Any], people: Team, browser: WebDriver
 ) -> None:
     api = httpx.Client(base_url=stack["url"], timeout=30)
-    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
-    user_id = register(api, "dash-promoted")
-    join(api, "dash-promoted", invite_code(api, people))  # a VIEWER
+    admin = token(api, people.admin)
+    user_id = _member(api, people, "dash-promoted")
     _log_in(browser, stack["url"], "dash-promoted")
     assert not browser.find_element(By.ID, "create").is_displayed()
     promote(api, admin, user_id, "DEVELOPER")
@@ -452,10 +457,7 @@ def test_moving_to_another_organization_leaves_one_stream_open(
     only forgot the stream it had open: that one went on (applying the old organization's
     changes, holding one of the user's streams, starting again when it ended)."""
     api = httpx.Client(base_url=stack["url"], timeout=30)
-    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
-    user_id = register(api, "dash-mover")
-    join(api, "dash-mover", invite_code(api, people))
-    promote(api, admin, user_id, "DEVELOPER")
+    _member(api, people, "dash-mover", "DEVELOPER")
     _cluster(api, bearer(api, people.developer), "before-moving", cpu=1)
     _log_in(browser, stack["url"], "dash-mover")
     _until(browser, lambda b: b.find_element(By.ID, "create").is_displayed(), "the form")
@@ -548,8 +550,7 @@ def test_log_out_everywhere_revokes_the_token_the_page_held(
     stack: dict[str, Any], people: Team, browser: WebDriver
 ) -> None:
     api = httpx.Client(base_url=stack["url"], timeout=30)
-    register(api, "dash-everywhere")
-    join(api, "dash-everywhere", invite_code(api, people))
+    _member(api, people, "dash-everywhere")
     _log_in(browser, stack["url"], "dash-everywhere")
     held = browser.execute_script("return sessionStorage.getItem('simplismart.token')")
     assert api.get("/me", headers={"Authorization": f"Bearer {held}"}).status_code == 200
@@ -582,10 +583,7 @@ def test_a_late_refusal_of_an_ended_session_leaves_the_next_one_alone(
     """A request of the first user, answered 401 only after they logged out and another
     logged in, logged the second one out."""
     api = httpx.Client(base_url=stack["url"], timeout=30)
-    admin = bearer(api, people.admin)["Authorization"].removeprefix("Bearer ")
-    user_id = register(api, "dash-early")
-    join(api, "dash-early", invite_code(api, people))
-    promote(api, admin, user_id, "DEVELOPER")
+    _member(api, people, "dash-early", "DEVELOPER")
     _cluster(api, bearer(api, people.developer), "late-answers", cpu=1)
     browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": HOLD_NEXT_CREATION})
     _log_in(browser, stack["url"], "dash-early")
