@@ -213,7 +213,7 @@ class KubernetesApi:
             "metadata": {"name": name, "namespace": namespace},
             "spec": spec,
         }
-        with _translated(describe(kind, name), request_fields, namespace):
+        with _translated(describe(kind, name), request_fields, namespace=namespace):
             created = self._custom().create_namespaced_custom_object(
                 GROUP, VERSION, namespace, kind.plural, body, _request_timeout=self._timeout
             )

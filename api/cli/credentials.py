@@ -92,10 +92,8 @@ class Credentials:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with FileLock(self.path.with_name(f"{self.path.name}.lock"), timeout=LOCK_TIMEOUT):
                 data = self._read()
-                before = json.dumps(data, sort_keys=True)
                 yield data
-                if json.dumps(data, sort_keys=True) != before:
-                    self._replace(data)
+                self._replace(data)
         except Timeout as error:
             raise CliError(
                 f"another simplismart command has held {error.lock_file} for "

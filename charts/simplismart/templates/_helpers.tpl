@@ -119,8 +119,8 @@ from a Secret; Kubernetes substitutes $(REDIS_PASSWORD) into the URL. */}}
 
 {{/*
 A component's metrics Service: ClusterIP whatever the public Service's type, so that exposing
-the API (LoadBalancer, NodePort) never exposes its metrics. Context: dict "root" "component"
-"port".
+the API (LoadBalancer, NodePort) never exposes its metrics; nothing when the port is 0
+(metrics off). Context: dict "root" "component" "port".
 */}}
 {{- define "simplismart.metricsService" -}}
 {{- if .port }}
